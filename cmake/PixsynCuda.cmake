@@ -1,0 +1,15 @@
+# PIXSYN_CUDA=ON: the CUDA toolkit must be present; never fall back to CPU-only silently.
+include(CheckLanguage)
+check_language(CUDA)
+if(NOT CMAKE_CUDA_COMPILER)
+  message(FATAL_ERROR "PIXSYN_CUDA=ON but no CUDA compiler was found. Install the CUDA toolkit (nvcc) or set "
+                      "CMAKE_CUDA_COMPILER, or configure with -DPIXSYN_CUDA=OFF for the CPU-only library.")
+endif()
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+  set(CMAKE_CUDA_ARCHITECTURES 90)
+endif()
+enable_language(CUDA)
+find_package(CUDAToolkit REQUIRED)
+add_library(pixsyn_cuda INTERFACE)
+add_library(pixsyn::cuda ALIAS pixsyn_cuda)
+target_link_libraries(pixsyn_cuda INTERFACE pixsyn CUDA::cudart CUDA::cublas CUDA::cublasLt)

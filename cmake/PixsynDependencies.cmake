@@ -1,0 +1,25 @@
+# Finds pixsyn's Debian-packaged dependencies, naming the apt package when one is missing.
+function(pixsyn_require found package)
+  if(NOT ${found})
+    message(FATAL_ERROR "pixsyn needs ${package}: install it with `apt-get install ${package}`")
+  endif()
+endfunction()
+
+find_package(Eigen3 3.4 QUIET NO_MODULE)
+pixsyn_require(Eigen3_FOUND libeigen3-dev)
+find_package(nlohmann_json 3 QUIET)
+pixsyn_require(nlohmann_json_FOUND nlohmann-json3-dev)
+find_package(OpenMP QUIET COMPONENTS CXX)
+pixsyn_require(OpenMP_CXX_FOUND "libgomp1 (part of g++)")
+
+# Debian's libstb-dev ships the stb headers and a compiled libstb with their implementations.
+find_path(PIXSYN_STB_INCLUDE_DIR stb/stb_image.h)
+find_library(PIXSYN_STB_LIBRARY stb)
+if(NOT PIXSYN_STB_INCLUDE_DIR OR NOT PIXSYN_STB_LIBRARY)
+  message(FATAL_ERROR "pixsyn needs the stb image library: install it with `apt-get install libstb-dev`")
+endif()
+if(NOT TARGET pixsyn_stb)
+  add_library(pixsyn_stb INTERFACE IMPORTED GLOBAL)
+  target_include_directories(pixsyn_stb INTERFACE "${PIXSYN_STB_INCLUDE_DIR}")
+  target_link_libraries(pixsyn_stb INTERFACE "${PIXSYN_STB_LIBRARY}")
+endif()
