@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what pixsyn needs to build and test on Debian 12 (run as root). Skips apt when all is present.
+set -euo pipefail
+packages=(cmake ninja-build g++ libeigen3-dev doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
