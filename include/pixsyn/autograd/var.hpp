@@ -143,4 +143,15 @@ decltype(auto) as_value(const Var<T, Device>& v) {
   }
 }
 
+// A plain tensor as the layer's value type: itself for inference, a constant (no gradient) Var for training.
+template <class V, class T, class Device>
+V as_constant(const Tensor<T, Device>& t) {
+  if constexpr (std::is_same_v<V, Var<T, Device>>) {
+    return Var<T, Device>::constant(t);
+  } else {
+    static_assert(std::is_same_v<V, Tensor<T, Device>>, "as_constant<V>: V must be Tensor<T, D> or Var<T, D>");
+    return t;
+  }
+}
+
 }  // namespace pixsyn

@@ -77,6 +77,7 @@ class Tensor {
     Tensor t = empty(shape);
     const std::int64_t n = shape.numel();
     if constexpr (std::is_same_v<Device, Cpu>) {
+#pragma omp parallel for if (n > (1 << 14))
       for (std::int64_t i = 0; i < n; ++i)
         t.data_[i] = static_cast<T>(detail::philox_normal(gen.seed, gen.offset, static_cast<std::uint64_t>(i)));
     } else {
@@ -93,6 +94,7 @@ class Tensor {
     Tensor t = empty(shape);
     const std::int64_t n = shape.numel();
     if constexpr (std::is_same_v<Device, Cpu>) {
+#pragma omp parallel for if (n > (1 << 14))
       for (std::int64_t i = 0; i < n; ++i)
         t.data_[i] = static_cast<T>(detail::philox_uniform(gen.seed, gen.offset, static_cast<std::uint64_t>(i)));
     } else {

@@ -30,6 +30,10 @@ Tensor<T, Cpu> mul(const Tensor<T, Cpu>& a, T s) {
   return backend::eigen::unary_map(a, [s](T x) { return x * s; });
 }
 template <class T>
+Tensor<T, Cpu> div(const Tensor<T, Cpu>& a, T s) {
+  return backend::eigen::unary_map(a, [s](T x) { return x / s; });
+}
+template <class T>
 Tensor<T, Cpu> neg(const Tensor<T, Cpu>& a) {
   return backend::eigen::unary_map(a, [](T x) { return -x; });
 }
@@ -76,7 +80,7 @@ Tensor<T, D> operator*(std::type_identity_t<T> s, const Tensor<T, D>& a) {
 }
 template <class T, class D>
 Tensor<T, D> operator/(const Tensor<T, D>& a, std::type_identity_t<T> s) {
-  return mul(a, T(1) / s);
+  return div(a, s);
 }
 
 }  // namespace pixsyn

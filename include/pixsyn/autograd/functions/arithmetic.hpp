@@ -58,6 +58,14 @@ Var<T, D> mul(const Var<T, D>& a, T s) {
 }
 
 template <class T, class D>
+Var<T, D> div(const Var<T, D>& a, T s) {
+  return autograd::detail::record<T, D>("div_scalar", div(a.value(), s), {a},
+                                        [s](const Var<T, D>& g, const auto&, const auto&) {
+                                          return std::vector<Var<T, D>>{div(g, s)};
+                                        });
+}
+
+template <class T, class D>
 Var<T, D> neg(const Var<T, D>& a) {
   return autograd::detail::record<T, D>("neg", neg(a.value()), {a}, [](const Var<T, D>& g, const auto&, const auto&) {
     return std::vector<Var<T, D>>{neg(g)};
@@ -106,7 +114,7 @@ Var<T, D> operator*(std::type_identity_t<T> s, const Var<T, D>& a) {
 }
 template <class T, class D>
 Var<T, D> operator/(const Var<T, D>& a, std::type_identity_t<T> s) {
-  return mul(a, T(1) / s);
+  return div(a, s);
 }
 
 }  // namespace pixsyn

@@ -1,0 +1,68 @@
+#pragma once
+// grid_sample on Var, composed of differentiable ops so that it has derivatives of every order with
+// respect to both the input and the grid: unnormalise (scalar mul/add), clamp for border padding,
+// floor (a constant) for the corner pixels, bilinear weights from the fractional parts, one gather of
+// the four corners from the flattened input, and a weighted sum. Values equal the Tensor kernel's.
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "pixsyn/autograd/functions/arithmetic.hpp"
+#include "pixsyn/autograd/functions/layout.hpp"
+#include "pixsyn/autograd/functions/reduce.hpp"
+#include "pixsyn/ops/grid_sample.hpp"
+
+namespace pixsyn {
+
+namespace detail {
+
+// Flat input offsets of the four corner taps, as a gather index over (4, N, C, P), and the (4, N, 1, P)
+// mask that zeroes taps outside the image (their offsets are clamped inside so the gather stays valid).
+// x0, y0: (1, N, 1, P) integer-valued corner coordinates. Corners are ordered (x0,y0), (x1,y0), (x0,y1), (x1,y1).
+template <class T>
+std::pair<Tensor<std::int64_t, Cpu>, Tensor<T, Cpu>> grid_sample_corners(const Tensor<T, Cpu>& x0,
+                                                                         const Tensor<T, Cpu>& y0, const Shape& input) {
+  const std::int64_t N = input[0], C = input[1], H = input[2], W = input[3], P = x0.numel() / N;
+  auto index = Tensor<std::int64_t, Cpu>::empty({4 * N * C * P});
+  auto mask = Tensor<T, Cpu>::empty({4, N, 1, P});
+  std::int64_t* idx = index.data();
+  for (int k = 0; k < 4; ++k)
+    for (std::int64_t n = 0; n < N; ++n)
+      for (std::int64_t p = 0; p < P; ++p) {
+        // Coordinates far outside the image are pulled to just outside it before the integer cast.
+        const T xs = std::clamp<T>(x0.data()[n * P + p] + (k & 1), -1, static_cast<T>(W));
+        const T ys = std::clamp<T>(y0.data()[n * P + p] + (k >> 1), -1, static_cast<T>(H));
+        const auto xi = static_cast<std::int64_t>(xs), yi = static_cast<std::int64_t>(ys);
+        mask.data()[(k * N + n) * P + p] = xi >= 0 && xi < W && yi >= 0 && yi < H ? T(1) : T(0);
+        const std::int64_t offset = std::clamp<std::int64_t>(yi, 0, H - 1) * W + std::clamp<std::int64_t>(xi, 0, W - 1);
+        for (std::int64_t c = 0; c < C; ++c) idx[((k * N + n) * C + c) * P + p] = (n * C + c) * H * W + offset;
+      }
+  return {std::move(index), std::move(mask)};
+}
+
+}  // namespace detail
+
+template <class T, class D>
+Var<T, D> grid_sample(const Var<T, D>& input, const Var<T, D>& grid, GridSampleOptions options = {}) {
+  detail::check_grid_sample(input.shape(), grid.shape());
+  const std::int64_t N = input.dim(0), C = input.dim(1), H = input.dim(2), W = input.dim(3);
+  const std::int64_t Ho = grid.dim(1), Wo = grid.dim(2), P = Ho * Wo;
+  // Source indices in the (1, N, 1, P) layout of one corner's weights, with the kernel's exact arithmetic.
+  auto source_index = [&](int k, std::int64_t size) {
+    const Var<T, D> g = reshape(slice(grid, 3, k, k + 1), Shape{1, N, 1, P});
+    const T n = static_cast<T>(size);
+    Var<T, D> i = options.align_corners ? (g + T(1)) * T(0.5) * (n - 1) : ((g + T(1)) * n - T(1)) * T(0.5);
+    return options.padding == Padding::border ? clamp(i, T(0), n - 1) : i;
+  };
+  const Var<T, D> ix = source_index(0, W), iy = source_index(1, H);
+  const Var<T, D> x0 = floor(ix), y0 = floor(iy);
+  const Var<T, D> wx[2] = {(x0 + T(1)) - ix, ix - x0}, wy[2] = {(y0 + T(1)) - iy, iy - y0};
+  auto [index, mask] = detail::grid_sample_corners(x0.value(), y0.value(), input.shape());
+  const Var<T, D> weights =
+      concat(std::vector<Var<T, D>>{wx[0] * wy[0], wx[1] * wy[0], wx[0] * wy[1], wx[1] * wy[1]}, 0) *
+      Var<T, D>(std::move(mask));
+  const Var<T, D> taps = reshape(index_select(reshape(input, Shape{N * C * H * W}), 0, index), Shape{4, N, C, P});
+  return reshape(sum(taps * weights, {0}), Shape{N, C, Ho, Wo});
+}
+
+}  // namespace pixsyn

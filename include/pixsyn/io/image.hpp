@@ -1,0 +1,199 @@
+#pragma once
+// Images as (C, H, W) tensors with values in [0, 1]: PNG/JPEG reading and PNG writing through stb
+// (the implementation comes from the libstb that the pixsyn target links), resizing, and tiling a
+// batch into one picture.
+#include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "pixsyn/core/error.hpp"
+#include "pixsyn/core/tensor.hpp"
+#include "pixsyn/io/atomic_file.hpp"
+
+namespace pixsyn::io {
+
+// Reads a PNG, JPEG (or any format stb decodes) as a (3, H, W) float tensor in [0, 1]. Grayscale is
+// replicated to RGB and alpha is dropped; 16-bit PNGs keep their precision.
+inline Tensor<float> read_image(const std::filesystem::path& path) {
+  const std::vector<std::byte> file = read_file(path, "read_image");
+  pixsyn::detail::check(file.size() <= static_cast<std::size_t>(INT_MAX), "read_image: '", path.string(),
+                        "' is too large (", file.size(), " bytes)");
+  const auto* buffer = reinterpret_cast<const stbi_uc*>(file.data());
+  const int length = static_cast<int>(file.size());
+  const bool wide = stbi_is_16_bit_from_memory(buffer, length);
+  int width = 0, height = 0, channels = 0;
+  std::unique_ptr<void, void (*)(void*)> pixels(
+      wide ? static_cast<void*>(stbi_load_16_from_memory(buffer, length, &width, &height, &channels, 3))
+           : static_cast<void*>(stbi_load_from_memory(buffer, length, &width, &height, &channels, 3)),
+      stbi_image_free);
+  pixsyn::detail::check(pixels != nullptr, "read_image: cannot decode '", path.string(), "': ", stbi_failure_reason());
+
+  auto image = Tensor<float>::empty({3, height, width});
+  const std::int64_t plane = static_cast<std::int64_t>(height) * width;
+  auto convert = [&](const auto* src, float scale) {
+    for (std::int64_t p = 0; p < plane; ++p)
+      for (std::int64_t c = 0; c < 3; ++c) image.data()[c * plane + p] = static_cast<float>(src[p * 3 + c]) * scale;
+  };
+  if (wide)
+    convert(static_cast<const stbi_us*>(pixels.get()), 1.0f / 65535.0f);
+  else
+    convert(static_cast<const stbi_uc*>(pixels.get()), 1.0f / 255.0f);
+  return image;
+}
+
+// Writes a (3, H, W) or (1, H, W) image with values in [0, 1] as an 8-bit PNG, atomically. Values
+// are clamped to [0, 1] and rounded; NaN is an error.
+template <class T>
+void write_png(const std::filesystem::path& path, const Tensor<T>& image) {
+  static_assert(std::is_floating_point_v<T>, "write_png: T must be float or double");
+  const std::string where = "write_png: '" + path.string() + "': ";
+  pixsyn::detail::check(image.defined(), where, "the image is undefined");
+  pixsyn::detail::check(image.rank() == 3 && (image.dim(0) == 1 || image.dim(0) == 3) && image.dim(1) > 0 &&
+                            image.dim(2) > 0 && image.dim(1) <= INT_MAX && image.dim(2) <= INT_MAX / 3,
+                        where, "expected an image of shape (3, H, W) or (1, H, W), got ", image.shape());
+  const std::int64_t channels = image.dim(0), height = image.dim(1), width = image.dim(2);
+  const std::int64_t plane = height * width;
+  std::vector<unsigned char> pixels(static_cast<std::size_t>(plane * channels));
+  for (std::int64_t c = 0; c < channels; ++c) {
+    for (std::int64_t p = 0; p < plane; ++p) {
+      const T value = image.data()[c * plane + p];
+      pixsyn::detail::check(!std::isnan(value), where, "the image contains NaN (channel ", c, ", row ", p / width,
+                            ", column ", p % width, ")");
+      pixels[p * channels + c] = static_cast<unsigned char>(std::lround(std::clamp(value, T(0), T(1)) * 255));
+    }
+  }
+
+  std::vector<std::byte> png;
+  auto append = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<std::byte>*>(context);
+    const auto* bytes = static_cast<const std::byte*>(data);
+    out->insert(out->end(), bytes, bytes + size);
+  };
+  const int ok = stbi_write_png_to_func(append, &png, static_cast<int>(width), static_cast<int>(height),
+                                        static_cast<int>(channels), pixels.data(), static_cast<int>(width * channels));
+  pixsyn::detail::check(ok != 0, where, "PNG encoding failed");
+  write_file_atomic(path, png);
+}
+
+namespace detail {
+
+// Taps of a triangle filter for resampling n input samples to m output samples along one axis. When
+// shrinking, the filter widens to the output pixel's footprint, so every input pixel contributes
+// (antialiasing); when enlarging, this is plain bilinear interpolation with clamped edges.
+template <class T>
+struct ResampleTaps {
+  std::vector<std::int64_t> first;  // first input index of each output
+  std::vector<std::int64_t> count;  // number of taps of each output
+  std::vector<T> weights;           // `width` weights per output, normalised
+  std::int64_t width = 0;
+
+  ResampleTaps(std::int64_t n, std::int64_t m) : first(m), count(m) {
+    const double scale = static_cast<double>(n) / static_cast<double>(m), radius = std::max(scale, 1.0);
+    width = static_cast<std::int64_t>(std::ceil(radius)) * 2 + 1;
+    weights.assign(static_cast<std::size_t>(m * width), T(0));
+    for (std::int64_t i = 0; i < m; ++i) {
+      const double center = (static_cast<double>(i) + 0.5) * scale;
+      const auto lo = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::floor(center - radius)));
+      const auto hi = std::min<std::int64_t>(n, static_cast<std::int64_t>(std::ceil(center + radius)));
+      double total = 0;
+      std::vector<double> w;
+      for (std::int64_t j = lo; j < hi; ++j) {
+        w.push_back(std::max(0.0, 1.0 - std::abs(static_cast<double>(j) + 0.5 - center) / radius));
+        total += w.back();
+      }
+      first[i] = lo;
+      count[i] = hi - lo;
+      for (std::int64_t k = 0; k < hi - lo; ++k) weights[i * width + k] = static_cast<T>(w[k] / total);
+    }
+  }
+};
+
+}  // namespace detail
+
+// Resizes the last two axes (H, W) of a tensor of rank >= 2 to (height, width) with a triangle
+// filter: bilinear when enlarging, area-weighted (antialiased) when shrinking.
+template <class T>
+Tensor<T> resize_bilinear(const Tensor<T>& image, std::int64_t height, std::int64_t width) {
+  static_assert(std::is_floating_point_v<T>, "resize_bilinear: T must be float or double");
+  pixsyn::detail::check(image.defined() && image.rank() >= 2 && image.dim(-2) > 0 && image.dim(-1) > 0,
+                        "resize_bilinear: expected an image (..., H, W) with H, W > 0, got ", image.shape());
+  pixsyn::detail::check(height > 0 && width > 0, "resize_bilinear: output size ", height, "x", width,
+                        " must be positive");
+  const std::int64_t in_h = image.dim(-2), in_w = image.dim(-1), planes = image.numel() / (in_h * in_w);
+  const detail::ResampleTaps<T> rows(in_h, height), cols(in_w, width);
+
+  Shape shape = image.shape();
+  shape[-2] = height;
+  shape[-1] = width;
+  auto out = Tensor<T>::empty(shape);
+  std::vector<T> wide(static_cast<std::size_t>(in_h * width));  // one plane resized along W only
+  for (std::int64_t p = 0; p < planes; ++p) {
+    const T* src = image.data() + p * in_h * in_w;
+    for (std::int64_t y = 0; y < in_h; ++y) {
+      for (std::int64_t x = 0; x < width; ++x) {
+        const T* row = src + y * in_w + cols.first[x];
+        const T* w = cols.weights.data() + x * cols.width;
+        T sum = 0;
+        for (std::int64_t k = 0; k < cols.count[x]; ++k) sum += w[k] * row[k];
+        wide[y * width + x] = sum;
+      }
+    }
+    T* dst = out.data() + p * height * width;
+    for (std::int64_t y = 0; y < height; ++y) {
+      const T* w = rows.weights.data() + y * rows.width;
+      std::fill(dst + y * width, dst + (y + 1) * width, T(0));
+      for (std::int64_t k = 0; k < rows.count[y]; ++k) {
+        const T* row = wide.data() + (rows.first[y] + k) * width;
+        for (std::int64_t x = 0; x < width; ++x) dst[y * width + x] += w[k] * row[x];
+      }
+    }
+  }
+  return out;
+}
+
+// The value range of the images given to image_grid.
+enum class ImageRange {
+  unit,         // [0, 1]: kept as is
+  signed_unit,  // [-1, 1], as generators output: mapped to [0, 1]
+};
+
+// Tiles a batch (B, C, H, W) into one image (C, rows·H, columns·W), row by row; cells past the batch
+// stay black. columns = 0 picks ceil(sqrt(B)).
+template <class T>
+Tensor<T> image_grid(const Tensor<T>& batch, std::int64_t columns = 0, ImageRange range = ImageRange::unit) {
+  static_assert(std::is_floating_point_v<T>, "image_grid: T must be float or double");
+  pixsyn::detail::check(batch.defined() && batch.rank() == 4 && batch.dim(0) > 0,
+                        "image_grid: expected a non-empty batch of shape (B, C, H, W), got ", batch.shape());
+  pixsyn::detail::check(columns >= 0, "image_grid: columns must be >= 0 (0 = automatic), got ", columns);
+  const std::int64_t count = batch.dim(0), channels = batch.dim(1), height = batch.dim(2), width = batch.dim(3);
+  if (columns == 0) columns = static_cast<std::int64_t>(std::ceil(std::sqrt(static_cast<double>(count))));
+  columns = std::min(columns, count);
+  const std::int64_t rows = (count + columns - 1) / columns;
+
+  auto grid = Tensor<T>::zeros({channels, rows * height, columns * width});
+  const T scale = range == ImageRange::signed_unit ? T(0.5) : T(1),
+          shift = range == ImageRange::signed_unit ? T(0.5) : T(0);
+  for (std::int64_t b = 0; b < count; ++b) {
+    const std::int64_t top = b / columns * height, left = b % columns * width;
+    for (std::int64_t c = 0; c < channels; ++c) {
+      for (std::int64_t y = 0; y < height; ++y) {
+        const T* src = batch.data() + ((b * channels + c) * height + y) * width;
+        T* dst = grid.data() + (c * rows * height + top + y) * columns * width + left;
+        for (std::int64_t x = 0; x < width; ++x) dst[x] = src[x] * scale + shift;
+      }
+    }
+  }
+  return grid;
+}
+
+}  // namespace pixsyn::io

@@ -1,0 +1,34 @@
+#pragma once
+// The modulated fully connected layer (StyleGAN2's modulated 1×1 convolution) on Tensor: the fused kernel.
+#include "pixsyn/backend/eigen/modulated_fc.hpp"
+#include "pixsyn/core/tensor.hpp"
+
+namespace pixsyn {
+
+struct ModulatedFcOptions {
+  bool demodulate = true;
+  double eps = 1e-8;  // added inside the demodulation rsqrt
+};
+
+namespace detail {
+inline void check_modulated_fc(const Shape& x, const Shape& w, const Shape& s) {
+  check(x.rank() == 3 && w.rank() == 2 && s.rank() == 2,
+        "modulated_fc: expects x (B, P, I), weight (O, I) and styles (B, I); got x ", x, ", weight ", w, ", styles ",
+        s);
+  check(w[1] == x[2], "modulated_fc: weight ", w, " takes ", w[1], " input channels but x ", x, " has ", x[2]);
+  check(s[0] == x[0] && s[1] == x[2], "modulated_fc: styles ", s, " do not match x ", x, " (expected (", x[0], ", ",
+        x[2], "))");
+}
+}  // namespace detail
+
+// y[b, p, o] = d[b, o] Σ_i W[o, i] s[b, i] x[b, p, i] for channels-last pixels x (B, P, I), the shared
+// weight W (O, I) (runtime scale included) and styles s (B, I); d[b, o] = rsqrt(Σ_i (W[o, i] s[b, i])² + eps)
+// when demodulating, else 1. Returns (B, P, O).
+template <class T>
+Tensor<T, Cpu> modulated_fc(const Tensor<T, Cpu>& x, const Tensor<T, Cpu>& w, const Tensor<T, Cpu>& s,
+                            ModulatedFcOptions options = {}) {
+  detail::check_modulated_fc(x.shape(), w.shape(), s.shape());
+  return backend::eigen::modulated_fc(x, w, s, options.demodulate, static_cast<T>(options.eps));
+}
+
+}  // namespace pixsyn

@@ -1,0 +1,65 @@
+#pragma once
+// permute and transpose on Tensor: reorder axes, copying into a new contiguous tensor.
+#include <array>
+#include <string>
+#include <vector>
+
+#include "pixsyn/backend/eigen/permute.hpp"
+#include "pixsyn/core/tensor.hpp"
+
+namespace pixsyn {
+
+namespace detail {
+// `axes` resolved against `shape` (negative axes count from the end); throws unless it is a
+// permutation of all of shape's axes.
+inline std::array<int, max_rank> resolve_permutation(const Shape& shape, const std::vector<int>& axes, const char* op) {
+  const int r = shape.rank();
+  auto list = [&] {
+    std::string s = "{";
+    for (std::size_t i = 0; i < axes.size(); ++i) s += (i ? ", " : "") + std::to_string(axes[i]);
+    return s + "}";
+  };
+  check(static_cast<int>(axes.size()) == r, op, ": axes ", list(), " do not list the ", r, " axes of shape ", shape);
+  std::array<int, max_rank> resolved{};
+  std::array<bool, max_rank> seen{};
+  for (int i = 0; i < r; ++i) {
+    const int a = axes[i] < 0 ? axes[i] + r : axes[i];
+    check(a >= 0 && a < r, op, ": axis ", axes[i], " in ", list(), " is out of range for shape ", shape);
+    check(!seen[a], op, ": axis ", axes[i], " appears twice in ", list());
+    seen[a] = true;
+    resolved[i] = a;
+  }
+  return resolved;
+}
+
+inline std::vector<int> inverse_permutation(const std::array<int, max_rank>& axes, int rank) {
+  std::vector<int> inverse(static_cast<std::size_t>(rank));
+  for (int i = 0; i < rank; ++i) inverse[static_cast<std::size_t>(axes[i])] = i;
+  return inverse;
+}
+
+// The permutation that swaps two axes of a rank-r tensor.
+inline std::vector<int> swap_axes(const Shape& shape, int axis0, int axis1) {
+  const int r = shape.rank();
+  const int a = axis0 < 0 ? axis0 + r : axis0, b = axis1 < 0 ? axis1 + r : axis1;
+  check(a >= 0 && a < r && b >= 0 && b < r, "transpose: axes ", axis0, " and ", axis1, " are out of range for shape ",
+        shape);
+  std::vector<int> axes;
+  for (int i = 0; i < r; ++i) axes.push_back(i == a ? b : i == b ? a : i);
+  return axes;
+}
+}  // namespace detail
+
+// out.dim(i) = x.dim(axes[i]), like torch.permute / numpy.transpose.
+template <class T>
+Tensor<T, Cpu> permute(const Tensor<T, Cpu>& x, const std::vector<int>& axes) {
+  return backend::eigen::permute(x, detail::resolve_permutation(x.shape(), axes, "permute"));
+}
+
+// Swaps two axes (by default the last two: the matrix transpose).
+template <class T>
+Tensor<T, Cpu> transpose(const Tensor<T, Cpu>& x, int axis0 = -2, int axis1 = -1) {
+  return permute(x, detail::swap_axes(x.shape(), axis0, axis1));
+}
+
+}  // namespace pixsyn

@@ -1,0 +1,122 @@
+#pragma once
+// train::Adam: torch.optim.Adam (no weight decay, no amsgrad) over named parameters. Its state
+// (moments and step counts) is saved and loaded by parameter name, so a checkpoint survives a change
+// in the order parameters are listed.
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "pixsyn/autograd/var.hpp"
+#include "pixsyn/core/error.hpp"
+#include "pixsyn/nn/module.hpp"
+
+namespace pixsyn::train {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+};
+
+template <class T, class Device = Cpu>
+class Adam {
+ public:
+  using NamedParameters = std::vector<std::pair<std::string, Var<T, Device>*>>;
+
+  explicit Adam(NamedParameters params, AdamOptions options = {}) : options_(options) {
+    static_assert(std::is_floating_point_v<T>, "Adam needs floating-point parameters");
+    std::map<std::string, bool> seen;
+    for (auto& [name, p] : params) {
+      pixsyn::detail::check(p != nullptr && p->defined(), "Adam: parameter '", name, "' is undefined");
+      pixsyn::detail::check(p->requires_grad() && p->is_leaf(), "Adam: '", name,
+                            "' is not a leaf that requires a gradient");
+      pixsyn::detail::check(!seen[name], "Adam: the parameter name '", name, "' is listed twice");
+      seen[name] = true;
+      slots_.push_back({name, p, Tensor<T, Device>::zeros(p->shape()), Tensor<T, Device>::zeros(p->shape()), 0});
+    }
+  }
+
+  AdamOptions& options() { return options_; }
+  const AdamOptions& options() const { return options_; }
+
+  // One update of every parameter that has a gradient. Like torch, a parameter without a gradient
+  // keeps its moments and its own step count unchanged.
+  void step() {
+    static_assert(std::is_same_v<Device, Cpu>, "Adam::step runs on CPU tensors only for now");
+    const double b1 = options_.beta1, b2 = options_.beta2;
+    for (auto& s : slots_) {
+      const Var<T, Device> g = s.param->grad();
+      if (!g.defined()) continue;
+      pixsyn::detail::check(g.shape() == s.param->shape(), "Adam: gradient of shape ", g.shape(), " for parameter '",
+                            s.name, "' of shape ", s.param->shape());
+      ++s.step;
+      const double step_size = options_.lr / (1 - std::pow(b1, static_cast<double>(s.step)));
+      const double correction2_sqrt = std::sqrt(1 - std::pow(b2, static_cast<double>(s.step)));
+      const T* gd = g.value().data();
+      T* md = s.exp_avg.data();
+      T* vd = s.exp_avg_sq.data();
+      // Writes into the leaf's own storage: no graph records this, and nothing else shares it
+      // (state_dict and load_state_dict copy).
+      T* pd = s.param->value().data();
+      const std::int64_t n = s.param->numel();
+#pragma omp parallel for if (n > (1 << 16))
+      for (std::int64_t i = 0; i < n; ++i) {
+        md[i] = static_cast<T>(b1 * md[i] + (1 - b1) * gd[i]);
+        vd[i] = static_cast<T>(b2 * vd[i] + (1 - b2) * gd[i] * gd[i]);
+        pd[i] -= static_cast<T>(step_size * md[i] /
+                                (std::sqrt(static_cast<double>(vd[i])) / correction2_sqrt + options_.eps));
+      }
+    }
+  }
+
+  void zero_grad() {
+    for (auto& s : slots_) s.param->zero_grad();
+  }
+
+  // "<name>.exp_avg", "<name>.exp_avg_sq" (parameter-shaped) and "<name>.step" (a scalar) per parameter.
+  nn::StateDict<T, Device> state_dict() const {
+    nn::StateDict<T, Device> out;
+    for (const auto& s : slots_) {
+      out.emplace(s.name + ".exp_avg", s.exp_avg.clone());
+      out.emplace(s.name + ".exp_avg_sq", s.exp_avg_sq.clone());
+      out.emplace(s.name + ".step", Tensor<T, Device>::scalar(static_cast<T>(s.step)));
+    }
+    return out;
+  }
+
+  // Checks every key (reporting all missing, unexpected and wrongly shaped ones at once), then copies.
+  void load_state_dict(const nn::StateDict<T, Device>& state) {
+    std::map<std::string, Shape> expected;
+    for (const auto& s : slots_) {
+      expected.emplace(s.name + ".exp_avg", s.param->shape());
+      expected.emplace(s.name + ".exp_avg_sq", s.param->shape());
+      expected.emplace(s.name + ".step", Shape{});
+    }
+    nn::detail::validate_state_dict("Adam::load_state_dict", expected, state, true);
+    for (auto& s : slots_) {
+      const T step = state.at(s.name + ".step").item();
+      pixsyn::detail::check(step >= 0 && step == std::floor(step), "Adam::load_state_dict: '", s.name, ".step' is ",
+                            step, ", not a step count");
+      s.exp_avg = state.at(s.name + ".exp_avg").clone();
+      s.exp_avg_sq = state.at(s.name + ".exp_avg_sq").clone();
+      s.step = static_cast<std::int64_t>(step);
+    }
+  }
+
+ private:
+  struct Slot {
+    std::string name;
+    Var<T, Device>* param;
+    Tensor<T, Device> exp_avg, exp_avg_sq;
+    std::int64_t step;
+  };
+  AdamOptions options_;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace pixsyn::train

@@ -1,0 +1,173 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <fstream>
+#include <string>
+
+#include <pixsyn/io/atomic_file.hpp>
+#include <pixsyn/io/image.hpp>
+#include "io/temp_dir.hpp"
+
+using namespace pixsyn;
+using pixsyn::test::TempDir;
+
+namespace {
+
+std::vector<std::string> directory_entries(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("write_png and read_image round-trip 8-bit values") {
+  TempDir dir;
+  // Values on the 1/255 grid come back exactly (up to float rounding).
+  auto image = Tensor<float>::empty({3, 5, 7});
+  for (std::int64_t i = 0; i < image.numel(); ++i) image.data()[i] = static_cast<float>((i * 37) % 256) / 255.0f;
+  io::write_png(dir / "a.png", image);
+  const auto back = io::read_image(dir / "a.png");
+  REQUIRE(back.shape() == Shape{3, 5, 7});
+  for (std::int64_t i = 0; i < image.numel(); ++i)
+    CHECK(back.data()[i] == doctest::Approx(image.data()[i]).epsilon(1e-6));
+}
+
+TEST_CASE("write_png clamps and rounds, and grayscale comes back as RGB") {
+  TempDir dir;
+  const auto gray = Tensor<double>::from({-0.5, 0.0, 0.5, 1.0, 2.0, 0.2}, {1, 2, 3});
+  io::write_png(dir / "g.png", gray);
+  const auto back = io::read_image(dir / "g.png");
+  REQUIRE(back.shape() == Shape{3, 2, 3});
+  const std::vector<float> expected{0, 0, 128 / 255.0f, 1, 1, 51 / 255.0f};  // round(127.5) = 128
+  for (std::int64_t c = 0; c < 3; ++c)
+    for (std::int64_t p = 0; p < 6; ++p) CHECK(back.data()[c * 6 + p] == doctest::Approx(expected[p]).epsilon(1e-6));
+}
+
+TEST_CASE("the bridge photo reads as a (3, 512, 512) image in [0, 1]") {
+  const auto path = std::filesystem::path(PIXSYN_SHARED_DIR) / "data/photos/bridge.png";
+  REQUIRE(std::filesystem::exists(path));
+  const auto photo = io::read_image(path);
+  CHECK(photo.shape() == Shape{3, 512, 512});
+  const auto values = photo.to_vector();
+  CHECK(*std::min_element(values.begin(), values.end()) >= 0.0f);
+  CHECK(*std::max_element(values.begin(), values.end()) <= 1.0f);
+  CHECK(*std::max_element(values.begin(), values.end()) > 0.5f);
+}
+
+TEST_CASE("atomic writes replace the target and leave no temporary files behind") {
+  TempDir dir;
+  io::write_png(dir / "x.png", Tensor<float>::zeros({3, 4, 4}));
+  io::write_png(dir / "x.png", Tensor<float>::ones({3, 2, 2}));  // overwrite
+  io::write_file_atomic(dir / "note.txt", std::string_view("hello"));
+  CHECK(directory_entries(dir.path()) == std::vector<std::string>{"note.txt", "x.png"});
+  CHECK(io::read_image(dir / "x.png").shape() == Shape{3, 2, 2});
+  CHECK(io::read_file(dir / "note.txt").size() == 5);
+  const auto mode = std::filesystem::status(dir / "note.txt").permissions();
+  CHECK((mode & std::filesystem::perms::owner_read) != std::filesystem::perms::none);
+  CHECK((mode & std::filesystem::perms::others_read) != std::filesystem::perms::none);
+
+  // A failed write names the path and the OS error and leaves nothing behind.
+  CHECK_THROWS_WITH_AS(io::write_file_atomic(dir / "missing_dir/y.txt", std::string_view("x")),
+                       doctest::Contains("missing_dir/y.txt"), pixsyn::Error);
+  CHECK_THROWS_WITH_AS(io::write_file_atomic(dir / "missing_dir/y.txt", std::string_view("x")),
+                       doctest::Contains("No such file or directory"), pixsyn::Error);
+  std::filesystem::create_directory(dir / "sub");
+  CHECK_THROWS_WITH_AS(io::write_file_atomic(dir / "sub", std::string_view("x")), doctest::Contains("cannot rename"),
+                       pixsyn::Error);
+  CHECK(directory_entries(dir.path()) == std::vector<std::string>{"note.txt", "sub", "x.png"});
+  CHECK(std::filesystem::is_empty(dir / "sub"));
+}
+
+TEST_CASE("image errors name the file and the problem") {
+  TempDir dir;
+  CHECK_THROWS_WITH_AS(io::read_image(dir / "none.png"), doctest::Contains("read_image: cannot read"), pixsyn::Error);
+  CHECK_THROWS_WITH_AS(io::read_image(dir / "none.png"), doctest::Contains("none.png"), pixsyn::Error);
+  std::ofstream(dir / "junk.png") << "this is not an image";
+  CHECK_THROWS_WITH_AS(io::read_image(dir / "junk.png"), doctest::Contains("cannot decode"), pixsyn::Error);
+  for (const Shape& shape : {Shape{2, 4, 4}, Shape{4, 4}, Shape{1, 3, 4, 4}, Shape{3, 0, 4}}) {
+    const std::string message = "expected an image of shape (3, H, W) or (1, H, W), got " + shape.to_string();
+    CHECK_THROWS_WITH_AS(io::write_png(dir / "w.png", Tensor<float>(shape)), doctest::Contains(message.c_str()),
+                         pixsyn::Error);
+  }
+  auto nan_image = Tensor<float>::zeros({1, 2, 2});
+  nan_image.at({0, 1, 0}) = std::nanf("");
+  CHECK_THROWS_WITH_AS(io::write_png(dir / "w.png", nan_image), doctest::Contains("NaN (channel 0, row 1, column 0)"),
+                       pixsyn::Error);
+  CHECK_FALSE(std::filesystem::exists(dir / "w.png"));
+}
+
+TEST_CASE("resize_bilinear interpolates when enlarging and averages areas when shrinking") {
+  SUBCASE("identity size is a copy") {
+    Philox gen{1};
+    const auto x = Tensor<double>::rand({2, 3, 5, 4}, gen);
+    CHECK(io::resize_bilinear(x, 5, 4).to_vector() == x.to_vector());
+  }
+  SUBCASE("enlarging a row 2 -> 4 matches half-pixel bilinear with clamped edges") {
+    const auto x = Tensor<double>::from({0, 1}, {1, 1, 2});
+    const auto y = io::resize_bilinear(x, 1, 4);
+    // Output centres at input positions -0.25, 0.25, 0.75, 1.25 (pixel units, minus 0.5).
+    const std::vector<double> expected{0, 0.25, 0.75, 1};
+    for (int i = 0; i < 4; ++i) CHECK(y.data()[i] == doctest::Approx(expected[i]));
+  }
+  SUBCASE("enlarging against a naive bilinear in double") {
+    Philox gen{2};
+    const auto x = Tensor<double>::rand({1, 3, 4}, gen);
+    const auto y = io::resize_bilinear(x, 7, 9);
+    REQUIRE(y.shape() == Shape{1, 7, 9});
+    auto sample = [&](double sy, double sx) {
+      auto clampi = [](double v, std::int64_t n) { return std::clamp<double>(v, 0, static_cast<double>(n - 1)); };
+      sy = clampi(sy, 3);
+      sx = clampi(sx, 4);
+      const auto y0 = static_cast<std::int64_t>(std::floor(sy)), x0 = static_cast<std::int64_t>(std::floor(sx));
+      const auto y1 = std::min<std::int64_t>(y0 + 1, 2), x1 = std::min<std::int64_t>(x0 + 1, 3);
+      const double fy = sy - y0, fx = sx - x0;
+      return (1 - fy) * ((1 - fx) * x.at({0, y0, x0}) + fx * x.at({0, y0, x1})) +
+             fy * ((1 - fx) * x.at({0, y1, x0}) + fx * x.at({0, y1, x1}));
+    };
+    for (std::int64_t i = 0; i < 7; ++i)
+      for (std::int64_t j = 0; j < 9; ++j)
+        CHECK(y.at({0, i, j}) == doctest::Approx(sample((i + 0.5) * 3 / 7 - 0.5, (j + 0.5) * 4 / 9 - 0.5)));
+  }
+  SUBCASE("shrinking keeps ramps and constants and sees every pixel") {
+    // Away from the edges the symmetric filter reproduces a linear ramp at the output pixel centres.
+    auto ramp = Tensor<double>::empty({1, 1, 8});
+    for (std::int64_t j = 0; j < 8; ++j) ramp.at({0, 0, j}) = static_cast<double>(j);
+    const auto shrunk = io::resize_bilinear(ramp, 1, 4);
+    CHECK(shrunk.at({0, 0, 1}) == doctest::Approx(2.5));
+    CHECK(shrunk.at({0, 0, 2}) == doctest::Approx(4.5));
+    // A one-pixel impulse inside the image still shows up after shrinking (no aliasing by skipping).
+    auto impulse = Tensor<double>::zeros({1, 8, 8});
+    impulse.at({0, 3, 3}) = 1;
+    const auto small = io::resize_bilinear(impulse, 2, 2).to_vector();
+    CHECK(small[0] > 0.02);  // triangle weights 0.625/3.5 along each axis
+    const auto constant = io::resize_bilinear(Tensor<float>::full({1, 9, 13}, 0.25f), 3, 5).to_vector();
+    for (float v : constant) CHECK(v == doctest::Approx(0.25f));
+  }
+  SUBCASE("bad sizes") {
+    CHECK_THROWS_WITH_AS(io::resize_bilinear(Tensor<float>::zeros({3, 4, 4}), 0, 2), doctest::Contains("0x2"),
+                         pixsyn::Error);
+    CHECK_THROWS_WITH_AS(io::resize_bilinear(Tensor<float>::zeros({4}), 2, 2), doctest::Contains("(4,)"),
+                         pixsyn::Error);
+  }
+}
+
+TEST_CASE("image_grid tiles a batch row by row") {
+  // Five 1x1x2 images b holding (b, b + 10).
+  auto batch = Tensor<float>::empty({5, 1, 1, 2});
+  for (int b = 0; b < 5; ++b) {
+    batch.at({b, 0, 0, 0}) = static_cast<float>(b);
+    batch.at({b, 0, 0, 1}) = static_cast<float>(b + 10);
+  }
+  const auto grid = io::image_grid(batch, 2);
+  REQUIRE(grid.shape() == Shape{1, 3, 4});
+  CHECK(grid.to_vector() == std::vector<float>{0, 10, 1, 11, 2, 12, 3, 13, 4, 14, 0, 0});
+  const auto automatic = io::image_grid(batch);  // ceil(sqrt(5)) = 3 columns
+  CHECK(automatic.shape() == Shape{1, 2, 6});
+  const auto mapped = io::image_grid(Tensor<float>::from({-1, 0, 1}, {1, 3, 1, 1}), 0, io::ImageRange::signed_unit);
+  CHECK(mapped.to_vector() == std::vector<float>{0, 0.5f, 1});
+  CHECK_THROWS_WITH_AS(io::image_grid(Tensor<float>::zeros({3, 4, 4})),
+                       doctest::Contains("(B, C, H, W), got (3, 4, 4)"), pixsyn::Error);
+  CHECK_THROWS_AS(io::image_grid(batch, -1), pixsyn::Error);
+}

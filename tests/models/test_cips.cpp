@@ -1,0 +1,181 @@
+#include <doctest/doctest.h>
+
+#include <pixsyn/autograd/backward.hpp>
+#include <pixsyn/io/safetensors.hpp>
+#include <pixsyn/models/cips.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+using namespace pixsyn;
+
+namespace {
+
+const std::string fixtures = PIXSYN_SOURCE_DIR "/tests/fixtures/cips/";
+
+// The fixture configurations (tools/reference/make_fixtures.py; channel tables from their metadata).
+constexpr cips::Config skips_native16{
+    .size = 16, .hidden = 32, .style_dim = 32, .mapping_layers = 2, .channels = {32, 32, 32}};
+constexpr cips::Config skips_grid24x40{
+    .size = 16, .hidden = 32, .style_dim = 48, .mapping_layers = 3, .channels = {32, 32, 32}};
+constexpr cips::Config residual_native16{.size = 16,
+                                         .hidden = 32,
+                                         .style_dim = 32,
+                                         .mapping_layers = 2,
+                                         .topology = cips::Topology::residual,
+                                         .channels = {32, 24, 16}};
+constexpr cips::Config residual_grid20x12{.size = 16,
+                                          .hidden = 32,
+                                          .style_dim = 64,
+                                          .mapping_layers = 3,
+                                          .topology = cips::Topology::residual,
+                                          .channels = {24, 32, 16}};
+constexpr cips::Config skips_widths32{
+    .size = 32, .hidden = 16, .style_dim = 40, .mapping_layers = 2, .channels = {48, 32, 32, 16}};
+
+double max_relative_error(const Tensor<float>& got, const Tensor<float>& want) {
+  REQUIRE(got.shape() == want.shape());
+  double err = 0, scale = 0;
+  for (std::int64_t i = 0; i < want.numel(); ++i) {
+    err = std::max(err, std::abs(double(got.data()[i]) - double(want.data()[i])));
+    scale = std::max(scale, std::abs(double(want.data()[i])));
+    REQUIRE(std::isfinite(got.data()[i]));
+  }
+  return err / scale;
+}
+
+// (B, C, H, W) -> (B, H*W, C), the generator's channels-last point layout.
+Tensor<float> channels_last(const Tensor<float>& x) {
+  const auto b = x.dim(0), c = x.dim(1), p = x.dim(2) * x.dim(3);
+  auto out = Tensor<float>::empty({b, p, c});
+  for (std::int64_t i = 0; i < b; ++i)
+    for (std::int64_t k = 0; k < c; ++k)
+      for (std::int64_t q = 0; q < p; ++q) out.data()[(i * p + q) * c + k] = x.data()[(i * c + k) * p + q];
+  return out;
+}
+
+template <cips::Config C>
+void check_fixture(const std::string& name) {
+  const auto file = io::read_safetensors(fixtures + name + ".safetensors");
+  std::map<std::string, Tensor<float>> weights, fixture;
+  for (const auto& [key, raw] : file.tensors)
+    (key.rfind("fixture.", 0) == 0 ? fixture : weights)[key] = raw.template to<float>();
+
+  cips::Generator<C> g;
+  g.load_state_dict(weights);  // strict: every official key and shape must match
+  const double psi = std::stod(file.metadata.at("truncation"));
+  const auto w = g.map(fixture.at("fixture.z"));
+  CHECK(max_relative_error(w, fixture.at("fixture.w")) < 1e-5);
+  const auto wt = cips::truncate(w, fixture.at("fixture.mean_w"), psi);
+
+  const Tensor<float> xy = channels_last(fixture.at("fixture.coords"));
+  cips::NoiseSource<float> noise;
+  if (file.metadata.at("noise") == "given") {
+    noise.mode = cips::NoiseMode::given;
+    for (int k = 0; k < C.styled_convs(); ++k) {
+      const auto& map = fixture.at("fixture.noise." + std::to_string(k));
+      noise.maps.push_back(map.reshape({map.dim(0), -1}));
+    }
+  }
+  const auto rgb = g.synthesize(wt, xy, noise);
+  const double err = max_relative_error(rgb, channels_last(fixture.at("fixture.rgb")));
+  MESSAGE(name << ": max error relative to the largest output " << err);
+  CHECK(err < 1e-5);
+
+  // Shared points give the same result as one point set per sample.
+  const auto shared = g.synthesize(wt, xy.narrow(0, 1).reshape({xy.dim(1), 2}), noise);
+  CHECK(max_relative_error(shared, rgb) < 1e-6);
+}
+
+}  // namespace
+
+TEST_CASE("official parameter counts and key counts") {
+  cips::Skips<256> skips;
+  CHECK(skips.parameter_count() == 44317092);
+  CHECK(skips.named_parameters().size() == 122);
+  CHECK(skips.named_parameters().front().first == "lff.ffm.conv.weight");
+  CHECK(skips.named_parameters().back().first == "style.8.bias");
+  cips::Residual<256> res;
+  CHECK(res.parameter_count() == 43027858);
+  CHECK(res.named_parameters().size() == 100);
+  cips::NoEmbedding<256> ne;
+  CHECK(ne.parameter_count() == 44317092 - 33554432 - 524800);  // 10.24M, the paper's CIPS-NE
+  cips::Base<256> base;
+  CHECK(base.parameter_count() == 42864018);  // 42.86M (cips.md §6)
+}
+
+TEST_CASE("official state-dict names and shapes") {
+  cips::Skips<256> g;
+  const auto state = g.state_dict();
+  CHECK(state.at("emb.input").shape() == Shape{1, 512, 256, 256});
+  CHECK(state.at("conv1.conv.weight").shape() == Shape{1, 512, 1024, 1, 1});
+  CHECK(state.at("conv1.conv.modulation.weight").shape() == Shape{1024, 512});
+  CHECK(state.at("linears.10.conv.weight").shape() == Shape{1, 256, 512, 1, 1});
+  CHECK(state.at("linears.13.activate.bias").shape() == Shape{128});
+  CHECK(state.at("to_rgbs.6.conv.weight").shape() == Shape{1, 3, 128, 1, 1});
+  CHECK(state.at("to_rgbs.6.bias").shape() == Shape{1, 3, 1, 1});
+  CHECK(state.at("style.1.weight").shape() == Shape{512, 512});
+  CHECK(state.count("linears.0.noise.weight") == 1);
+  cips::Residual<256> r;
+  const auto rs = r.state_dict();
+  CHECK(rs.at("linears.6.skip.0.weight").shape() == Shape{256, 512, 1, 1});
+  CHECK(rs.at("linears.7.skip.0.weight").shape() == Shape{128, 256, 1, 1});
+  CHECK(rs.count("linears.5.skip.0.weight") == 0);
+  CHECK(rs.at("to_rgb_last.conv.weight").shape() == Shape{1, 3, 128, 1, 1});
+  cips::Sine<64> sine;
+  CHECK(sine.state_dict().at("conv1.bias").shape() == Shape{1, 512, 1, 1});
+  CHECK(sine.state_dict().count("lff.ffm.conv.weight") == 0);
+}
+
+TEST_CASE("parity with the PyTorch reference fixtures") {
+  check_fixture<skips_native16>("skips_native16");
+  check_fixture<skips_grid24x40>("skips_grid24x40");
+  check_fixture<residual_native16>("residual_native16");
+  check_fixture<residual_grid20x12>("residual_grid20x12");
+  check_fixture<skips_widths32>("skips_widths32");
+}
+
+TEST_CASE("loading weights of another model reports every problem") {
+  cips::Generator<skips_native16> g;
+  cips::Generator<residual_native16> r;
+  try {
+    g.load_state_dict(r.state_dict());
+    FAIL("loading residual weights into a skips model must throw");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("missing") != std::string::npos);
+    CHECK(msg.find("conv1.conv.weight") != std::string::npos);
+    CHECK(msg.find("linears.1.conv1.conv.weight") != std::string::npos);
+  }
+}
+
+TEST_CASE("gradients reach every parameter through the Var forward") {
+  constexpr cips::Config tiny{.size = 8, .hidden = 8, .style_dim = 8, .mapping_layers = 2, .channels = {8, 8}};
+  cips::Generator<tiny, double> g(3);
+  Philox gen{5};
+  auto z = Var<double>(Tensor<double>::randn({2, 8}, gen));
+  auto xy = Var<double>(Tensor<double>::rand({5, 2}, gen));
+  cips::NoiseSource<double> noise{.mode = cips::NoiseMode::seeded, .seed = 9};
+  auto out = g.synthesize(g.map(z), xy, noise);
+  // Same numbers as the Tensor path.
+  const auto plain = g.synthesize(g.map(z.value()), xy.value(), noise);
+  for (std::int64_t i = 0; i < plain.numel(); ++i) CHECK(out.value().data()[i] == doctest::Approx(plain.data()[i]));
+  autograd::backward(sum(mul(out, out)));
+  for (const auto& [name, p] : g.named_parameters()) {
+    INFO(name);
+    REQUIRE(p->grad().defined());
+    double norm = 0;
+    for (std::int64_t i = 0; i < p->numel(); ++i) norm += std::abs(p->grad().value().data()[i]);
+    CHECK(norm > 0);
+  }
+}
+
+TEST_CASE("seeded noise depends on the pixel's global index, not on its position in the batch of points") {
+  cips::NoiseSource<float> noise{.mode = cips::NoiseMode::seeded, .seed = 4};
+  const auto whole = noise.draw(2, 2, 10);
+  noise.points = Tensor<std::int64_t>::from({7, 8, 9}, {3});
+  const auto part = noise.draw(2, 2, 3);
+  for (int b = 0; b < 2; ++b)
+    for (int p = 0; p < 3; ++p) CHECK(part.at({b, p, 0}) == whole.at({b, 7 + p, 0}));
+}
