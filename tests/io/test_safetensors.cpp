@@ -328,4 +328,8 @@ TEST_CASE("a CIPS fixture written by Python loads with its shapes") {
   CHECK(tensors.at("emb.input").shape() == Shape{1, 32, 16, 16});
   CHECK(tensors.at("conv1.conv.modulation.weight").shape() == Shape{64, 32});
   CHECK(std::isfinite(tensors.at("emb.input").at({0, 3, 5, 7})));
+  for (const auto& entry : std::filesystem::directory_iterator(path.parent_path())) {
+    INFO(entry.path().string());
+    CHECK_FALSE(io::read_safetensors(entry.path()).tensors.empty());
+  }
 }

@@ -125,6 +125,12 @@ TEST_CASE("linalg: matmul gradients to second order") {
   SUBCASE("shared right operand") {
     check_gradients(f, {Tensor<double>::randn({2, 3, 4}, gen), Tensor<double>::randn({4, 2}, gen)});
   }
+  SUBCASE("one operand constant") {
+    const auto c = Tensor<double>::randn({2, 3, 4}, gen);
+    check_gradients([c](const Vars& v) { return matmul(Var<double>(c), v[0]); }, {Tensor<double>::randn({4, 2}, gen)});
+    check_gradients([c](const Vars& v) { return matmul(v[0], Var<double>(transpose(c))); },
+                    {Tensor<double>::randn({2, 3, 4}, gen)});
+  }
   SUBCASE("a product of products, so second derivatives are not trivially zero") {
     check_gradients([](const Vars& v) { return matmul(matmul(v[0], v[1]), transpose(v[1])); },
                     {Tensor<double>::randn({2, 3, 4}, gen), Tensor<double>::randn({4, 2}, gen)});
@@ -223,6 +229,7 @@ TEST_CASE("linalg: linear gradients to second order") {
   check_gradients([](const Vars& v) { return linear(mul(v[0], v[0]), v[1], v[2]); }, {x, w, b});
   check_gradients([](const Vars& v) { return linear(mul(v[0], v[0]), v[1]); }, {x, w});
   check_gradients([](const Vars& v) { return linear(v[0], v[1]); }, {Tensor<double>::randn({4}, gen), w});
+  check_gradients([x](const Vars& v) { return linear(Var<double>(x), mul(v[0], v[0]), v[1]); }, {w, b});
 }
 
 TEST_CASE("linalg: modulated_fc matches a naive loop in double") {

@@ -20,6 +20,7 @@
 #include "pixsyn/core/shape.hpp"
 #include "pixsyn/core/tensor.hpp"
 #include "pixsyn/io/atomic_file.hpp"
+#include "pixsyn/io/detail/elements.hpp"
 
 namespace pixsyn::io {
 
@@ -122,15 +123,6 @@ const T& npy_field(const std::map<std::string, NpyValue>& dict, const std::strin
   return std::get<T>(it->second);
 }
 
-template <class Stored, class T>
-void copy_converted(const std::byte* src, T* dst, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    Stored value;
-    std::memcpy(&value, src + i * static_cast<std::int64_t>(sizeof(Stored)), sizeof(Stored));
-    dst[i] = static_cast<T>(value);
-  }
-}
-
 }  // namespace detail
 
 // Reads a float32 or float64 .npy file into a Tensor<T>, converting the values.
@@ -188,9 +180,9 @@ Tensor<T> read_npy(const std::filesystem::path& path) {
   auto tensor = Tensor<T>::empty(shape);
   const std::byte* data = bytes.data() + header_start + header_size;
   if (item == 4)
-    detail::copy_converted<float>(data, tensor.data(), tensor.numel());
+    detail::convert_into<float>(data, tensor.data(), tensor.numel());
   else
-    detail::copy_converted<double>(data, tensor.data(), tensor.numel());
+    detail::convert_into<double>(data, tensor.data(), tensor.numel());
   return tensor;
 }
 

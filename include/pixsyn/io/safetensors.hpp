@@ -20,6 +20,7 @@
 #include "pixsyn/core/shape.hpp"
 #include "pixsyn/core/tensor.hpp"
 #include "pixsyn/io/atomic_file.hpp"
+#include "pixsyn/io/detail/elements.hpp"
 #include "pixsyn/io/float16.hpp"
 
 namespace pixsyn::io {
@@ -72,8 +73,8 @@ struct RawTensor {
   Shape shape;
   std::vector<std::byte> bytes;
 
-  // Floating tensors may be stored as any floating dtype (F16/BF16 round to nearest even);
-  // integer tensors as I64.
+  // Floating tensors may be stored as any floating dtype (F16/BF16 round to nearest even from the
+  // value as a float); integer tensors as I64.
   template <class T>
   static RawTensor from(const Tensor<T>& tensor, DType dtype = default_dtype<T>);
 
@@ -93,44 +94,6 @@ struct SafetensorsFile {
   std::map<std::string, RawTensor> tensors;
   std::map<std::string, std::string> metadata;
 };
-
-namespace detail {
-
-template <class Stored, class T>
-void convert_into(const std::byte* src, T* dst, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    Stored value;
-    std::memcpy(&value, src + i * static_cast<std::int64_t>(sizeof(Stored)), sizeof(Stored));
-    dst[i] = static_cast<T>(value);
-  }
-}
-
-template <class T, class Decode>
-void decode_into(const std::byte* src, T* dst, std::int64_t n, Decode decode) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    std::uint16_t bits;
-    std::memcpy(&bits, src + 2 * i, 2);
-    dst[i] = static_cast<T>(decode(bits));
-  }
-}
-
-template <class Stored, class T>
-void store_from(const T* src, std::byte* dst, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    const auto value = static_cast<Stored>(src[i]);
-    std::memcpy(dst + i * static_cast<std::int64_t>(sizeof(Stored)), &value, sizeof(Stored));
-  }
-}
-
-template <class T, class Encode>
-void encode_from(const T* src, std::byte* dst, std::int64_t n, Encode encode) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::uint16_t bits = encode(static_cast<float>(src[i]));
-    std::memcpy(dst + 2 * i, &bits, 2);
-  }
-}
-
-}  // namespace detail
 
 template <class T>
 RawTensor RawTensor::from(const Tensor<T>& tensor, DType dtype) {

@@ -27,7 +27,7 @@ struct BiLineFitOptions {
   std::uint64_t seed = 0;
   // Called with (step, mse) about every `steps / progress_count` steps (the MSE before that step's
   // update) and with (steps, final mse) at the end.
-  std::function<void(std::int64_t, double)> progress;
+  std::function<void(std::int64_t, double)> progress = nullptr;
   std::int64_t progress_count = 10;
 };
 

@@ -2,13 +2,14 @@
 // grid_sample on Var, composed of differentiable ops so that it has derivatives of every order with
 // respect to both the input and the grid: unnormalise (scalar mul/add), clamp for border padding,
 // floor (a constant) for the corner pixels, bilinear weights from the fractional parts, one gather of
-// the four corners from the flattened input, and a weighted sum. Values equal the Tensor kernel's.
+// the four corner pixels from the channels-last input, and a weighted sum. Values equal the Tensor kernel's.
 #include <algorithm>
 #include <cstdint>
 #include <utility>
 
 #include "pixsyn/autograd/functions/arithmetic.hpp"
 #include "pixsyn/autograd/functions/layout.hpp"
+#include "pixsyn/autograd/functions/permute.hpp"
 #include "pixsyn/autograd/functions/reduce.hpp"
 #include "pixsyn/ops/grid_sample.hpp"
 
@@ -16,16 +17,16 @@ namespace pixsyn {
 
 namespace detail {
 
-// Flat input offsets of the four corner taps, as a gather index over (4, N, C, P), and the (4, N, 1, P)
-// mask that zeroes taps outside the image (their offsets are clamped inside so the gather stays valid).
-// x0, y0: (1, N, 1, P) integer-valued corner coordinates. Corners are ordered (x0,y0), (x1,y0), (x0,y1), (x1,y1).
+// Rows of the (N*H*W, C) pixel table for the four corner taps, as a gather index over (4, N, P), and
+// the (4, N, P, 1) mask that zeroes taps outside the image (their rows are clamped inside so the gather
+// stays valid). x0, y0: (1, N, P, 1) integer-valued corner coordinates. Corners are ordered
+// (x0, y0), (x1, y0), (x0, y1), (x1, y1).
 template <class T>
 std::pair<Tensor<std::int64_t, Cpu>, Tensor<T, Cpu>> grid_sample_corners(const Tensor<T, Cpu>& x0,
                                                                          const Tensor<T, Cpu>& y0, const Shape& input) {
-  const std::int64_t N = input[0], C = input[1], H = input[2], W = input[3], P = x0.numel() / N;
-  auto index = Tensor<std::int64_t, Cpu>::empty({4 * N * C * P});
-  auto mask = Tensor<T, Cpu>::empty({4, N, 1, P});
-  std::int64_t* idx = index.data();
+  const std::int64_t N = input[0], H = input[2], W = input[3], P = x0.numel() / N;
+  auto index = Tensor<std::int64_t, Cpu>::empty({4 * N * P});
+  auto mask = Tensor<T, Cpu>::empty({4, N, P, 1});
   for (int k = 0; k < 4; ++k)
     for (std::int64_t n = 0; n < N; ++n)
       for (std::int64_t p = 0; p < P; ++p) {
@@ -33,9 +34,10 @@ std::pair<Tensor<std::int64_t, Cpu>, Tensor<T, Cpu>> grid_sample_corners(const T
         const T xs = std::clamp<T>(x0.data()[n * P + p] + (k & 1), -1, static_cast<T>(W));
         const T ys = std::clamp<T>(y0.data()[n * P + p] + (k >> 1), -1, static_cast<T>(H));
         const auto xi = static_cast<std::int64_t>(xs), yi = static_cast<std::int64_t>(ys);
-        mask.data()[(k * N + n) * P + p] = xi >= 0 && xi < W && yi >= 0 && yi < H ? T(1) : T(0);
-        const std::int64_t offset = std::clamp<std::int64_t>(yi, 0, H - 1) * W + std::clamp<std::int64_t>(xi, 0, W - 1);
-        for (std::int64_t c = 0; c < C; ++c) idx[((k * N + n) * C + c) * P + p] = (n * C + c) * H * W + offset;
+        const std::int64_t at = (k * N + n) * P + p;
+        mask.data()[at] = xi >= 0 && xi < W && yi >= 0 && yi < H ? T(1) : T(0);
+        index.data()[at] =
+            (n * H + std::clamp<std::int64_t>(yi, 0, H - 1)) * W + std::clamp<std::int64_t>(xi, 0, W - 1);
       }
   return {std::move(index), std::move(mask)};
 }
@@ -47,9 +49,9 @@ Var<T, D> grid_sample(const Var<T, D>& input, const Var<T, D>& grid, GridSampleO
   detail::check_grid_sample(input.shape(), grid.shape());
   const std::int64_t N = input.dim(0), C = input.dim(1), H = input.dim(2), W = input.dim(3);
   const std::int64_t Ho = grid.dim(1), Wo = grid.dim(2), P = Ho * Wo;
-  // Source indices in the (1, N, 1, P) layout of one corner's weights, with the kernel's exact arithmetic.
+  // Source indices in the (1, N, P, 1) layout of one corner's weights, with the kernel's exact arithmetic.
   auto source_index = [&](int k, std::int64_t size) {
-    const Var<T, D> g = reshape(slice(grid, 3, k, k + 1), Shape{1, N, 1, P});
+    const Var<T, D> g = reshape(slice(grid, 3, k, k + 1), Shape{1, N, P, 1});
     const T n = static_cast<T>(size);
     Var<T, D> i = options.align_corners ? (g + T(1)) * T(0.5) * (n - 1) : ((g + T(1)) * n - T(1)) * T(0.5);
     return options.padding == Padding::border ? clamp(i, T(0), n - 1) : i;
@@ -61,8 +63,10 @@ Var<T, D> grid_sample(const Var<T, D>& input, const Var<T, D>& grid, GridSampleO
   const Var<T, D> weights =
       concat(std::vector<Var<T, D>>{wx[0] * wy[0], wx[1] * wy[0], wx[0] * wy[1], wx[1] * wy[1]}, 0) *
       Var<T, D>(std::move(mask));
-  const Var<T, D> taps = reshape(index_select(reshape(input, Shape{N * C * H * W}), 0, index), Shape{4, N, C, P});
-  return reshape(sum(taps * weights, {0}), Shape{N, C, Ho, Wo});
+  // Gathering whole pixels (rows of C channels) keeps the index at 4 entries per sample, whatever C is.
+  const Var<T, D> pixels = reshape(permute(input, {0, 2, 3, 1}), Shape{N * H * W, C});
+  const Var<T, D> taps = reshape(index_select(pixels, 0, index), Shape{4, N, P, C});
+  return reshape(permute(sum(taps * weights, {0}), {0, 2, 1}), Shape{N, C, Ho, Wo});
 }
 
 }  // namespace pixsyn

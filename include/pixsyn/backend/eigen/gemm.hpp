@@ -4,6 +4,7 @@
 // threads when compiled with -fopenmp, and on one thread inside an enclosing parallel region.
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include <Eigen/Core>
 
@@ -20,15 +21,15 @@ using ColMajorMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::C
 // stored (m, k), or (k, m) when trans_a. op(b) is (k, n): b is stored (k, n), or (n, k) when trans_b.
 // beta = 0 ignores c's previous contents (it may be uninitialised).
 template <class T>
-void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, const T* b,
-          T beta, T* c) {
+void gemm_unpadded(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                   const T* b, T beta, T* c) {
   using Index = Eigen::Index;
   Eigen::Map<RowMajorMatrix<T>> cm(c, static_cast<Index>(m), static_cast<Index>(n));
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (beta == T(0))
       cm.setZero();
-    else
+    else if (beta != T(1))
       cm *= beta;
     return;
   }
@@ -50,6 +51,27 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
     with_b(Eigen::Map<const ColMajorMatrix<T>>(a, static_cast<Index>(m), static_cast<Index>(k)));
   else
     with_b(Eigen::Map<const RowMajorMatrix<T>>(a, static_cast<Index>(m), static_cast<Index>(k)));
+}
+
+// Eigen computes rows that fill a SIMD packet with its vector kernels and the last m % packet rows with
+// scalar code, which rounds differently. So that a row of the result never depends on how many rows
+// share the call (a tiled render must equal the one-shot render bit for bit), the ragged tail of a
+// row-major product is computed through a zero-padded block of `row_quantum` rows.
+inline constexpr std::int64_t row_quantum = 16;
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, const T* b,
+          T beta, T* c) {
+  const std::int64_t tail = m % row_quantum;
+  if (trans_a || tail == 0 || n == 0) return gemm_unpadded(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  const std::int64_t body = m - tail;
+  if (body > 0) gemm_unpadded(false, trans_b, body, n, k, alpha, a, b, beta, c);
+  std::vector<T> a_pad(static_cast<std::size_t>(row_quantum * k), T(0));
+  std::vector<T> c_pad(static_cast<std::size_t>(row_quantum * n), T(0));
+  std::copy(a + body * k, a + m * k, a_pad.begin());
+  std::copy(c + body * n, c + m * n, c_pad.begin());
+  gemm_unpadded(false, trans_b, row_quantum, n, k, alpha, a_pad.data(), b, beta, c_pad.data());
+  std::copy(c_pad.begin(), c_pad.begin() + tail * n, c + body * n);
 }
 
 // `batch` independent GEMMs c_i = op(a_i) op(b_i) over consecutive (strided) matrices; a stride of 0

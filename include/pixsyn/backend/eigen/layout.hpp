@@ -43,7 +43,7 @@ void copy_rows(const T* src, std::int64_t src_extent, std::int64_t src_start, T*
 template <class T>
 void gather_rows(const T* src, std::int64_t src_extent, const std::int64_t* index, std::int64_t count, T* dst,
                  std::int64_t outer, std::int64_t inner) {
-#pragma omp parallel for if (outer * count * inner > layout_parallel_grain)
+#pragma omp parallel for collapse(2) if (outer * count * inner > layout_parallel_grain)
   for (std::int64_t o = 0; o < outer; ++o)
     for (std::int64_t i = 0; i < count; ++i) {
       const T* from = src + (o * src_extent + index[i]) * inner;

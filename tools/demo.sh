@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The main job (README): builds the pixsyn program and renders a CIPS sample grid into out/.
+# No trained weights ship with pixsyn yet, so the model is a seeded random initialisation; pass a
+# converted official checkpoint with WEIGHTS=path.safetensors (model cips-skips, size 256).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build --target pixsyn biline_fit --parallel "$(nproc)"
+mkdir -p out
+if [ -n "${WEIGHTS:-}" ]; then
+  ./build/tools/pixsyn render --model cips-skips --size 256 --weights "$WEIGHTS" --seed 1 --batch 4 \
+    --truncation 0.6 --png out/cips_samples.png --npy out/cips_samples.npy
+else
+  ./build/tools/pixsyn render --model cips-skips --size 64 --seed 1 --batch 4 --png out/cips_samples.png \
+    --npy out/cips_samples.npy
+fi
+./build/examples/biline_fit --image ../shared/data/photos/bridge.png --thickness 8 --steps 3000 --size 128 \
+  --out out/biline_d8.png
+echo "wrote out/cips_samples.png, out/cips_samples.npy and out/biline_d8.png"

@@ -1,0 +1,8 @@
+// cips::Residual at every registered size (one translation unit per family keeps compile times in check).
+#include "generator_model.hpp"
+
+namespace pixsyn::cli::detail {
+
+std::unique_ptr<Model> make_residual(int size, std::uint64_t seed) { return make_family<cips::Residual>(size, seed); }
+
+}  // namespace pixsyn::cli::detail
