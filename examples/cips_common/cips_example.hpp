@@ -3,7 +3,9 @@
 // timing output, the registry of instantiated model sizes, and latents from seeds.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -102,6 +104,21 @@ Tensor<float> styles(const G& g, const std::vector<std::uint64_t>& seeds, double
   auto w = g.map(latents(G::config.style_dim, seeds));
   if (psi < 1) w = cips::truncate(w, g.mean_w(4096, Philox{0x5eed}), psi);
   return w;
+}
+
+// Prints the value range of generator output: an untrained CIPS is not calibrated to [-1, 1].
+inline void print_range(const char* what, const Tensor<float>& x) {
+  double lo = x.data()[0], hi = lo, sum = 0, sq = 0;
+  for (std::int64_t i = 0; i < x.numel(); ++i) {
+    const double v = x.data()[i];
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+    sum += v;
+    sq += v * v;
+  }
+  const double n = static_cast<double>(x.numel()), mean = sum / n;
+  std::printf("%s: values in [%.2f, %.2f], mean %.2f, std %.2f\n", what, lo, hi, mean,
+              std::sqrt(std::max(0.0, sq / n - mean * mean)));
 }
 
 // Writes a batch (B, 3, H, W) of generator output (nominally [-1, 1]) as one PNG, `columns` per row.

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
                                        .progress = cips_example::progress("render")});
       std::printf("rendered %d samples of %dx%d, truncation %.2f, in %.2f s\n", batch, side, side, psi,
                   cips_example::seconds_since(start));
+      cips_example::print_range("output", images);
       cips_example::write_batch_png(out, images, columns);
     });
   });
