@@ -31,3 +31,36 @@ TEST_CASE("a 100,000-node chain backpropagates and frees without overflowing the
   autograd::backward(sum(y));
   CHECK(x.grad().value().to_vector() == std::vector<float>{1, 1, 1, 1});
 }
+
+TEST_CASE("no_grad records nothing; enable_grad records again") {
+  auto x = Var<double>::parameter(Tensor<double>::ones({2}));
+  {
+    autograd::no_grad guard;
+    CHECK_FALSE((x * x).requires_grad());
+    {
+      autograd::enable_grad again;
+      CHECK((x * x).requires_grad());
+    }
+    CHECK_FALSE(autograd::grad_enabled());
+  }
+  CHECK(autograd::grad_enabled());
+}
+
+TEST_CASE("an op without a second derivative throws under create_graph instead of returning zeros") {
+  auto x = Var<double>::parameter(Tensor<double>::from({2.0}, {1}));
+  auto y = autograd::detail::record<double, Cpu>(
+      "once_only", x.value().clone(), {x},
+      [](const Var<double>& g, const auto&, const auto&) { return std::vector<Var<double>>{g}; },
+      /*twice_differentiable=*/false);
+  CHECK_NOTHROW(autograd::grad(sum(y), x));
+  CHECK_THROWS_WITH_AS(autograd::grad(sum(y), x, {.create_graph = true}),
+                       doctest::Contains("'once_only' has no second derivative"), Error);
+}
+
+TEST_CASE("gradients of unused inputs are zero; backward needs a scalar or an output gradient") {
+  auto x = Var<double>::parameter(Tensor<double>::ones({2}));
+  auto unused = Var<double>::parameter(Tensor<double>::ones({3}));
+  const auto g = autograd::grad(std::vector<Var<double>>{sum(x)}, std::vector<Var<double>>{x, unused});
+  CHECK(g[1].value().to_vector() == std::vector<double>{0, 0, 0});
+  CHECK_THROWS_WITH_AS(autograd::backward(x * x), doctest::Contains("pass an output gradient"), Error);
+}

@@ -39,7 +39,9 @@ class Shape {
   // Axis index with Python-style negative indices; throws when out of range.
   int axis(int a) const {
     const int resolved = a < 0 ? a + rank_ : a;
-    detail::check(resolved >= 0 && resolved < rank_, "axis ", a, " is out of range for shape ", to_string());
+    // Pass the shape itself, not to_string(): arguments are evaluated even when the check passes,
+    // and this runs on every extent lookup.
+    detail::check(resolved >= 0 && resolved < rank_, "axis ", a, " is out of range for shape ", *this);
     return resolved;
   }
   std::int64_t operator[](int a) const { return dims_[axis(a)]; }
