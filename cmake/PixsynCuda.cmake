@@ -10,6 +10,18 @@ if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
 endif()
 enable_language(CUDA)
 find_package(CUDAToolkit REQUIRED)
-add_library(pixsyn_cuda INTERFACE)
+
+# The kernels: a static library of src/cuda/*.cu; the public headers (backend/cuda/*.hpp) are plain C++.
+file(GLOB _pixsyn_cuda_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/cuda/*.cu)
+add_library(pixsyn_cuda STATIC ${_pixsyn_cuda_sources})
 add_library(pixsyn::cuda ALIAS pixsyn_cuda)
-target_link_libraries(pixsyn_cuda INTERFACE pixsyn CUDA::cudart CUDA::cublas CUDA::cublasLt)
+set_target_properties(pixsyn_cuda PROPERTIES EXPORT_NAME cuda POSITION_INDEPENDENT_CODE ON)
+# The .cu files include core/ headers (C++20). CMake < 3.26 has no CUDA20 dialect for nvcc: pass it directly.
+target_compile_options(pixsyn_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20>)
+target_include_directories(pixsyn_cuda PRIVATE ${PROJECT_SOURCE_DIR}/src/cuda)
+# The run-time check compares the GPU's compute capability with the compiled list.
+target_compile_definitions(pixsyn_cuda PRIVATE PIXSYN_CUDA_ARCHITECTURES="${CMAKE_CUDA_ARCHITECTURES}")
+# Only the pixsyn headers: the .cu files never include Eigen.
+target_include_directories(pixsyn_cuda PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+                                              $<INSTALL_INTERFACE:include>)
+target_link_libraries(pixsyn_cuda PUBLIC pixsyn CUDA::cudart CUDA::cublas CUDA::cublasLt)

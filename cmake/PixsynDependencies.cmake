@@ -1,25 +1,60 @@
 # Finds pixsyn's Debian-packaged dependencies, naming the apt package when one is missing.
+# Machines without those packages (the GPU test machine) may pass PIXSYN_DEPS_PREFIX, a folder with
+# include/{eigen3,nlohmann,doctest,stb}: the headers found there stand in for the config packages.
+if(PIXSYN_DEPS_PREFIX)
+  list(PREPEND CMAKE_PREFIX_PATH "${PIXSYN_DEPS_PREFIX}")
+endif()
+
 function(pixsyn_require found package)
   if(NOT ${found})
     message(FATAL_ERROR "pixsyn needs ${package}: install it with `apt-get install ${package}`")
   endif()
 endfunction()
 
+# An INTERFACE target for a header-only dependency without its CMake config package.
+function(pixsyn_header_target target header suffix found)
+  find_path(_pixsyn_dir_${found} ${header} PATH_SUFFIXES ${suffix})
+  if(_pixsyn_dir_${found})
+    if(NOT TARGET ${target})
+      add_library(${target} INTERFACE IMPORTED GLOBAL)
+      target_include_directories(${target} INTERFACE "${_pixsyn_dir_${found}}")
+    endif()
+    set(${found} TRUE PARENT_SCOPE)
+  endif()
+endfunction()
+
 find_package(Eigen3 3.4 QUIET NO_MODULE)
+if(NOT Eigen3_FOUND)
+  pixsyn_header_target(Eigen3::Eigen Eigen/Core eigen3 Eigen3_FOUND)
+endif()
 pixsyn_require(Eigen3_FOUND libeigen3-dev)
 find_package(nlohmann_json 3 QUIET)
+if(NOT nlohmann_json_FOUND)
+  pixsyn_header_target(nlohmann_json::nlohmann_json nlohmann/json.hpp "" nlohmann_json_FOUND)
+endif()
 pixsyn_require(nlohmann_json_FOUND nlohmann-json3-dev)
 find_package(OpenMP QUIET COMPONENTS CXX)
 pixsyn_require(OpenMP_CXX_FOUND "libgomp1 (part of g++)")
 
-# Debian's libstb-dev ships the stb headers and a compiled libstb with their implementations.
+# Debian's libstb-dev ships the stb headers and a compiled libstb with their implementations;
+# with the headers alone, the two implementations pixsyn uses are compiled here.
 find_path(PIXSYN_STB_INCLUDE_DIR stb/stb_image.h)
 find_library(PIXSYN_STB_LIBRARY stb)
-if(NOT PIXSYN_STB_INCLUDE_DIR OR NOT PIXSYN_STB_LIBRARY)
+if(NOT PIXSYN_STB_INCLUDE_DIR)
   message(FATAL_ERROR "pixsyn needs the stb image library: install it with `apt-get install libstb-dev`")
 endif()
 if(NOT TARGET pixsyn_stb)
   add_library(pixsyn_stb INTERFACE IMPORTED GLOBAL)
   target_include_directories(pixsyn_stb INTERFACE "${PIXSYN_STB_INCLUDE_DIR}")
-  target_link_libraries(pixsyn_stb INTERFACE "${PIXSYN_STB_LIBRARY}")
+  if(PIXSYN_STB_LIBRARY)
+    target_link_libraries(pixsyn_stb INTERFACE "${PIXSYN_STB_LIBRARY}")
+  else()
+    set(_stb_impl "${CMAKE_CURRENT_BINARY_DIR}/pixsyn_stb_impl.cpp")
+    file(WRITE "${_stb_impl}" "#define STB_IMAGE_IMPLEMENTATION\n#include <stb/stb_image.h>\n"
+                              "#define STB_IMAGE_WRITE_IMPLEMENTATION\n#include <stb/stb_image_write.h>\n")
+    add_library(pixsyn_stb_impl STATIC "${_stb_impl}")
+    target_include_directories(pixsyn_stb_impl PRIVATE "${PIXSYN_STB_INCLUDE_DIR}")
+    set_target_properties(pixsyn_stb_impl PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    target_link_libraries(pixsyn_stb INTERFACE pixsyn_stb_impl)
+  endif()
 endif()

@@ -15,9 +15,11 @@ Needs PyTorch (and numpy, which comes with it).  See docs/convert.md.
 """
 
 import argparse
+import io
 import os
 import pickle
 import sys
+import zipfile
 from collections import OrderedDict
 
 import torch
@@ -33,32 +35,74 @@ class ConversionError(Exception):
     pass
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Resolves only the globals a checkpoint of tensors and plain containers needs, so that loading an
-    untrusted file cannot run code.  (torch 1.13's weights_only loader rejects the floats of optimizer
-    state, so training checkpoints need this.)"""
+_STORAGE_DTYPES = {"FloatStorage": torch.float32, "DoubleStorage": torch.float64, "HalfStorage": torch.float16,
+                   "BFloat16Storage": torch.bfloat16, "LongStorage": torch.int64, "IntStorage": torch.int32,
+                   "ShortStorage": torch.int16, "CharStorage": torch.int8, "ByteStorage": torch.uint8,
+                   "BoolStorage": torch.bool}
+
+
+def _rebuild_tensor(storage, offset, size, stride, *unused):
+    return torch.as_strided(storage, size, stride, offset)
+
+
+def _rebuild_parameter(data, *unused):
+    return data
+
+
+class _ZipUnpickler(pickle.Unpickler):
+    """Reads torch's zip checkpoint format resolving only tensors and plain containers, so that an
+    untrusted file cannot run code.  (torch 1.13's weights_only loader rejects the floats in optimizer
+    state and ignores a custom pickle_module, hence this small reader.)"""
+
+    def __init__(self, archive, prefix):
+        self.archive, self.prefix, self.storages = archive, prefix, {}
+        super().__init__(io.BytesIO(archive.read(prefix + "data.pkl")))
 
     def find_class(self, module, name):
-        if (module == "collections" and name == "OrderedDict") or \
-                (module == "torch._utils" and name.startswith("_rebuild_")) or \
-                (module == "torch" and (name.endswith("Storage") or name == "Size")):
-            return super().find_class(module, name)
+        if module == "collections" and name == "OrderedDict":
+            return OrderedDict
+        if module == "torch._utils" and name == "_rebuild_tensor_v2":
+            return _rebuild_tensor
+        if module == "torch._utils" and name == "_rebuild_parameter":
+            return _rebuild_parameter
+        if module == "torch" and name in _STORAGE_DTYPES:
+            return _STORAGE_DTYPES[name]
         raise pickle.UnpicklingError("refusing to load %s.%s (not a tensor or a plain container; rerun with "
                                      "--trust-pickle if you trust the file)" % (module, name))
 
-
-class _RestrictedPickle:
-    """A pickle-module stand-in for torch.load's pickle_module argument."""
-    Unpickler = _RestrictedUnpickler
-    load = staticmethod(lambda f, **kw: _RestrictedUnpickler(f, **kw).load())
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
+            raise pickle.UnpicklingError("unknown persistent id %r" % (pid,))
+        _, dtype, key, _, numel = pid
+        if key not in self.storages:
+            data = bytearray(self.archive.read("%sdata/%s" % (self.prefix, key)))
+            flat = torch.frombuffer(data, dtype=dtype) if data else torch.empty(0, dtype=dtype)
+            if flat.numel() != numel:
+                raise pickle.UnpicklingError("storage %s holds %d values; expected %d" % (key, flat.numel(), numel))
+            self.storages[key] = flat
+        return self.storages[key]
 
 
 def load_checkpoint(path, trust):
     if not os.path.isfile(path):
         raise ConversionError("no such file")
     try:
-        return torch.load(path, map_location="cpu", pickle_module=pickle if trust else _RestrictedPickle)
-    except Exception as e:  # torch raises pickle/zip/runtime errors of several kinds
+        if trust:
+            return torch.load(path, map_location="cpu", weights_only=False)
+        if not zipfile.is_zipfile(path):  # legacy (torch < 1.6) format: torch's own safe loader
+            return torch.load(path, map_location="cpu", weights_only=True)
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            pkl = [n for n in names if n.endswith("/data.pkl")]
+            if len(pkl) != 1:
+                raise ConversionError("a zip file but not a torch checkpoint (no single */data.pkl)")
+            prefix = pkl[0][:-len("data.pkl")]
+            if prefix + "byteorder" in names and archive.read(prefix + "byteorder") != b"little":
+                raise ConversionError("big-endian checkpoints are not supported")
+            return _ZipUnpickler(archive, prefix).load()
+    except ConversionError:
+        raise
+    except Exception as e:  # torch, pickle and zipfile raise errors of several kinds
         raise ConversionError("cannot read it as a PyTorch checkpoint: %s" % e)
 
 

@@ -47,6 +47,19 @@ int run(CLI::App& app, int argc, char** argv, F&& body) {
   }
 }
 
+// The --out option: a PNG path whose directory must exist, checked before any rendering starts.
+inline void add_out_option(CLI::App& app, std::string& out) {
+  app.add_option("--out", out, "output PNG")
+      ->check(CLI::Validator(
+          [](std::string& path) {
+            const auto dir = std::filesystem::path(path).parent_path();
+            return dir.empty() || std::filesystem::is_directory(dir)
+                       ? std::string()
+                       : "directory '" + dir.string() + "' does not exist";
+          },
+          "PNG"));
+}
+
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -58,6 +71,14 @@ inline std::function<void(std::int64_t, std::int64_t)> progress(std::string labe
                  static_cast<long long>(done), static_cast<long long>(total));
     if (done == total) std::fprintf(stderr, "\n");
   };
+}
+
+// Render options with tiles of at most `max_pixels` (sample, point) pairs and progress output.
+inline render::RenderOptions<float> render_options(std::string label, std::int64_t max_pixels = 1 << 15) {
+  render::RenderOptions<float> options;
+  options.max_pixels = max_pixels;
+  options.progress = progress(std::move(label));
+  return options;
 }
 
 // The model sizes the examples instantiate: cips::Skips<64> (quick on a CPU) and cips::Skips<256>

@@ -27,12 +27,11 @@ int main(int argc, char** argv) {
   app.add_option("--gaze-x", fovea.x, "gaze point x (column axis, -1 left .. 1 right)")->check(CLI::Range(-1.0, 1.0));
   app.add_option("--gaze-y", fovea.y, "gaze point y (row axis, -1 top .. 1 bottom)")->check(CLI::Range(-1.0, 1.0));
   app.add_option("--sigma", fovea.sigma, "width of the fovea in normalised units")->check(CLI::PositiveNumber);
-  app.add_option("--floor", fovea.floor, "relative sampling density of the periphery")
-      ->check(CLI::NonNegativeNumber);
+  app.add_option("--floor", fovea.floor, "relative sampling density of the periphery")->check(CLI::NonNegativeNumber);
   app.add_option("--seed", seed, "latent seed");
   app.add_option("--model-seed", model_seed, "seed of the random initialisation");
   app.add_option("--sample-seed", sample_seed, "seed of the pixel sampling");
-  app.add_option("--out", out, "output PNG");
+  cips_example::add_out_option(app, out);
 
   return cips_example::run(app, argc, argv, [&] {
     cips_example::with_skips(size, [&]<class G>(std::type_identity<G>) {
@@ -42,9 +41,8 @@ int main(int argc, char** argv) {
       const std::int64_t side = resolution, n = side * side;
 
       auto start = std::chrono::steady_clock::now();
-      const auto full = render::render_image(
-          g, w, coords::grid<float>(side, side),
-          render::RenderOptions<float>{.max_pixels = 1 << 14, .progress = cips_example::progress("full")});
+      const auto full =
+          render::render_image(g, w, coords::grid<float>(side, side), cips_example::render_options("full"));
       const double full_seconds = cips_example::seconds_since(start);
       std::printf("full render: %lld pixels in %.2f s\n", static_cast<long long>(n), full_seconds);
 
@@ -63,9 +61,7 @@ int main(int argc, char** argv) {
         const std::int64_t count = sample.indices.dim(0);
         start = std::chrono::steady_clock::now();
         const auto rgb = render::render_points(  // (1, P, 3)
-            g, w, sample.points,
-            render::RenderOptions<float>{.max_pixels = 1 << 14,
-                                         .progress = cips_example::progress(std::to_string(fractions[k]))});
+            g, w, sample.points, cips_example::render_options(std::to_string(std::lround(100 * fractions[k])) + "%"));
         const double seconds = cips_example::seconds_since(start);
 
         auto values = Tensor<float>::empty({3, count});  // channels first, as fill_missing wants

@@ -16,11 +16,10 @@ int main(int argc, char** argv) {
   app.add_option("--from", from, "latent seed of the first frame");
   app.add_option("--to", to, "latent seed of the last frame");
   app.add_option("--frames", frames, "number of frames, both ends included")->check(CLI::Range(2, 64));
-  app.add_option("--resolution", resolution, "rendered side in pixels (0: the model size)")
-      ->check(CLI::Range(0, 4096));
+  app.add_option("--resolution", resolution, "rendered side in pixels (0: the model size)")->check(CLI::Range(0, 4096));
   app.add_option("--model-seed", model_seed, "seed of the random initialisation");
   app.add_option("--truncation", psi, "psi applied to both ends")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--out", out, "output PNG");
+  cips_example::add_out_option(app, out);
 
   return cips_example::run(app, argc, argv, [&] {
     cips_example::with_skips(size, [&]<class G>(std::type_identity<G>) {
@@ -38,9 +37,8 @@ int main(int argc, char** argv) {
 
       const int side = resolution > 0 ? resolution : size;
       const auto start = std::chrono::steady_clock::now();
-      const auto images = render::render_image(
-          g, w, coords::grid<float>(side, side),
-          render::RenderOptions<float>{.max_pixels = 1 << 15, .progress = cips_example::progress("render")});
+      const auto images =
+          render::render_image(g, w, coords::grid<float>(side, side), cips_example::render_options("render"));
       std::printf("rendered %d frames of %dx%d (seed %llu -> %llu) in %.2f s\n", frames, side, side,
                   static_cast<unsigned long long>(from), static_cast<unsigned long long>(to),
                   cips_example::seconds_since(start));

@@ -15,13 +15,12 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   app.add_option("--batch", batch, "number of samples")->check(CLI::Range(1, 256));
   app.add_option("--columns", columns, "samples per row (0: square-ish)")->check(CLI::Range(0, 256));
-  app.add_option("--resolution", resolution, "rendered side in pixels (0: the model size)")
-      ->check(CLI::Range(0, 4096));
+  app.add_option("--resolution", resolution, "rendered side in pixels (0: the model size)")->check(CLI::Range(0, 4096));
   app.add_option("--seed", seed, "latent seed of the first sample");
   app.add_option("--model-seed", model_seed, "seed of the random initialisation");
   app.add_option("--truncation", psi, "psi: w -> mean_w + psi (w - mean_w)")->check(CLI::Range(0.0, 1.0));
   app.add_flag("--noise", noise, "add the per-pixel StyledConv noise (seeded)");
-  app.add_option("--out", out, "output PNG");
+  cips_example::add_out_option(app, out);
 
   return cips_example::run(app, argc, argv, [&] {
     cips_example::with_skips(size, [&]<class G>(std::type_identity<G>) {
@@ -33,13 +32,10 @@ int main(int argc, char** argv) {
 
       const int side = resolution > 0 ? resolution : size;
       const auto start = std::chrono::steady_clock::now();
-      const auto images = render::render_image(
-          g, w, coords::grid<float>(side, side),
-          render::RenderOptions<float>{.max_pixels = 1 << 15,
-                                       .noise = noise ? cips::NoiseMode::seeded : cips::NoiseMode::off,
-                                       .noise_seed = seed,
-                                       .noise_maps = {},
-                                       .progress = cips_example::progress("render")});
+      auto options = cips_example::render_options("render");
+      options.noise = noise ? cips::NoiseMode::seeded : cips::NoiseMode::off;
+      options.noise_seed = seed;
+      const auto images = render::render_image(g, w, coords::grid<float>(side, side), options);
       std::printf("rendered %d samples of %dx%d, truncation %.2f, in %.2f s\n", batch, side, side, psi,
                   cips_example::seconds_since(start));
       cips_example::print_range("output", images);

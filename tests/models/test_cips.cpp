@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <pixsyn/autograd/backward.hpp>
-#include <pixsyn/io/safetensors.hpp>
 #include <pixsyn/coords/grid.hpp>
+#include <pixsyn/io/safetensors.hpp>
 #include <pixsyn/models/cips.hpp>
 #include <pixsyn/render/tiled.hpp>
 
@@ -183,18 +183,20 @@ TEST_CASE("seeded noise depends on the pixel's global index, not on its position
 }
 
 TEST_CASE("a tiled render equals the one-shot render bit for bit") {
-  constexpr cips::Config small{.size = 16, .hidden = 32, .style_dim = 32, .mapping_layers = 2, .channels = {32, 32, 32}};
+  // Wide enough (k >= 48, many row blocks) that GEMM blocking and threading would show.
+  constexpr cips::Config small{
+      .size = 16, .hidden = 64, .style_dim = 32, .mapping_layers = 2, .channels = {96, 64, 64}};
   cips::Generator<small> g(11);
   const auto w = g.map(Tensor<float>::randn({2, 32}, Philox{3}));
-  const auto grid = coords::grid<float>(13, 21);
+  const auto grid = coords::grid<float>(29, 37);
   render::RenderOptions<float> options{.noise = cips::NoiseMode::seeded, .noise_seed = 5};
   const auto whole = render::render_image(g, w, grid, options);
-  for (std::int64_t max_pixels : {2, 64, 100, 333}) {
+  for (std::int64_t max_pixels : {2, 14, 64, 100, 333, 1000}) {
     options.max_pixels = max_pixels;
     std::int64_t calls = 0;
     options.progress = [&](std::int64_t, std::int64_t) { ++calls; };
     const auto tiled = render::render_image(g, w, grid, options);
-    CHECK(calls == (13 * 21 + max_pixels / 2 - 1) / (max_pixels / 2));
+    CHECK(calls == (29 * 37 + max_pixels / 2 - 1) / (max_pixels / 2));
     CHECK(tiled.to_vector() == whole.to_vector());
   }
 }

@@ -119,22 +119,19 @@ Tensor<float> read_latents(const std::string& path, int style_dim) {
 int run_render(const ModelOptions& m, const RenderArgs& a) {
   auto model = make_model(m.name, m.size, m.init_seed);
   const cips::Config& config = model->config();
-  if (a.weights.empty())
-    std::cerr << "note: no --weights given; using a random initialisation (seed " << m.init_seed << ")\n";
-  else
-    model->load(a.weights);
-
+  if (!a.weights.empty()) model->load(a.weights);
   const Tensor<float> z = a.latents.empty() ? Tensor<float>::randn({a.batch, config.style_dim}, Philox{a.seed})
                                             : read_latents(a.latents, config.style_dim);
+  // After the inputs are checked, so that a bad input gives one error line and nothing else.
+  if (a.weights.empty())
+    std::cerr << "note: no --weights given; using a random initialisation (seed " << m.init_seed << ")\n";
   Tensor<float> w = model->map(z);
   if (a.truncation != 1.0) w = cips::truncate(w, model->mean_w(a.truncation_samples, a.truncation_seed), a.truncation);
 
   const std::int64_t height = a.height ? a.height : m.size, width = a.width ? a.width : m.size;
   render::RenderOptions<float> options{.max_pixels = a.tile,
                                        .noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
-                                       .noise_seed = a.noise_seed,
-                                       .noise_maps = {},
-                                       .progress = {}};
+                                       .noise_seed = a.noise_seed};
   // Progress only for renders of more than one tile: the first tile already tells.
   const bool tty = isatty(STDERR_FILENO);
   bool reported = false;
@@ -225,7 +222,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::cerr << "error: " << e.what() << " (see " << argv[0] << " --help)\n";
+    std::cerr << "error: " << e.what() << " (see pixsyn --help)\n";
     return 2;
   }
   try {

@@ -1,5 +1,6 @@
 // The name -> family table of the pixsyn program.
 #include <algorithm>
+#include <type_traits>
 
 #include "model.hpp"
 

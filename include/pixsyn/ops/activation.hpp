@@ -1,8 +1,11 @@
 #pragma once
-// Activations on Tensor: leaky_relu (with StyleGAN2's gain and clamp), the fused bias_leaky_relu, softplus.
+// Activations on Tensor (CPU and CUDA): leaky_relu (with StyleGAN2's gain and clamp), the fused bias_leaky_relu,
+// softplus.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
+#include "pixsyn/backend/cuda/elementwise.hpp"
 #include "pixsyn/backend/eigen/activation.hpp"
 #include "pixsyn/backend/eigen/elementwise.hpp"
 #include "pixsyn/core/tensor.hpp"
@@ -24,11 +27,33 @@ backend::eigen::LeakyRelu<T> leaky_relu_fn(const LeakyReluOptions& o, const char
   return backend::eigen::LeakyRelu<T>(o.slope, o.gain, o.clamp);
 }
 
+// The same function's constants for the GPU kernels.
+template <class T>
+backend::cuda::UnaryArgs leaky_relu_args(const LeakyReluOptions& o, const char* op) {
+  const auto f = leaky_relu_fn<T>(o, op);
+  return {.a = f.gain, .b = f.slope_gain, .c = f.lo, .d = f.hi, .clamped = f.clamped};
+}
+
 // dy/dx of leaky_relu from its output y: slope * gain, gain, or 0 where y was clamped.
 template <class T>
 Tensor<T, Cpu> leaky_relu_derivative(const Tensor<T, Cpu>& y, const LeakyReluOptions& o) {
   const auto f = leaky_relu_fn<T>(o, "leaky_relu");
   return backend::eigen::unary_map(y, [f](T v) { return f.derivative(v); });
+}
+template <class T>
+Tensor<T, Cuda> leaky_relu_derivative(const Tensor<T, Cuda>& y, const LeakyReluOptions& o) {
+  return backend::cuda::unary_map(y, backend::cuda::Unary::leaky_relu_derivative, leaky_relu_args<T>(o, "leaky_relu"));
+}
+
+// The axis of x that bias runs along, checked against bias's shape.
+template <class T, class D>
+int bias_axis(const Tensor<T, D>& x, const Tensor<T, D>& bias, int axis) {
+  check(axis >= -x.rank() && axis < x.rank(), "bias_leaky_relu: axis ", axis, " is out of range for x of shape ",
+        x.shape());
+  const int a = axis < 0 ? axis + x.rank() : axis;
+  check(bias.rank() == 1 && bias.dim(0) == x.dim(a), "bias_leaky_relu: bias of shape ", bias.shape(),
+        " does not match axis ", axis, " of x of shape ", x.shape(), " (expected (", x.dim(a), ",))");
+  return a;
 }
 }  // namespace detail
 
@@ -43,18 +68,37 @@ template <class T>
 Tensor<T, Cpu> bias_leaky_relu(const Tensor<T, Cpu>& x, const Tensor<T, Cpu>& bias, int axis,
                                const LeakyReluOptions& options = {}) {
   const auto f = detail::leaky_relu_fn<T>(options, "bias_leaky_relu");
-  detail::check(axis >= -x.rank() && axis < x.rank(), "bias_leaky_relu: axis ", axis,
-                " is out of range for x of shape ", x.shape());
-  const int a = axis < 0 ? axis + x.rank() : axis;
-  detail::check(bias.rank() == 1 && bias.dim(0) == x.dim(a), "bias_leaky_relu: bias of shape ", bias.shape(),
-                " does not match axis ", axis, " of x of shape ", x.shape(), " (expected (", x.dim(a), ",))");
-  return backend::eigen::bias_leaky_relu(x, bias, a, f);
+  return backend::eigen::bias_leaky_relu(x, bias, detail::bias_axis(x, bias, axis), f);
 }
 
 // log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)): no overflow for large x, no lost digits for small.
 template <class T>
 Tensor<T, Cpu> softplus(const Tensor<T, Cpu>& x) {
   return backend::eigen::unary_map(x, [](T v) { return std::max(v, T(0)) + std::log1p(std::exp(-std::abs(v))); });
+}
+
+template <class T>
+Tensor<T, Cuda> leaky_relu(const Tensor<T, Cuda>& x, const LeakyReluOptions& options = {}) {
+  return backend::cuda::unary_map(x, backend::cuda::Unary::leaky_relu,
+                                  detail::leaky_relu_args<T>(options, "leaky_relu"));
+}
+
+template <class T>
+Tensor<T, Cuda> bias_leaky_relu(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& bias, int axis,
+                                const LeakyReluOptions& options = {}) {
+  const auto f = detail::leaky_relu_args<T>(options, "bias_leaky_relu");
+  const int a = detail::bias_axis(x, bias, axis);
+  std::int64_t outer = 1, inner = 1;
+  for (int i = 0; i < a; ++i) outer *= x.dim(i);
+  for (int i = a + 1; i < x.rank(); ++i) inner *= x.dim(i);
+  auto out = Tensor<T, Cuda>::empty(x.shape());
+  backend::cuda::bias_leaky_relu(x.data(), bias.data(), out.data(), outer, x.dim(a), inner, f);
+  return out;
+}
+
+template <class T>
+Tensor<T, Cuda> softplus(const Tensor<T, Cuda>& x) {
+  return backend::cuda::unary_map(x, backend::cuda::Unary::softplus);
 }
 
 }  // namespace pixsyn

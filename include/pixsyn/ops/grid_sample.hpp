@@ -7,6 +7,8 @@
 //   align_corners = true:  (g + 1) / 2 * (n - 1)   (-1 and 1 are the centres of the edge pixels)
 // Border padding clamps the index to [0, n - 1] first; with zeros padding, taps outside the image
 // contribute zero.
+#include "pixsyn/backend/cuda/grid_sample.hpp"
+#include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/backend/eigen/grid_sample.hpp"
 #include "pixsyn/core/tensor.hpp"
 
@@ -33,6 +35,16 @@ Tensor<T, Cpu> grid_sample(const Tensor<T, Cpu>& input, const Tensor<T, Cpu>& gr
   detail::check_grid_sample(input.shape(), grid.shape());
   auto out = Tensor<T, Cpu>::empty({input.dim(0), input.dim(1), grid.dim(1), grid.dim(2)});
   backend::eigen::grid_sample_bilinear(input, grid, out, options.align_corners, options.padding == Padding::border);
+  return out;
+}
+
+template <class T>
+Tensor<T, Cuda> grid_sample(const Tensor<T, Cuda>& input, const Tensor<T, Cuda>& grid, GridSampleOptions options = {}) {
+  detail::check_grid_sample(input.shape(), grid.shape());
+  auto out = Tensor<T, Cuda>::empty({input.dim(0), input.dim(1), grid.dim(1), grid.dim(2)});
+  backend::cuda::grid_sample_bilinear(input.dim(0), input.dim(1), input.dim(2), input.dim(3), grid.dim(1), grid.dim(2),
+                                      input.data(), grid.data(), out.data(), options.align_corners,
+                                      options.padding == Padding::border);
   return out;
 }
 

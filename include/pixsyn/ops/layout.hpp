@@ -1,11 +1,14 @@
 #pragma once
-// Layout ops on Tensor: concat, slice and its adjoint pad_slice, index_select and its adjoint
+// Layout ops on Tensor (CPU and CUDA): concat, slice and its adjoint pad_slice, index_select and its adjoint
 // index_add, clamp, floor. Axes may be negative (counted from the end).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
+#include "pixsyn/backend/cuda/elementwise.hpp"
+#include "pixsyn/backend/cuda/layout.hpp"
 #include "pixsyn/backend/eigen/elementwise.hpp"
 #include "pixsyn/backend/eigen/layout.hpp"
 #include "pixsyn/core/tensor.hpp"
@@ -61,23 +64,41 @@ inline void check_index(const Tensor<std::int64_t, Cpu>& index, std::int64_t ext
           ") for axis ", axis, " of shape ", shape);
 }
 
+// The resolved axis of a concat and the joined shape; all other extents must agree.
+template <class T, class D>
+std::pair<int, Shape> concat_shape(const std::vector<Tensor<T, D>>& parts, int axis) {
+  check(!parts.empty(), "concat: no tensors to join");
+  const Shape& first = parts[0].shape();
+  const int a = resolve_axis(first, axis, "concat");
+  std::int64_t total = 0;
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    const Shape& s = parts[k].shape();
+    check(s.rank() == first.rank() && with_extent(s, a, 0) == with_extent(first, a, 0), "concat: part ", k,
+          " has shape ", s, " but part 0 has shape ", first, "; extents must match except along axis ", axis);
+    total += s[a];
+  }
+  return {a, with_extent(first, a, total)};
+}
+
+// clamp's gradient mask: 1 where lo < x < hi, else 0.
+template <class T>
+Tensor<T, Cpu> clamp_mask(const Tensor<T, Cpu>& x, T lo, T hi) {
+  return backend::eigen::unary_map(x, [lo, hi](T v) { return lo < v && v < hi ? T(1) : T(0); });
+}
+template <class T>
+Tensor<T, Cuda> clamp_mask(const Tensor<T, Cuda>& x, T lo, T hi) {
+  return backend::cuda::unary_map(x, backend::cuda::Unary::clamp_mask,
+                                  {.a = static_cast<double>(lo), .b = static_cast<double>(hi)});
+}
+
 }  // namespace detail
 
 // Joins tensors along `axis`; all other extents must agree.
 template <class T>
 Tensor<T, Cpu> concat(const std::vector<Tensor<T, Cpu>>& parts, int axis) {
-  detail::check(!parts.empty(), "concat: no tensors to join");
-  const Shape& first = parts[0].shape();
-  const int a = detail::resolve_axis(first, axis, "concat");
-  std::int64_t total = 0;
-  for (std::size_t k = 0; k < parts.size(); ++k) {
-    const Shape& s = parts[k].shape();
-    detail::check(s.rank() == first.rank() && detail::with_extent(s, a, 0) == detail::with_extent(first, a, 0),
-                  "concat: part ", k, " has shape ", s, " but part 0 has shape ", first,
-                  "; extents must match except along axis ", axis);
-    total += s[a];
-  }
-  auto out = Tensor<T, Cpu>::empty(detail::with_extent(first, a, total));
+  const auto [a, shape] = detail::concat_shape(parts, axis);
+  const std::int64_t total = shape[a];
+  auto out = Tensor<T, Cpu>::empty(shape);
   const auto split = backend::eigen::split_axis(out.shape(), a);
   std::int64_t offset = 0;
   for (const auto& p : parts) {
@@ -146,6 +167,78 @@ Tensor<T, Cpu> clamp(const Tensor<T, Cpu>& x, std::type_identity_t<T> lo, std::t
 template <class T>
 Tensor<T, Cpu> floor(const Tensor<T, Cpu>& x) {
   return backend::eigen::unary_map(x, [](T v) { return std::floor(v); });
+}
+
+template <class T>
+Tensor<T, Cuda> concat(const std::vector<Tensor<T, Cuda>>& parts, int axis) {
+  const auto [a, shape] = detail::concat_shape(parts, axis);
+  auto out = Tensor<T, Cuda>::empty(shape);
+  const auto split = backend::eigen::split_axis(shape, a);
+  std::int64_t offset = 0;
+  for (const auto& p : parts) {
+    backend::cuda::copy_rows(p.data(), p.dim(a), 0, out.data(), split.extent, offset, split.outer, p.dim(a),
+                             split.inner);
+    offset += p.dim(a);
+  }
+  return out;
+}
+
+template <class T>
+Tensor<T, Cuda> slice(const Tensor<T, Cuda>& x, int axis, std::int64_t start, std::int64_t stop) {
+  const auto r = detail::resolve_slice(x.shape(), axis, start, stop);
+  auto out = Tensor<T, Cuda>::empty(detail::with_extent(x.shape(), r.axis, r.stop - r.start));
+  const auto split = backend::eigen::split_axis(x.shape(), r.axis);
+  backend::cuda::copy_rows(x.data(), split.extent, r.start, out.data(), r.stop - r.start, 0, split.outer,
+                           r.stop - r.start, split.inner);
+  return out;
+}
+
+template <class T>
+Tensor<T, Cuda> pad_slice(const Tensor<T, Cuda>& g, int axis, std::int64_t start, std::int64_t full_extent) {
+  const auto r = detail::resolve_pad(g.shape(), axis, start, full_extent);
+  Tensor<T, Cuda> out(detail::with_extent(g.shape(), r.axis, full_extent));
+  const auto split = backend::eigen::split_axis(g.shape(), r.axis);
+  backend::cuda::copy_rows(g.data(), split.extent, 0, out.data(), full_extent, r.start, split.outer, split.extent,
+                           split.inner);
+  return out;
+}
+
+// The index stays a CPU tensor (it is checked on the host) and is copied to the GPU for the kernel.
+template <class T>
+Tensor<T, Cuda> index_select(const Tensor<T, Cuda>& x, int axis, const Tensor<std::int64_t, Cpu>& index) {
+  const int a = detail::resolve_axis(x.shape(), axis, "index_select");
+  detail::check_index(index, x.dim(a), x.shape(), axis, "index_select");
+  auto out = Tensor<T, Cuda>::empty(detail::with_extent(x.shape(), a, index.numel()));
+  const auto split = backend::eigen::split_axis(x.shape(), a);
+  const auto idx = to_device(index);
+  backend::cuda::gather_rows(x.data(), split.extent, idx.data(), index.numel(), out.data(), split.outer, split.inner);
+  return out;
+}
+
+template <class T>
+Tensor<T, Cuda> index_add(const Tensor<T, Cuda>& g, int axis, const Tensor<std::int64_t, Cpu>& index,
+                          std::int64_t extent) {
+  const int a = detail::resolve_axis(g.shape(), axis, "index_add");
+  detail::check(index.rank() == 1 && index.numel() == g.dim(a), "index_add: index of shape ", index.shape(),
+                " does not match axis ", axis, " of shape ", g.shape());
+  detail::check_index(index, extent, detail::with_extent(g.shape(), a, extent), axis, "index_add");
+  Tensor<T, Cuda> out(detail::with_extent(g.shape(), a, extent));
+  const auto split = backend::eigen::split_axis(g.shape(), a);
+  const auto idx = to_device(index);
+  backend::cuda::scatter_add_rows(g.data(), idx.data(), index.numel(), out.data(), extent, split.outer, split.inner);
+  return out;
+}
+
+template <class T>
+Tensor<T, Cuda> clamp(const Tensor<T, Cuda>& x, std::type_identity_t<T> lo, std::type_identity_t<T> hi) {
+  detail::check(lo <= hi, "clamp: lower bound ", lo, " exceeds upper bound ", hi);
+  return backend::cuda::unary_map(x, backend::cuda::Unary::clamp,
+                                  {.a = static_cast<double>(lo), .b = static_cast<double>(hi)});
+}
+
+template <class T>
+Tensor<T, Cuda> floor(const Tensor<T, Cuda>& x) {
+  return backend::cuda::unary_map(x, backend::cuda::Unary::floor);
 }
 
 }  // namespace pixsyn

@@ -1,8 +1,9 @@
 #pragma once
-// Unary math on Tensor: exp, log, sqrt, rsqrt, square, abs, sin, cos, sigmoid.
+// Unary math on Tensor: exp, log, sqrt, rsqrt, square, abs, sin, cos, sigmoid (CPU and CUDA).
 // Kernels call std:: functions explicitly: inside namespace pixsyn these names mean the tensor ops.
 #include <cmath>
 
+#include "pixsyn/backend/cuda/elementwise.hpp"
 #include "pixsyn/backend/eigen/elementwise.hpp"
 #include "pixsyn/core/tensor.hpp"
 
@@ -56,6 +57,27 @@ template <class T>
 Tensor<T, Cpu> sign(const Tensor<T, Cpu>& x) {
   return backend::eigen::unary_map(x, [](T v) { return static_cast<T>((v > T(0)) - (v < T(0))); });
 }
+template <class T>
+Tensor<T, Cuda> sign(const Tensor<T, Cuda>& x) {
+  return backend::cuda::unary_map(x, backend::cuda::Unary::sign);
+}
 }  // namespace detail
+
+// The GPU versions use the same formulas (sigmoid split at 0, rsqrt as 1 / sqrt).
+#define PIXSYN_CUDA_UNARY(name)                                     \
+  template <class T>                                                \
+  Tensor<T, Cuda> name(const Tensor<T, Cuda>& x) {                  \
+    return backend::cuda::unary_map(x, backend::cuda::Unary::name); \
+  }
+PIXSYN_CUDA_UNARY(exp)
+PIXSYN_CUDA_UNARY(log)
+PIXSYN_CUDA_UNARY(sqrt)
+PIXSYN_CUDA_UNARY(rsqrt)
+PIXSYN_CUDA_UNARY(square)
+PIXSYN_CUDA_UNARY(abs)
+PIXSYN_CUDA_UNARY(sin)
+PIXSYN_CUDA_UNARY(cos)
+PIXSYN_CUDA_UNARY(sigmoid)
+#undef PIXSYN_CUDA_UNARY
 
 }  // namespace pixsyn

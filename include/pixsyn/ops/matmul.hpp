@@ -2,6 +2,8 @@
 // matmul (plain, batched, and batched with a shared right operand) and linear on Tensor.
 #include <cstdint>
 
+#include "pixsyn/backend/cuda/gemm.hpp"
+#include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/backend/eigen/gemm.hpp"
 #include "pixsyn/core/tensor.hpp"
 
@@ -80,6 +82,18 @@ Tensor<T, Cpu> matmul(const Tensor<T, Cpu>& a, const Tensor<T, Cpu>& b) {
   return out;
 }
 
+template <class T>
+Tensor<T, Cuda> matmul(const Tensor<T, Cuda>& a, const Tensor<T, Cuda>& b) {
+  const auto g = detail::matmul_geometry(a.shape(), b.shape());
+  auto out = Tensor<T, Cuda>::empty(g.out);
+  if (g.shared_b)
+    backend::cuda::batched_gemm(1, false, false, g.batch * g.m, g.n, g.k, a.data(), 0, b.data(), 0, out.data());
+  else
+    backend::cuda::batched_gemm(g.batch, false, false, g.m, g.n, g.k, a.data(), g.m * g.k, b.data(), g.k * g.n,
+                                out.data());
+  return out;
+}
+
 // y = x Wᵀ + bias for x (..., in), W (out, in) and bias (out) or an undefined tensor (no bias).
 template <class T>
 Tensor<T, Cpu> linear(const Tensor<T, Cpu>& x, const Tensor<T, Cpu>& w, const Tensor<T, Cpu>& bias = {}) {
@@ -87,6 +101,14 @@ Tensor<T, Cpu> linear(const Tensor<T, Cpu>& x, const Tensor<T, Cpu>& w, const Te
   const std::int64_t in = w.dim(1), out_features = w.dim(0);
   auto y = Tensor<T, Cpu>::empty(detail::linear_shape(x.shape(), out_features));
   backend::eigen::linear(rows, in, out_features, x.data(), w.data(), bias.defined() ? bias.data() : nullptr, y.data());
+  return y;
+}
+
+template <class T>
+Tensor<T, Cuda> linear(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& w, const Tensor<T, Cuda>& bias = {}) {
+  const std::int64_t rows = detail::linear_rows(x.shape(), w.shape(), bias);
+  auto y = Tensor<T, Cuda>::empty(detail::linear_shape(x.shape(), w.dim(0)));
+  backend::cuda::linear(rows, w.dim(1), w.dim(0), x.data(), w.data(), bias.defined() ? bias.data() : nullptr, y.data());
   return y;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 // The modulated fully connected layer (StyleGAN2's modulated 1×1 convolution) on Tensor: the fused kernel.
+#include "pixsyn/backend/cuda/modulated_fc.hpp"
+#include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/backend/eigen/modulated_fc.hpp"
 #include "pixsyn/core/tensor.hpp"
 
@@ -29,6 +31,16 @@ Tensor<T, Cpu> modulated_fc(const Tensor<T, Cpu>& x, const Tensor<T, Cpu>& w, co
                             ModulatedFcOptions options = {}) {
   detail::check_modulated_fc(x.shape(), w.shape(), s.shape());
   return backend::eigen::modulated_fc(x, w, s, options.demodulate, static_cast<T>(options.eps));
+}
+
+template <class T>
+Tensor<T, Cuda> modulated_fc(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& w, const Tensor<T, Cuda>& s,
+                             ModulatedFcOptions options = {}) {
+  detail::check_modulated_fc(x.shape(), w.shape(), s.shape());
+  auto y = Tensor<T, Cuda>::empty({x.dim(0), x.dim(1), w.dim(0)});
+  backend::cuda::modulated_fc(x.dim(0), x.dim(1), x.dim(2), w.dim(0), x.data(), w.data(), s.data(), options.demodulate,
+                              static_cast<T>(options.eps), y.data());
+  return y;
 }
 
 }  // namespace pixsyn

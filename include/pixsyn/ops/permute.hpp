@@ -1,9 +1,10 @@
 #pragma once
-// permute and transpose on Tensor: reorder axes, copying into a new contiguous tensor.
+// permute and transpose on Tensor (CPU and CUDA): reorder axes, copying into a new contiguous tensor.
 #include <array>
 #include <string>
 #include <vector>
 
+#include "pixsyn/backend/cuda/elementwise.hpp"
 #include "pixsyn/backend/eigen/permute.hpp"
 #include "pixsyn/core/tensor.hpp"
 
@@ -56,9 +57,27 @@ Tensor<T, Cpu> permute(const Tensor<T, Cpu>& x, const std::vector<int>& axes) {
   return backend::eigen::permute(x, detail::resolve_permutation(x.shape(), axes, "permute"));
 }
 
-// Swaps two axes (by default the last two: the matrix transpose).
+// A strided copy: output element i reads x at the offset of i through x's permuted strides.
 template <class T>
-Tensor<T, Cpu> transpose(const Tensor<T, Cpu>& x, int axis0 = -2, int axis1 = -1) {
+Tensor<T, Cuda> permute(const Tensor<T, Cuda>& x, const std::vector<int>& axes) {
+  const auto resolved = detail::resolve_permutation(x.shape(), axes, "permute");
+  const auto own = x.shape().strides();
+  backend::cuda::Strided g;
+  g.rank = x.rank();
+  Shape shape;
+  for (int i = 0; i < g.rank; ++i) {
+    shape.push_back(x.dim(resolved[i]));
+    g.extent[i] = x.dim(resolved[i]);
+    g.stride_a[i] = own[resolved[i]];
+  }
+  auto out = Tensor<T, Cuda>::empty(shape);
+  backend::cuda::strided_copy(x.data(), out.data(), out.numel(), g);
+  return out;
+}
+
+// Swaps two axes (by default the last two: the matrix transpose).
+template <class T, class D>
+Tensor<T, D> transpose(const Tensor<T, D>& x, int axis0 = -2, int axis1 = -1) {
   return permute(x, detail::swap_axes(x.shape(), axis0, axis1));
 }
 

@@ -1,8 +1,9 @@
 #pragma once
-// sum, mean over axes (keepdim), and sum_to (the adjoint of broadcasting) on Tensor.
+// sum, mean over axes (keepdim), and sum_to (the adjoint of broadcasting) on Tensor (CPU and CUDA).
 #include <array>
 #include <vector>
 
+#include "pixsyn/backend/cuda/reduce.hpp"
 #include "pixsyn/backend/eigen/reduce.hpp"
 #include "pixsyn/core/tensor.hpp"
 
@@ -36,13 +37,24 @@ inline Shape reduced_shape(const Shape& shape, const std::array<bool, max_rank>&
   return out;
 }
 // The axes along which `from` was broadcast to reach `to` (the axes sum_to reduces).
-inline Shape check_sum_to(const Shape& from, const Shape& to) {
+inline std::array<bool, max_rank> sum_to_axes(const Shape& from, const Shape& to) {
   check(from.rank() >= to.rank(), "sum_to: cannot reduce shape ", from, " to the larger rank of ", to);
   for (int i = 0; i < to.rank(); ++i) {
     const auto ef = from[from.rank() - to.rank() + i], et = to[i];
     check(et == ef || et == 1, "sum_to: shape ", from, " does not broadcast from ", to);
   }
-  return to;
+  std::array<bool, max_rank> flags{};
+  const int lead = from.rank() - to.rank();
+  for (int a = 0; a < from.rank(); ++a) flags[a] = a < lead || to[a - lead] == 1;
+  return flags;
+}
+// How many elements each output of a mean averages.
+inline std::int64_t mean_count(const Shape& shape, const std::array<bool, max_rank>& flags) {
+  std::int64_t count = 1;
+  for (int a = 0; a < shape.rank(); ++a)
+    if (flags[a]) count *= shape[a];
+  check(count > 0, "mean: cannot average over empty axes of shape ", shape);
+  return count;
 }
 }  // namespace detail
 
@@ -56,10 +68,7 @@ Tensor<T, Cpu> sum(const Tensor<T, Cpu>& x, const Axes& axes = {}, bool keepdim 
 template <class T>
 Tensor<T, Cpu> mean(const Tensor<T, Cpu>& x, const Axes& axes = {}, bool keepdim = false) {
   const auto flags = detail::reduced_axes(x.shape(), axes, "mean");
-  std::int64_t count = 1;
-  for (int a = 0; a < x.rank(); ++a)
-    if (flags[a]) count *= x.dim(a);
-  detail::check(count > 0, "mean: cannot average over empty axes of shape ", x.shape());
+  const std::int64_t count = detail::mean_count(x.shape(), flags);
   auto s = sum(x, axes, keepdim);
   const T scale = T(1) / static_cast<T>(count);
   for (std::int64_t i = 0; i < s.numel(); ++i) s.data()[i] *= scale;
@@ -70,11 +79,27 @@ Tensor<T, Cpu> mean(const Tensor<T, Cpu>& x, const Axes& axes = {}, bool keepdim
 template <class T>
 Tensor<T, Cpu> sum_to(const Tensor<T, Cpu>& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  detail::check_sum_to(x.shape(), shape);
-  std::array<bool, max_rank> flags{};
-  const int lead = x.rank() - shape.rank();
-  for (int a = 0; a < x.rank(); ++a) flags[a] = a < lead || shape[a - lead] == 1;
-  return backend::eigen::sum_keepdim(x, flags).reshape(shape);
+  return backend::eigen::sum_keepdim(x, detail::sum_to_axes(x.shape(), shape)).reshape(shape);
+}
+
+template <class T>
+Tensor<T, Cuda> sum(const Tensor<T, Cuda>& x, const Axes& axes = {}, bool keepdim = false) {
+  const auto flags = detail::reduced_axes(x.shape(), axes, "sum");
+  return backend::cuda::sum_keepdim(x, flags).reshape(detail::reduced_shape(x.shape(), flags, keepdim));
+}
+
+// The sum and the scaling by 1/count in one pass, rounded as on the CPU.
+template <class T>
+Tensor<T, Cuda> mean(const Tensor<T, Cuda>& x, const Axes& axes = {}, bool keepdim = false) {
+  const auto flags = detail::reduced_axes(x.shape(), axes, "mean");
+  const T scale = T(1) / static_cast<T>(detail::mean_count(x.shape(), flags));
+  return backend::cuda::sum_keepdim(x, flags, scale).reshape(detail::reduced_shape(x.shape(), flags, keepdim));
+}
+
+template <class T>
+Tensor<T, Cuda> sum_to(const Tensor<T, Cuda>& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  return backend::cuda::sum_keepdim(x, detail::sum_to_axes(x.shape(), shape)).reshape(shape);
 }
 
 }  // namespace pixsyn

@@ -80,8 +80,7 @@ template <class T, class D>
 Var<T, D> clamp(const Var<T, D>& x, std::type_identity_t<T> lo, std::type_identity_t<T> hi) {
   return autograd::detail::record<T, D>(
       "clamp", clamp(x.value(), lo, hi), {x}, [lo, hi](const Var<T, D>& g, const auto& in, const auto&) {
-        auto mask = backend::eigen::unary_map(in[0].value(), [lo, hi](T v) { return lo < v && v < hi ? T(1) : T(0); });
-        return std::vector<Var<T, D>>{mul(g, Var<T, D>(std::move(mask)))};
+        return std::vector<Var<T, D>>{mul(g, Var<T, D>(detail::clamp_mask<T>(in[0].value(), lo, hi)))};
       });
 }
 

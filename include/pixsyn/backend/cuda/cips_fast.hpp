@@ -1,0 +1,74 @@
+#pragma once
+// The fused CIPS inference engine on the GPU (declarations; kernels in src/cuda/cips_fast.cu). It works
+// on plain weight arrays (render/cuda_cips.hpp extracts them from a cips::Generator), so the .cu file
+// never instantiates model types. Per StyledConv: the styles and demodulation are folded into
+// per-sample weights, ONE strided-batched GEMM runs over every pixel of the tile, and ONE epilogue
+// kernel adds noise and bias, applies leaky ReLU·√2 (and the residual sum), accumulates the ToRGB
+// skip in fp32 and stores the next layer's input.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace pixsyn::backend::cuda {
+
+enum class Precision { fp32, bf16 };
+
+// One modulated FC layer, host fp32, runtime scales already applied (as the CPU layers apply them).
+struct CipsLayer {
+  std::int64_t in = 0, out = 0;
+  std::vector<float> weight;           // (out, in) · 1/√in
+  std::vector<float> modulation;       // (in, style_dim) · 1/√style_dim
+  std::vector<float> modulation_bias;  // (in)
+  std::vector<float> bias;             // activate.bias (out) of a StyledConv, or the ToRGB bias (3)
+  float noise_weight = 0;              // StyledConv only
+};
+
+struct CipsWeights {
+  std::int64_t style_dim = 0, hidden = 0, table_size = 0;
+  bool fourier = true, learned = true;
+  bool residual = false;                      // CIPSres blocks and one final ToRGB, else CIPSskip
+  std::vector<float> fourier_weight;          // (hidden, 2)
+  std::vector<float> fourier_bias;            // (hidden)
+  std::vector<float> table;                   // the embedding, channels last (S, S, hidden)
+  std::vector<CipsLayer> convs;               // the StyledConvs in forward order: first, then two per block
+  std::vector<CipsLayer> to_rgbs;             // skips: one per block; residual: to_rgb_last
+  std::vector<std::vector<float>> shortcuts;  // residual: per block, (out, in) · 1/√in, or empty (identity)
+};
+
+struct CipsRenderOptions {
+  Precision precision = Precision::fp32;
+  bool noise = false;  // seeded noise (nn::NoiseSource's formula), else none
+  std::uint64_t noise_seed = 0;
+  std::size_t workspace_bytes = std::size_t(1) << 30;  // activations + per-sample weights of a tile
+  std::int64_t max_pixels = 0;                         // (sample, point) pairs per tile; 0: from the budget
+  bool graph = true;                                   // replay a captured CUDA graph when the same call repeats
+};
+
+class CipsEngine {
+ public:
+  explicit CipsEngine(const CipsWeights& weights);  // uploads the weights once
+  ~CipsEngine();
+  CipsEngine(const CipsEngine&) = delete;
+  CipsEngine& operator=(const CipsEngine&) = delete;
+
+  // w (batch, style_dim) fp32 on the device; points either xy (points, 2) on the HOST (copied into the
+  // engine's own buffer, so that a repeated call can replay its graph), or a grid of height × width points
+  // whose coordinates are xs (width) and ys (height). Writes RGB (batch, 3, points) fp32 to `out` on the
+  // device; the noise of point p is that of global point index p.
+  void render(const float* w, std::int64_t batch, const float* xy, std::int64_t points, float* out,
+              const CipsRenderOptions& options);
+  void render_grid(const float* w, std::int64_t batch, const std::vector<float>& xs, const std::vector<float>& ys,
+                   float* out, const CipsRenderOptions& options);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The memory pool's bytes in use now, their high-water mark (cudaMemPoolAttrUsedMemHigh), and its reset.
+std::size_t pool_used_bytes();
+std::size_t pool_peak_bytes();
+void reset_pool_peak();
+
+}  // namespace pixsyn::backend::cuda

@@ -1,0 +1,110 @@
+#pragma once
+// The CUDA device: the process-wide context (one stream, a stream-ordered memory pool, cuBLAS
+// handles), device memory for Tensor<T, Cuda>, fills, copies and Philox random numbers, and the
+// host<->device transfers. Plain C++: the definitions live in src/cuda/runtime.cu (link pixsyn::cuda).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "pixsyn/core/device.hpp"
+#include "pixsyn/core/tensor.hpp"
+
+namespace pixsyn::backend::cuda {
+
+// One stream per context; every pixsyn kernel, copy and allocation is ordered on it. Created on first
+// use, after checking that the GPU's compute capability is among the compiled architectures.
+class Context {
+ public:
+  static Context& instance();
+  void* stream() const { return stream_; }  // a cudaStream_t
+  void* cublas_handle();                    // a cublasHandle_t bound to stream(), created on first use
+  void* cublaslt_handle();                  // a cublasLtHandle_t, created on first use
+  int device() const { return device_; }
+
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+ private:
+  Context();
+  int device_ = 0;
+  void* stream_ = nullptr;
+  void* cublas_ = nullptr;
+  void* cublaslt_ = nullptr;
+};
+
+// Stream-ordered device memory from the context's pool (cudaMallocAsync / cudaFreeAsync).
+void* allocate(std::size_t bytes);
+void deallocate(void* p) noexcept;
+// Host-to-device and device-to-device copies are ordered on the stream; to-host copies wait for it.
+void copy_to_device(void* dst, const void* src, std::size_t bytes);
+void copy_to_host(void* dst, const void* src, std::size_t bytes);
+void copy_on_device(void* dst, const void* src, std::size_t bytes);
+// Waits until all work queued on the context's stream has finished (and reports its errors).
+void synchronize();
+
+// Test hook: while on, every new allocation is filled with NaN bytes (0xFF) so that an op that
+// leaves part of its output unwritten is caught.
+void set_poison_allocations(bool on);
+
+template <class T>
+void fill(T* p, std::int64_t n, T value);
+template <class T>
+void random_normal(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset);
+template <class T>
+void random_uniform(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset);
+
+}  // namespace pixsyn::backend::cuda
+
+namespace pixsyn::detail {
+
+template <>
+struct Memory<Cuda> {
+  static std::shared_ptr<void> allocate(std::size_t bytes) {
+    return std::shared_ptr<void>(backend::cuda::allocate(bytes), [](void* p) { backend::cuda::deallocate(p); });
+  }
+};
+template <>
+struct DeviceFill<Cuda> {
+  template <class T>
+  static void fill(T* p, std::int64_t n, T value) {
+    backend::cuda::fill(p, n, value);
+  }
+};
+template <>
+struct DeviceCopy<Cuda> {
+  static void copy(void* dst, const void* src, std::int64_t bytes) {
+    backend::cuda::copy_on_device(dst, src, static_cast<std::size_t>(bytes));
+  }
+};
+template <>
+struct DeviceRandom<Cuda> {
+  template <class T>
+  static void normal(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset) {
+    backend::cuda::random_normal(p, n, seed, offset);
+  }
+  template <class T>
+  static void uniform(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset) {
+    backend::cuda::random_uniform(p, n, seed, offset);
+  }
+};
+
+}  // namespace pixsyn::detail
+
+namespace pixsyn {
+
+template <class T>
+Tensor<T, Cuda> to_device(const Tensor<T, Cpu>& x) {
+  auto out = Tensor<T, Cuda>::empty(x.shape());
+  backend::cuda::copy_to_device(out.data(), x.data(), static_cast<std::size_t>(x.numel()) * sizeof(T));
+  return out;
+}
+
+// Waits for the GPU work that produces x, then copies it to the host.
+template <class T>
+Tensor<T, Cpu> to_host(const Tensor<T, Cuda>& x) {
+  auto out = Tensor<T, Cpu>::empty(x.shape());
+  backend::cuda::copy_to_host(out.data(), x.data(), static_cast<std::size_t>(x.numel()) * sizeof(T));
+  return out;
+}
+
+}  // namespace pixsyn

@@ -1,0 +1,571 @@
+// The fused CIPS inference engine (see include/pixsyn/backend/cuda/cips_fast.hpp). Per render call: one
+// fp32 GEMM gives every layer's styles, one small kernel per layer folds styles and demodulation into
+// per-sample weights; then per tile of points: the input features once (shared by the batch), and per
+// StyledConv one strided-batched GEMM plus one epilogue kernel. The whole call is captured as a CUDA
+// graph and replayed while the same call repeats.
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include "common.cuh"
+#include "gemm.cuh"
+#include "pixsyn/backend/cuda/cips_fast.hpp"
+#include "pixsyn/core/error.hpp"
+#include "pixsyn/core/philox.hpp"
+
+namespace pixsyn::backend::cuda {
+
+namespace {
+
+constexpr const char* op_name = "cips fast render";
+using bf16 = __nv_bfloat16;
+
+__device__ __forceinline__ float to_float(float v) { return v; }
+__device__ __forceinline__ float to_float(bf16 v) { return __bfloat162float(v); }
+template <class A>
+__device__ __forceinline__ A from_float(float v) {
+  if constexpr (std::is_same_v<A, float>)
+    return v;
+  else
+    return __float2bfloat16_rn(v);
+}
+
+// Eight consecutive values as one (bf16) or two (fp32) 16-byte accesses.
+__device__ __forceinline__ void load8(const float* p, float (&v)[8]) {
+  const float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
+  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+}
+__device__ __forceinline__ void load8(const bf16* p, float (&v)[8]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  const auto* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+  for (int k = 0; k < 4; ++k) {
+    const float2 f = __bfloat1622float2(h[k]);
+    v[2 * k] = f.x, v[2 * k + 1] = f.y;
+  }
+}
+__device__ __forceinline__ void store8(float* p, const float (&v)[8]) {
+  reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
+  reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
+}
+__device__ __forceinline__ void store8(bf16* p, const float (&v)[8]) {
+  uint4 raw;
+  auto* h = reinterpret_cast<__nv_bfloat162*>(&raw);
+  for (int k = 0; k < 4; ++k) h[k] = __floats2bfloat162_rn(v[2 * k], v[2 * k + 1]);
+  *reinterpret_cast<uint4*>(p) = raw;
+}
+
+// Input features of `count` points starting at point `first`: Fourier sin(W xy + b) then the embedding
+// table sampled bilinearly (align_corners = false, border), as nn::FourierFeatures / CoordinateEmbedding.
+// Points come from xy (P, 2), or from a grid: x = xs[p % width], y = ys[p / width].
+struct FeatureArgs {
+  const float *xy, *xs, *ys;
+  std::int64_t width, first, count, hidden, table_size, channels;
+  bool fourier, learned;
+  const float *fourier_weight, *fourier_bias, *table;
+};
+
+template <class A>
+__global__ void features_kernel(FeatureArgs f, A* out) {
+  for (std::int64_t t = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; t < f.count * f.channels;
+       t += std::int64_t(gridDim.x) * blockDim.x) {
+    const std::int64_t p = t / f.channels, c = t % f.channels, q = f.first + p;
+    const float x = f.xy ? f.xy[q * 2] : f.xs[q % f.width];
+    const float y = f.xy ? f.xy[q * 2 + 1] : f.ys[q / f.width];
+    float v;
+    if (f.fourier && c < f.hidden) {
+      v = sinf(f.fourier_bias[c] + (x * f.fourier_weight[2 * c] + y * f.fourier_weight[2 * c + 1]));
+    } else {
+      const std::int64_t k = f.fourier ? c - f.hidden : c, S = f.table_size;
+      const float n = static_cast<float>(S);
+      const float ix = fminf(fmaxf(((x + 1) * n - 1) / 2, 0.0f), n - 1);
+      const float iy = fminf(fmaxf(((y + 1) * n - 1) / 2, 0.0f), n - 1);
+      const float fx = floorf(ix), fy = floorf(iy);
+      const float wx[2] = {fx + 1 - ix, ix - fx}, wy[2] = {fy + 1 - iy, iy - fy};
+      const auto x0 = static_cast<std::int64_t>(fx), y0 = static_cast<std::int64_t>(fy);
+      v = 0;
+      for (int dy = 0; dy < 2; ++dy)
+        for (int dx = 0; dx < 2; ++dx) {
+          const std::int64_t xi = x0 + dx, yi = y0 + dy;
+          if (xi >= S || yi >= S) continue;
+          v += f.table[(yi * S + xi) * f.hidden + k] * (wx[dx] * wy[dy]);
+        }
+    }
+    out[t] = from_float<A>(v);
+  }
+}
+
+// styles (B, R) += modulation bias (R)
+__global__ void add_style_bias(std::int64_t batch, std::int64_t rows, const float* bias, float* styles) {
+  for (std::int64_t t = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; t < batch * rows;
+       t += std::int64_t(gridDim.x) * blockDim.x)
+    styles[t] += bias[t % rows];
+}
+
+// One block per (sample, output channel) of a layer: folded[b, o, i] = d w[o, i] s[b, i], with d the
+// demodulation rsqrt(Σ_i (w s)² + 1e-8) or 1.
+template <class A>
+__global__ void fold_kernel(std::int64_t in, std::int64_t out, const float* w, const float* styles,
+                            std::int64_t style_stride, bool demodulate, std::int64_t sample_stride, A* folded) {
+  const std::int64_t b = blockIdx.x / out, o = blockIdx.x % out;
+  const float* row = w + o * in;
+  const float* s = styles + b * style_stride;
+  float d = 1;
+  if (demodulate) {
+    __shared__ float partial[block_size];
+    float sum = 0;
+    for (std::int64_t i = threadIdx.x; i < in; i += blockDim.x) {
+      const float v = row[i] * s[i];
+      sum += v * v;
+    }
+    partial[threadIdx.x] = sum;
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+      if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+      __syncthreads();
+    }
+    d = 1.0f / sqrtf(partial[0] + 1e-8f);
+  }
+  A* dst = folded + b * sample_stride + o * in;
+  for (std::int64_t i = threadIdx.x; i < in; i += blockDim.x) dst[i] = from_float<A>(d * row[i] * s[i]);
+}
+
+struct EpilogueArgs {
+  std::int64_t rows, count, channels;  // rows = samples × count, each of `channels` values
+  const float* bias;
+  bool noise;
+  float noise_weight;
+  std::uint64_t seed, layer, sample0, first;  // noise: global sample and point indices
+  const void* residual;                       // (rows, channels) shortcut, or null
+  const float* rgb_weight;                    // (samples, 3, channels) folded ToRGB, or null
+  const float* rgb_bias;                      // (3)
+  float* rgb;                                 // (samples, 3, rgb_stride) at the chunk's first sample
+  std::int64_t rgb_stride;
+  bool rgb_first, store;
+};
+
+// One warp per (sample, point) row: z <- f(z + noise·nw + bias) [+ shortcut, /√2], and the ToRGB dot
+// products reduced across the warp into the fp32 RGB sum.
+template <class A, bool Vec>
+__global__ void epilogue_kernel(EpilogueArgs e, A* z) {
+  const float gain = static_cast<float>(1.4142135623730951), slope_gain = static_cast<float>(0.2 * 1.4142135623730951);
+  const float root2 = static_cast<float>(1.4142135623730951);
+  const int lane = threadIdx.x % 32;
+  const std::int64_t warps = std::int64_t(gridDim.x) * (blockDim.x / 32);
+  for (std::int64_t r = blockIdx.x * std::int64_t(blockDim.x / 32) + threadIdx.x / 32; r < e.rows; r += warps) {
+    const std::int64_t b = r / e.count, p = r % e.count;
+    float nz = 0;
+    if (e.noise) {
+      if (lane == 0) {
+        const std::uint64_t offset = (e.layer << 56) | ((e.sample0 + b) << 40);
+        nz = static_cast<float>(pixsyn::detail::philox_normal(e.seed, offset, e.first + p)) * e.noise_weight;
+      }
+      nz = __shfl_sync(0xffffffffu, nz, 0);
+    }
+    A* row = z + r * e.channels;
+    const A* res = e.residual ? static_cast<const A*>(e.residual) + r * e.channels : nullptr;
+    const float* tw = e.rgb_weight ? e.rgb_weight + b * 3 * e.channels : nullptr;
+    float acc[3] = {0, 0, 0};
+    auto apply = [&](float v, std::int64_t o, float shortcut) {
+      if (e.noise) v = v + nz;
+      v = v + e.bias[o];
+      v = v * (v > 0 ? gain : slope_gain);
+      if (res) v = (v + shortcut) / root2;
+      if (tw)
+        for (int c = 0; c < 3; ++c) acc[c] += v * tw[c * e.channels + o];
+      return v;
+    };
+    if constexpr (Vec) {
+      for (std::int64_t o = lane * 8; o < e.channels; o += 256) {
+        float v[8], s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        load8(row + o, v);
+        if (res) load8(res + o, s);
+        for (int k = 0; k < 8; ++k) v[k] = apply(v[k], o + k, s[k]);
+        if (e.store) store8(row + o, v);
+      }
+    } else {
+      for (std::int64_t o = lane; o < e.channels; o += 32) {
+        const float v = apply(to_float(row[o]), o, res ? to_float(res[o]) : 0.0f);
+        if (e.store) row[o] = from_float<A>(v);
+      }
+    }
+    if (tw) {
+      for (int c = 0; c < 3; ++c)
+        for (int m = 16; m > 0; m /= 2) acc[c] += __shfl_xor_sync(0xffffffffu, acc[c], m);
+      if (lane == 0)
+        for (int c = 0; c < 3; ++c) {
+          float* dst = e.rgb + (b * 3 + c) * e.rgb_stride + e.first + p;
+          const float t = acc[c] + e.rgb_bias[c];
+          *dst = e.rgb_first ? t : *dst + t;
+        }
+    }
+  }
+}
+
+// Device memory from the context's pool, released on destruction.
+class Buffer {
+ public:
+  Buffer() = default;
+  explicit Buffer(std::size_t bytes) : bytes_(bytes), p_(bytes ? allocate(bytes) : nullptr) {}
+  template <class T>
+  explicit Buffer(const std::vector<T>& host) : Buffer(host.size() * sizeof(T)) {
+    if (bytes_) copy_to_device(p_, host.data(), bytes_);
+  }
+  ~Buffer() {
+    if (p_) deallocate(p_);
+  }
+  Buffer(Buffer&& o) noexcept : bytes_(o.bytes_), p_(o.p_) { o.p_ = nullptr, o.bytes_ = 0; }
+  Buffer& operator=(Buffer&& o) noexcept {
+    std::swap(bytes_, o.bytes_);
+    std::swap(p_, o.p_);
+    return *this;
+  }
+  template <class T = void>
+  T* get() const {
+    return static_cast<T*>(p_);
+  }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  std::size_t bytes_ = 0;
+  void* p_ = nullptr;
+};
+
+std::vector<bf16> to_bf16(const std::vector<float>& v) {
+  std::vector<bf16> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) out[i] = __float2bfloat16_rn(v[i]);
+  return out;
+}
+
+struct DeviceLayer {
+  // fold_stride: elements between two samples' folded weights, padded so that each starts 256-byte aligned
+  std::int64_t in, out, style_row, fold_stride;
+  float noise_weight;
+  Buffer weight, bias;
+};
+
+// What a captured graph depends on besides the engine's own buffers.
+using GraphKey = std::tuple<const float*, std::int64_t, const float*, std::int64_t, std::int64_t, float*, int, bool,
+                            std::uint64_t, std::size_t, std::int64_t>;
+
+}  // namespace
+
+struct CipsEngine::Impl {
+  std::int64_t style_dim, hidden, table_size, input_width, style_rows = 0, max_width = 0;
+  bool fourier, learned, residual;
+  Buffer fourier_weight, fourier_bias, table, modulation, modulation_bias;
+  std::vector<DeviceLayer> convs, to_rgbs;
+  std::vector<Buffer> shortcut32, shortcut16;  // residual: per block, empty for the identity
+  std::int64_t fold_elems = 0, rgb_fold_elems = 0;
+
+  // Per-call state, kept between calls so that a repeated call replays its graph.
+  Buffer w, xy, xs, ys, styles, workspace;
+  cudaGraphExec_t graph = nullptr;
+  GraphKey key{};
+
+  ~Impl() {
+    if (graph) cudaGraphExecDestroy(graph);
+  }
+
+  DeviceLayer upload(const CipsLayer& l) {
+    pixsyn::detail::check(l.weight.size() == std::size_t(l.in * l.out) &&
+                              l.modulation.size() == std::size_t(l.in * style_dim) &&
+                              l.modulation_bias.size() == std::size_t(l.in),
+                          "cips fast path: layer weights of the wrong size (in ", l.in, ", out ", l.out, ")");
+    DeviceLayer d{l.in,          l.out, style_rows, (l.in * l.out + 127) / 128 * 128, l.noise_weight, Buffer(l.weight),
+                  Buffer(l.bias)};
+    style_rows += l.in;
+    return d;
+  }
+
+  void run(const float* w_in, std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
+           const CipsRenderOptions& o);
+  void record(std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
+              const CipsRenderOptions& o, std::int64_t chunk, std::int64_t count);
+};
+
+CipsEngine::CipsEngine(const CipsWeights& wt) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  pixsyn::detail::check(!wt.convs.empty() && !wt.to_rgbs.empty(), "cips fast path: the model has no layers");
+  pixsyn::detail::check(!wt.residual || wt.to_rgbs.size() == 1, "cips fast path: a residual model has one ToRGB");
+  pixsyn::detail::check(wt.residual || wt.to_rgbs.size() * 2 + 1 == wt.convs.size(),
+                        "cips fast path: a skips model has one ToRGB per two StyledConvs");
+  m.style_dim = wt.style_dim, m.hidden = wt.hidden, m.table_size = wt.table_size;
+  m.fourier = wt.fourier, m.learned = wt.learned, m.residual = wt.residual;
+  m.input_width = (wt.fourier ? wt.hidden : 0) + (wt.learned ? wt.hidden : 0);
+  pixsyn::detail::check(wt.convs.front().in == m.input_width, "cips fast path: the first layer takes ",
+                        wt.convs.front().in, " channels, the features have ", m.input_width);
+  m.fourier_weight = Buffer(wt.fourier_weight), m.fourier_bias = Buffer(wt.fourier_bias), m.table = Buffer(wt.table);
+  std::vector<float> modulation, modulation_bias;
+  auto add = [&](const CipsLayer& l) {
+    modulation.insert(modulation.end(), l.modulation.begin(), l.modulation.end());
+    modulation_bias.insert(modulation_bias.end(), l.modulation_bias.begin(), l.modulation_bias.end());
+    return m.upload(l);
+  };
+  for (const auto& l : wt.convs) {
+    m.convs.push_back(add(l));
+    m.fold_elems += m.convs.back().fold_stride;
+    m.max_width = std::max(m.max_width, l.out);
+  }
+  for (const auto& l : wt.to_rgbs) {
+    m.to_rgbs.push_back(add(l));
+    m.rgb_fold_elems += m.to_rgbs.back().fold_stride;
+  }
+  for (const auto& s : wt.shortcuts) {
+    m.shortcut32.emplace_back(s);
+    m.shortcut16.emplace_back(to_bf16(s));
+  }
+  pixsyn::detail::check(!wt.residual || wt.shortcuts.size() * 2 + 1 == wt.convs.size(),
+                        "cips fast path: a residual model has one shortcut entry per block");
+  m.modulation = Buffer(modulation), m.modulation_bias = Buffer(modulation_bias);
+}
+
+CipsEngine::~CipsEngine() = default;
+
+void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
+                              const CipsRenderOptions& o, std::int64_t chunk, std::int64_t count) {
+  const bool half = o.precision == Precision::bf16;
+  const std::size_t e = half ? 2 : 4;
+  const cudaDataType_t type = half ? CUDA_R_16BF : CUDA_R_32F;
+  cudaStream_t s = stream();
+
+  // Styles of every layer for the whole batch: (B, R) = w Mᵀ + bias.
+  gemm_ex(true, false, style_rows, batch, style_dim, modulation.get(), CUDA_R_32F, style_dim, 0, w.get(), CUDA_R_32F,
+          style_dim, 0, 0.0, styles.get(), CUDA_R_32F, style_rows, 0, 1, CUBLAS_COMPUTE_32F, op_name);
+  add_style_bias<<<grid_for(batch * style_rows), block_size, 0, s>>>(batch, style_rows, modulation_bias.get<float>(),
+                                                                     styles.get<float>());
+  check_launch(op_name);
+
+  // Workspace: folded weights of a chunk of samples, then the tile buffers.
+  char* base = workspace.get<char>();
+  char* fold = base;
+  auto* rgb_fold = reinterpret_cast<float*>(fold + chunk * fold_elems * e);
+  char* feat = reinterpret_cast<char*>(rgb_fold + chunk * rgb_fold_elems);
+  const std::size_t act = static_cast<std::size_t>(chunk * count * max_width) * e;
+  char* buf[4];
+  buf[0] = feat + ((count * input_width * e + 255) / 256) * 256;
+  for (int i = 1; i < 4; ++i) buf[i] = buf[i - 1] + (act + 255) / 256 * 256;
+
+  for (std::int64_t b0 = 0; b0 < batch; b0 += chunk) {
+    const std::int64_t nb = std::min(chunk, batch - b0);
+    const float* st = styles.get<float>() + b0 * style_rows;
+    std::vector<char*> folded;
+    std::int64_t offset = 0;
+    for (const auto& l : convs) {
+      char* dst = fold + offset * e;
+      if (half)
+        fold_kernel<<<unsigned(nb * l.out), block_size, 0, s>>>(l.in, l.out, l.weight.get<float>(), st + l.style_row,
+                                                                style_rows, true, l.fold_stride,
+                                                                reinterpret_cast<bf16*>(dst));
+      else
+        fold_kernel<<<unsigned(nb * l.out), block_size, 0, s>>>(l.in, l.out, l.weight.get<float>(), st + l.style_row,
+                                                                style_rows, true, l.fold_stride,
+                                                                reinterpret_cast<float*>(dst));
+      check_launch(op_name);
+      folded.push_back(dst);
+      offset += nb * l.fold_stride;
+    }
+    std::vector<float*> rgb_folded;
+    offset = 0;
+    for (const auto& l : to_rgbs) {
+      fold_kernel<<<unsigned(nb * 3), block_size, 0, s>>>(l.in, 3, l.weight.get<float>(), st + l.style_row, style_rows,
+                                                          false, l.fold_stride, rgb_fold + offset);
+      check_launch(op_name);
+      rgb_folded.push_back(rgb_fold + offset);
+      offset += nb * l.fold_stride;
+    }
+
+    for (std::int64_t first = 0; first < points; first += count) {
+      const std::int64_t n = std::min(count, points - first);
+      FeatureArgs f{xy,
+                    xs.get<float>(),
+                    ys.get<float>(),
+                    width,
+                    first,
+                    n,
+                    hidden,
+                    table_size,
+                    input_width,
+                    fourier,
+                    learned,
+                    fourier_weight.get<float>(),
+                    fourier_bias.get<float>(),
+                    table.get<float>()};
+      if (half)
+        features_kernel<<<grid_for(n * input_width), block_size, 0, s>>>(f, reinterpret_cast<bf16*>(feat));
+      else
+        features_kernel<<<grid_for(n * input_width), block_size, 0, s>>>(f, reinterpret_cast<float*>(feat));
+      check_launch(op_name);
+
+      auto gemm = [&](const DeviceLayer& l, const void* weights, const void* x, bool shared_x, void* z) {
+        gemm_ex(true, false, l.out, n, l.in, weights, type, l.in, l.fold_stride, x, type, l.in, shared_x ? 0 : n * l.in,
+                0.0, z, type, l.out, n * l.out, nb, CUBLAS_COMPUTE_32F, op_name);
+      };
+      auto epilogue = [&](std::size_t layer, void* z, const void* residual, int rgb) {
+        const DeviceLayer& l = convs[layer];
+        const bool last = layer + 1 == convs.size();
+        EpilogueArgs a{nb * n,
+                       n,
+                       l.out,
+                       l.bias.get<float>(),
+                       o.noise,
+                       l.noise_weight,
+                       o.noise_seed,
+                       layer,
+                       static_cast<std::uint64_t>(b0),
+                       static_cast<std::uint64_t>(first),
+                       residual,
+                       rgb >= 0 ? rgb_folded[rgb] : nullptr,
+                       rgb >= 0 ? to_rgbs[rgb].bias.get<float>() : nullptr,
+                       out + b0 * 3 * points,
+                       points,
+                       rgb == 0,
+                       !last};
+        if (rgb >= 0)
+          pixsyn::detail::check(to_rgbs[rgb].in == l.out, "cips fast path: ToRGB ", rgb, " takes ", to_rgbs[rgb].in,
+                                " channels after a layer of ", l.out);
+        const unsigned blocks = static_cast<unsigned>(std::min<std::int64_t>((nb * n + 7) / 8, 1 << 20));
+        const bool vec = l.out % 8 == 0;
+        if (half) {
+          auto* zz = static_cast<bf16*>(z);
+          vec ? epilogue_kernel<bf16, true><<<blocks, 256, 0, s>>>(a, zz)
+              : epilogue_kernel<bf16, false><<<blocks, 256, 0, s>>>(a, zz);
+        } else {
+          auto* zz = static_cast<float*>(z);
+          vec ? epilogue_kernel<float, true><<<blocks, 256, 0, s>>>(a, zz)
+              : epilogue_kernel<float, false><<<blocks, 256, 0, s>>>(a, zz);
+        }
+        check_launch(op_name);
+      };
+
+      gemm(convs[0], folded[0], feat, true, buf[0]);
+      epilogue(0, buf[0], nullptr, -1);
+      int cur = 0;  // the buffer holding the current activations
+      const std::size_t blocks = (convs.size() - 1) / 2;
+      for (std::size_t i = 0; i < blocks; ++i) {
+        const std::size_t l1 = 1 + 2 * i, l2 = l1 + 1;
+        const int mid = (cur + 1) % 3, next = (cur + 2) % 3;
+        gemm(convs[l1], folded[l1], buf[cur], false, buf[mid]);
+        epilogue(l1, buf[mid], nullptr, -1);
+        gemm(convs[l2], folded[l2], buf[mid], false, buf[next]);
+        // CIPSres: (conv2(conv1(x)) + shortcut(x)) / √2, the shortcut being x or a shared-weight GEMM.
+        const void* residual = nullptr;
+        if (this->residual) {
+          residual = buf[cur];
+          if (shortcut32[i].bytes() > 0) {
+            const auto& l = convs[l1];
+            gemm_ex(true, false, l.out, nb * n, l.in, half ? shortcut16[i].get() : shortcut32[i].get(), type, l.in, 0,
+                    buf[cur], type, l.in, 0, 0.0, buf[3], type, l.out, 0, 1, CUBLAS_COMPUTE_32F, op_name);
+            residual = buf[3];
+          }
+        }
+        const int rgb = this->residual ? (i + 1 == blocks ? 0 : -1) : static_cast<int>(i);
+        epilogue(l2, buf[next], residual, rgb);
+        cur = next;
+      }
+    }
+  }
+}
+
+void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* xy, std::int64_t width,
+                           std::int64_t points, float* out, const CipsRenderOptions& o) {
+  pixsyn::detail::check(batch > 0 && points > 0, "cips fast path: nothing to render (batch ", batch, ", points ",
+                        points, ")");
+  const std::size_t e = o.precision == Precision::bf16 ? 2 : 4;
+  // Folded weights of all samples if they take at most half the budget, else of a chunk of samples.
+  const std::size_t per_sample = fold_elems * e + rgb_fold_elems * 4;
+  const std::int64_t chunk = std::clamp<std::int64_t>(
+      static_cast<std::int64_t>(o.workspace_bytes / 2 / std::max<std::size_t>(per_sample, 1)), 1, batch);
+  const std::size_t fixed = chunk * per_sample + 4 * 256;
+  const std::size_t per_point = (chunk * (residual ? 4 : 3) * max_width + input_width) * e;
+  pixsyn::detail::check(o.workspace_bytes > fixed + 64 * per_point, "cips fast path: a workspace of ",
+                        o.workspace_bytes, " bytes is too small for this model (needs more than ",
+                        fixed + 64 * per_point, ")");
+  std::int64_t count = static_cast<std::int64_t>((o.workspace_bytes - fixed) / per_point);
+  if (o.max_pixels > 0) count = std::min(count, std::max<std::int64_t>(1, o.max_pixels / chunk));
+  count = std::min(count, points);
+  if (count > 64) count -= count % 64;
+
+  const auto w_bytes = static_cast<std::size_t>(batch * style_dim) * 4;
+  const auto style_bytes = static_cast<std::size_t>(batch * style_rows) * 4;
+  if (w.bytes() < w_bytes) w = Buffer(w_bytes);
+  copy_on_device(w.get(), w_in, w_bytes);
+  if (styles.bytes() < style_bytes) styles = Buffer(style_bytes);
+  const std::size_t need = fixed + count * per_point;
+  if (workspace.bytes() < need) {
+    if (graph) cudaGraphExecDestroy(graph), graph = nullptr;
+    workspace = Buffer();  // free first: the budget bounds the peak
+    workspace = Buffer(need);
+  }
+
+  const std::int64_t tiles = (points + count - 1) / count * ((batch + chunk - 1) / chunk);
+  const bool use_graph = o.graph && tiles <= 64;
+  if (!use_graph) return record(batch, xy, width, points, out, o, chunk, count);
+  const GraphKey k{xy,      width,        w.get<float>(),    batch, points, out, static_cast<int>(o.precision),
+                   o.noise, o.noise_seed, workspace.bytes(), count};
+  cudaStream_t s = stream();
+  if (!graph || k != key) {
+    if (graph) cudaGraphExecDestroy(graph), graph = nullptr;
+    cudaGraph_t g = nullptr;
+    check_cuda(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), op_name, "cudaStreamBeginCapture");
+    try {
+      record(batch, xy, width, points, out, o, chunk, count);
+    } catch (...) {
+      cudaStreamEndCapture(s, &g);
+      if (g) cudaGraphDestroy(g);
+      cudaGetLastError();
+      throw;
+    }
+    check_cuda(cudaStreamEndCapture(s, &g), op_name, "cudaStreamEndCapture");
+    const cudaError_t err = cudaGraphInstantiate(&graph, g, 0);
+    cudaGraphDestroy(g);
+    check_cuda(err, op_name, "cudaGraphInstantiate");
+    key = k;
+  }
+  check_cuda(cudaGraphLaunch(graph, s), op_name, "cudaGraphLaunch");
+}
+
+void CipsEngine::render(const float* w, std::int64_t batch, const float* xy, std::int64_t points, float* out,
+                        const CipsRenderOptions& options) {
+  Impl& m = *impl_;
+  const auto bytes = static_cast<std::size_t>(points) * 2 * sizeof(float);
+  if (m.xy.bytes() < bytes) m.xy = Buffer(bytes);
+  copy_to_device(m.xy.get(), xy, bytes);
+  m.run(w, batch, m.xy.get<float>(), 0, points, out, options);
+}
+
+void CipsEngine::render_grid(const float* w, std::int64_t batch, const std::vector<float>& xs,
+                             const std::vector<float>& ys, float* out, const CipsRenderOptions& options) {
+  Impl& m = *impl_;
+  // Reallocated only when the grid grows, so that a captured graph keeps valid pointers.
+  if (m.xs.bytes() < xs.size() * 4) m.xs = Buffer(xs.size() * 4);
+  if (m.ys.bytes() < ys.size() * 4) m.ys = Buffer(ys.size() * 4);
+  copy_to_device(m.xs.get(), xs.data(), xs.size() * 4);
+  copy_to_device(m.ys.get(), ys.data(), ys.size() * 4);
+  m.run(w, batch, nullptr, static_cast<std::int64_t>(xs.size()), static_cast<std::int64_t>(xs.size() * ys.size()), out,
+        options);
+}
+
+namespace {
+std::size_t pool_attribute(cudaMemPoolAttr attribute) {
+  cudaMemPool_t pool;
+  check_cuda(cudaDeviceGetMemPool(&pool, Context::instance().device()), "memory pool", "cudaDeviceGetMemPool");
+  std::uint64_t value = 0;
+  check_cuda(cudaMemPoolGetAttribute(pool, attribute, &value), "memory pool", "cudaMemPoolGetAttribute");
+  return static_cast<std::size_t>(value);
+}
+}  // namespace
+
+std::size_t pool_used_bytes() { return pool_attribute(cudaMemPoolAttrUsedMemCurrent); }
+std::size_t pool_peak_bytes() { return pool_attribute(cudaMemPoolAttrUsedMemHigh); }
+
+void reset_pool_peak() {
+  cudaMemPool_t pool;
+  check_cuda(cudaDeviceGetMemPool(&pool, Context::instance().device()), "reset_pool_peak", "cudaDeviceGetMemPool");
+  std::uint64_t zero = 0;
+  check_cuda(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &zero), "reset_pool_peak",
+             "cudaMemPoolSetAttribute");
+}
+
+}  // namespace pixsyn::backend::cuda

@@ -1,0 +1,13 @@
+#pragma once
+// The one cuBLAS entry point of pixsyn's GEMMs (column-major, strided-batched, any data types).
+#include "common.cuh"
+
+namespace pixsyn::backend::cuda {
+
+// c = op(a) op(b) + beta c, column-major as cuBLAS sees it; alpha = 1. fp32 compute never uses TF32.
+void gemm_ex(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, const void* a,
+             cudaDataType_t a_type, std::int64_t lda, std::int64_t stride_a, const void* b, cudaDataType_t b_type,
+             std::int64_t ldb, std::int64_t stride_b, double beta, void* c, cudaDataType_t c_type, std::int64_t ldc,
+             std::int64_t stride_c, std::int64_t batch, cublasComputeType_t compute, const char* op);
+
+}  // namespace pixsyn::backend::cuda

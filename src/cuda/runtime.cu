@@ -1,0 +1,193 @@
+// The CUDA context, memory, copies, fills and Philox random numbers.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+
+#include "common.cuh"
+#include "pixsyn/core/error.hpp"
+#include "pixsyn/core/philox.hpp"
+
+#ifndef PIXSYN_CUDA_ARCHITECTURES
+#error "PIXSYN_CUDA_ARCHITECTURES must name the compiled architectures (CMake passes CMAKE_CUDA_ARCHITECTURES)"
+#endif
+
+namespace pixsyn::backend::cuda {
+
+void check_cuda(cudaError_t err, const char* op, const char* call) {
+  if (err != cudaSuccess)
+    pixsyn::detail::fail(op, ": ", call, " failed on the cuda device: ", cudaGetErrorName(err), " (",
+                         cudaGetErrorString(err), ")");
+}
+
+void check_cublas(cublasStatus_t status, const char* op, const char* call) {
+  if (status != CUBLAS_STATUS_SUCCESS)
+    pixsyn::detail::fail(op, ": ", call, " failed on the cuda device: ", cublasGetStatusName(status), " (",
+                         cublasGetStatusString(status), ")");
+}
+
+namespace {
+
+std::atomic<bool> poison{false};
+
+// True when code compiled for `list` (CMAKE_CUDA_ARCHITECTURES, e.g. "90" or "80-real;90") runs on a
+// device of compute capability `cc` (major * 10 + minor): SASS for exactly cc, or PTX for cc or older.
+bool architecture_supported(const std::string& list, int cc) {
+  std::stringstream entries(list);
+  std::string entry;
+  while (std::getline(entries, entry, ';')) {
+    if (entry == "native" || entry == "all" || entry == "all-major") return true;
+    const bool real_only = entry.find("-real") != std::string::npos;
+    const bool ptx_only = entry.find("-virtual") != std::string::npos;
+    const int arch = std::atoi(entry.c_str());
+    if (!ptx_only && arch == cc) return true;
+    if (!real_only && arch <= cc) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Context::Context() {
+  const char* op = "cuda context";
+  check_cuda(cudaGetDevice(&device_), op, "cudaGetDevice");
+  cudaDeviceProp prop{};
+  check_cuda(cudaGetDeviceProperties(&prop, device_), op, "cudaGetDeviceProperties");
+  const int cc = prop.major * 10 + prop.minor;
+  pixsyn::detail::check(architecture_supported(PIXSYN_CUDA_ARCHITECTURES, cc), "pixsyn cuda: device ", device_, " (",
+                        prop.name, ") has compute capability ", prop.major, ".", prop.minor,
+                        " but pixsyn was compiled for CMAKE_CUDA_ARCHITECTURES=", PIXSYN_CUDA_ARCHITECTURES,
+                        "; reconfigure with -DCMAKE_CUDA_ARCHITECTURES=", cc);
+  cudaStream_t s = nullptr;
+  check_cuda(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), op, "cudaStreamCreateWithFlags");
+  stream_ = s;
+  // Keep freed blocks in the pool instead of returning them to the driver at every synchronisation.
+  cudaMemPool_t pool = nullptr;
+  check_cuda(cudaDeviceGetDefaultMemPool(&pool, device_), op, "cudaDeviceGetDefaultMemPool");
+  std::uint64_t threshold = UINT64_MAX;
+  check_cuda(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold), op, "cudaMemPoolSetAttribute");
+}
+
+// Never destroyed: tensors freed during static destruction still need the stream.
+Context& Context::instance() {
+  static Context* context = new Context();
+  return *context;
+}
+
+void* Context::cublas_handle() {
+  if (!cublas_) {
+    cublasHandle_t h = nullptr;
+    check_cublas(cublasCreate(&h), "cuda context", "cublasCreate");
+    check_cublas(cublasSetStream(h, static_cast<cudaStream_t>(stream_)), "cuda context", "cublasSetStream");
+    cublas_ = h;
+  }
+  return cublas_;
+}
+
+void* Context::cublaslt_handle() {
+  if (!cublaslt_) {
+    cublasLtHandle_t h = nullptr;
+    check_cublas(cublasLtCreate(&h), "cuda context", "cublasLtCreate");
+    cublaslt_ = h;
+  }
+  return cublaslt_;
+}
+
+void* allocate(std::size_t bytes) {
+  void* p = nullptr;
+  bytes = bytes == 0 ? 1 : bytes;  // a non-null pointer even for empty tensors: Tensor::defined() tests it
+  const cudaError_t err = cudaMallocAsync(&p, bytes, stream());
+  if (err != cudaSuccess)
+    pixsyn::detail::fail("allocate: cudaMallocAsync of ", bytes,
+                         " bytes failed on the cuda device: ", cudaGetErrorName(err), " (", cudaGetErrorString(err),
+                         ")");
+  if (poison.load(std::memory_order_relaxed))
+    check_cuda(cudaMemsetAsync(p, 0xFF, bytes, stream()), "allocate", "cudaMemsetAsync");
+  return p;
+}
+
+// Runs in shared_ptr deleters, so it cannot throw; at process exit the runtime may already be gone.
+void deallocate(void* p) noexcept {
+  if (!p) return;
+  const cudaError_t err = cudaFreeAsync(p, stream());
+  if (err != cudaSuccess && err != cudaErrorCudartUnloading)
+    std::fprintf(stderr, "pixsyn: cudaFreeAsync failed: %s\n", cudaGetErrorString(err));
+}
+
+void copy_to_device(void* dst, const void* src, std::size_t bytes) {
+  if (bytes == 0) return;
+  check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()), "to_device", "cudaMemcpyAsync");
+}
+
+void copy_to_host(void* dst, const void* src, std::size_t bytes) {
+  if (bytes == 0) return;
+  check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()), "to_host", "cudaMemcpyAsync");
+  check_cuda(cudaStreamSynchronize(stream()), "to_host", "cudaStreamSynchronize");
+}
+
+void copy_on_device(void* dst, const void* src, std::size_t bytes) {
+  if (bytes == 0) return;
+  check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()), "clone", "cudaMemcpyAsync");
+}
+
+void synchronize() { check_cuda(cudaStreamSynchronize(stream()), "synchronize", "cudaStreamSynchronize"); }
+
+void set_poison_allocations(bool on) { poison.store(on, std::memory_order_relaxed); }
+
+namespace {
+
+template <class T>
+__global__ void fill_kernel(T* p, std::int64_t n, T value) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::int64_t(blockDim.x) * gridDim.x)
+    p[i] = value;
+}
+
+// The same formulas as Tensor<T, Cpu>::randn / rand (core/philox.hpp), so both devices draw equal numbers.
+template <class T>
+__global__ void normal_kernel(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::int64_t(blockDim.x) * gridDim.x)
+    p[i] = static_cast<T>(pixsyn::detail::philox_normal(seed, offset, static_cast<std::uint64_t>(i)));
+}
+
+template <class T>
+__global__ void uniform_kernel(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset) {
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::int64_t(blockDim.x) * gridDim.x)
+    p[i] = static_cast<T>(pixsyn::detail::philox_uniform(seed, offset, static_cast<std::uint64_t>(i)));
+}
+
+}  // namespace
+
+template <class T>
+void fill(T* p, std::int64_t n, T value) {
+  if (n == 0) return;
+  fill_kernel<<<grid_for(n), block_size, 0, stream()>>>(p, n, value);
+  check_launch("fill");
+}
+
+template <class T>
+void random_normal(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset) {
+  if (n == 0) return;
+  normal_kernel<<<grid_for(n), block_size, 0, stream()>>>(p, n, seed, offset);
+  check_launch("randn");
+}
+
+template <class T>
+void random_uniform(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset) {
+  if (n == 0) return;
+  uniform_kernel<<<grid_for(n), block_size, 0, stream()>>>(p, n, seed, offset);
+  check_launch("rand");
+}
+
+template void fill<float>(float*, std::int64_t, float);
+template void fill<double>(double*, std::int64_t, double);
+template void fill<std::int64_t>(std::int64_t*, std::int64_t, std::int64_t);
+template void random_normal<float>(float*, std::int64_t, std::uint64_t, std::uint64_t);
+template void random_normal<double>(double*, std::int64_t, std::uint64_t, std::uint64_t);
+template void random_uniform<float>(float*, std::int64_t, std::uint64_t, std::uint64_t);
+template void random_uniform<double>(double*, std::int64_t, std::uint64_t, std::uint64_t);
+
+}  // namespace pixsyn::backend::cuda

@@ -1,0 +1,129 @@
+// The fused GPU render of CIPS (render/cuda_cips.hpp) against the CPU generator: the PyTorch fixture
+// models (CIPSskip and CIPSres, trained-like weights) and random-init models, fp32 (≤ 1e-5) and bf16
+// (≤ 1e-2), seeded noise and none, one tile and many.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <string>
+
+#include "pixsyn/coords/grid.hpp"
+#include "pixsyn/io/safetensors.hpp"
+#include "pixsyn/models/cips.hpp"
+#include "pixsyn/render/cuda_cips.hpp"
+#include "pixsyn/render/tiled.hpp"
+
+namespace {
+
+using namespace pixsyn;
+using render::Precision;
+
+const std::string fixtures = PIXSYN_SOURCE_DIR "/tests/fixtures/cips/";
+
+// The fixture configurations (as in tests/models/test_cips.cpp).
+constexpr cips::Config skips_native16{
+    .size = 16, .hidden = 32, .style_dim = 32, .mapping_layers = 2, .channels = {32, 32, 32}};
+constexpr cips::Config residual_native16{.size = 16,
+                                         .hidden = 32,
+                                         .style_dim = 32,
+                                         .mapping_layers = 2,
+                                         .topology = cips::Topology::residual,
+                                         .channels = {32, 24, 16}};
+constexpr cips::Config residual_grid20x12{.size = 16,
+                                          .hidden = 32,
+                                          .style_dim = 64,
+                                          .mapping_layers = 3,
+                                          .topology = cips::Topology::residual,
+                                          .channels = {24, 32, 16}};
+constexpr cips::Config skips_widths32{
+    .size = 32, .hidden = 16, .style_dim = 40, .mapping_layers = 2, .channels = {48, 32, 32, 16}};
+// Widths that are not multiples of 8 take the scalar epilogue.
+constexpr cips::Config odd_widths{.size = 8, .hidden = 6, .style_dim = 10, .mapping_layers = 1, .channels = {12, 5}};
+
+// max |got - want| / max |want|; NaN never passes.
+double relative_error(const Tensor<float>& got, const Tensor<float>& want) {
+  REQUIRE(got.shape() == want.shape());
+  double err = 0, scale = std::numeric_limits<double>::min();
+  for (std::int64_t i = 0; i < want.numel(); ++i) {
+    const double d = std::abs(double(got.data()[i]) - double(want.data()[i]));
+    err = std::isnan(d) ? std::numeric_limits<double>::infinity() : std::max(err, d);
+    scale = std::max(scale, std::abs(double(want.data()[i])));
+  }
+  return err / scale;
+}
+
+// The GPU render of g against the CPU render, for a few batch sizes, grids, noise modes and tilings.
+template <cips::Config C>
+void check_model(const cips::Generator<C>& g, const std::string& name, std::int64_t height, std::int64_t width) {
+  INFO(name);
+  backend::cuda::set_poison_allocations(true);
+  render::CudaCips<C> fast(g);
+  for (std::int64_t batch : {1, 3}) {
+    const auto w = g.map(Tensor<float>::randn({batch, C.style_dim}, Philox{std::uint64_t(batch)}));
+    const auto grid = coords::grid<float>(height, width);
+    for (auto noise : {cips::NoiseMode::off, cips::NoiseMode::seeded}) {
+      const auto cpu = render::render_image(g, w, grid, render::RenderOptions<float>{.noise = noise, .noise_seed = 7});
+      for (Precision precision : {Precision::fp32, Precision::bf16}) {
+        const double tolerance = precision == Precision::fp32 ? 1e-5 : 1e-2;
+        render::CudaRenderOptions options{.precision = precision, .noise = noise, .noise_seed = 7};
+        INFO("batch " << batch << (noise == cips::NoiseMode::seeded ? " seeded noise" : " no noise")
+                      << (precision == Precision::fp32 ? " fp32" : " bf16"));
+        const double one_tile = relative_error(fast.render_image(w, grid, options), cpu);
+        MESSAGE(name << " batch " << batch << (precision == Precision::fp32 ? " fp32" : " bf16") << ": " << one_tile);
+        CHECK(one_tile <= tolerance);
+        // The official grid from its linspace tables, twice (the second call replays the graph).
+        for (int repeat = 0; repeat < 2; ++repeat)
+          CHECK(relative_error(to_host(fast.render_grid(to_device(w), height, width, options)).reshape(cpu.shape()),
+                               cpu) <= tolerance);
+        // Many tiles, without a graph, and a workspace so small that the batch is split into chunks.
+        options.max_pixels = 37;
+        options.graph = false;
+        CHECK(relative_error(fast.render_image(w, grid, options), cpu) <= tolerance);
+        options.workspace_bytes = 1 << 20;
+        options.max_pixels = 0;
+        CHECK(relative_error(fast.render_image(w, grid, options), cpu) <= tolerance);
+      }
+    }
+  }
+  backend::cuda::set_poison_allocations(false);
+}
+
+template <cips::Config C>
+void check_fixture(const std::string& name, std::int64_t height, std::int64_t width) {
+  const auto file = io::read_safetensors(fixtures + name + ".safetensors");
+  std::map<std::string, Tensor<float>> weights;
+  for (const auto& [key, raw] : file.tensors)
+    if (key.rfind("fixture.", 0) != 0) weights[key] = raw.template to<float>();
+  cips::Generator<C> g;
+  g.load_state_dict(weights);
+  check_model(g, name, height, width);
+}
+
+}  // namespace
+
+TEST_CASE("cuda cips: the fast path equals the CPU generator on the PyTorch fixture models") {
+  check_fixture<skips_native16>("skips_native16", 16, 16);
+  check_fixture<residual_native16>("residual_native16", 16, 16);
+  check_fixture<residual_grid20x12>("residual_grid20x12", 20, 12);
+  check_fixture<skips_widths32>("skips_widths32", 24, 40);
+}
+
+TEST_CASE("cuda cips: the fast path equals the CPU generator on random-init models") {
+  check_model(cips::Skips<64>(3), "Skips<64>", 48, 64);
+  check_model(cips::Generator<odd_widths>(4), "odd widths", 9, 13);
+}
+
+TEST_CASE("cuda cips: unsupported inputs are refused clearly") {
+  cips::Generator<skips_native16> g(1);
+  render::CudaCips<skips_native16> fast(g);
+  const auto grid = coords::grid<float>(4, 4);
+  CHECK_THROWS_WITH_AS(fast.render_image(Tensor<float>::zeros({2, 5}), grid), doctest::Contains("w has shape"), Error);
+  CHECK_THROWS_WITH_AS(fast.render_image(Tensor<float>::zeros({2, 32}), grid,
+                                         render::CudaRenderOptions{.noise = cips::NoiseMode::given}),
+                       doctest::Contains("not supported on the fast path"), Error);
+  CHECK_THROWS_WITH_AS(
+      fast.render_image(Tensor<float>::zeros({1, 32}), grid, render::CudaRenderOptions{.workspace_bytes = 1000}),
+      doctest::Contains("too small"), Error);
+}

@@ -1,0 +1,334 @@
+// Every non-GEMM CUDA op against its Eigen (CPU) counterpart on random inputs, with every GPU
+// allocation poisoned (NaN) so that unwritten outputs fail; Philox on both devices; transfers; and
+// first- and second-order gradients of a Var<double, Cuda> expression against the CPU's.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "pixsyn/autograd/backward.hpp"
+#include "pixsyn/autograd/functions/activation.hpp"
+#include "pixsyn/autograd/functions/arithmetic.hpp"
+#include "pixsyn/autograd/functions/layout.hpp"
+#include "pixsyn/autograd/functions/math.hpp"
+#include "pixsyn/autograd/functions/permute.hpp"
+#include "pixsyn/autograd/functions/reduce.hpp"
+#include "pixsyn/backend/cuda/runtime.hpp"
+
+namespace {
+
+using namespace pixsyn;
+
+// Poisons every GPU allocation while a test runs.
+struct Poisoned {
+  Poisoned() { backend::cuda::set_poison_allocations(true); }
+  ~Poisoned() { backend::cuda::set_poison_allocations(false); }
+};
+
+template <class T>
+constexpr double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+
+// Element-wise relative error |gpu - cpu| / |cpu| (exact zeros must match); NaN never passes.
+template <class T>
+void check_close(const Tensor<T, Cuda>& gpu, const Tensor<T, Cpu>& cpu, const std::string& what) {
+  INFO(what);
+  const auto g = to_host(gpu);
+  REQUIRE(g.shape() == cpu.shape());
+  double worst = 0;
+  std::int64_t worst_at = -1;
+  for (std::int64_t i = 0; i < cpu.numel(); ++i) {
+    const double c = cpu.data()[i], d = g.data()[i];
+    double err = std::abs(d - c) / std::max(std::abs(c), double(std::numeric_limits<T>::min()));
+    if (std::isnan(err)) err = std::numeric_limits<double>::infinity();
+    if (worst_at < 0 || err > worst) {
+      worst = err;
+      worst_at = i;
+    }
+  }
+  INFO("worst relative error " << worst << " at element " << worst_at << " of shape " << cpu.shape());
+  CHECK(worst <= tolerance<T>);
+}
+
+template <class T>
+Tensor<T, Cpu> randn(const Shape& s, std::uint64_t seed) {
+  return Tensor<T, Cpu>::randn(s, Philox{seed, 0});
+}
+template <class T>
+Tensor<T, Cpu> positive(const Shape& s, std::uint64_t seed) {
+  return add(abs(randn<T>(s, seed)), T(0.1));
+}
+
+// Runs `op` on a CPU tensor and on its GPU copy and compares the results.
+template <class T, class Op>
+void compare_unary(const Tensor<T, Cpu>& x, Op op, const std::string& what) {
+  check_close(op(to_device(x)), op(x), what);
+}
+template <class T, class Op>
+void compare_binary(const Tensor<T, Cpu>& a, const Tensor<T, Cpu>& b, Op op, const std::string& what) {
+  check_close(op(to_device(a), to_device(b)), op(a, b),
+              what + " " + a.shape().to_string() + " " + b.shape().to_string());
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("cuda: Philox numbers equal the CPU's", T, float, double) {
+  Poisoned p;
+  const Shape s{3, 1001};
+  Philox cpu_gen{42, 5}, gpu_gen{42, 5};
+  const auto n_cpu = Tensor<T, Cpu>::randn(s, cpu_gen);
+  const auto n_gpu = to_host(Tensor<T, Cuda>::randn(s, gpu_gen));
+  const auto u_cpu = Tensor<T, Cpu>::rand(s, cpu_gen);
+  const auto u_gpu = to_host(Tensor<T, Cuda>::rand(s, gpu_gen));
+  CHECK(cpu_gen.offset == gpu_gen.offset);
+  // Uniforms are exact on both devices; normals are computed in double, where the GPU's log/sin/cos
+  // may differ from glibc's by an ulp: float results round to the same number, double ones nearly.
+  CHECK(std::memcmp(u_cpu.data(), u_gpu.data(), sizeof(T) * s.numel()) == 0);
+  if constexpr (std::is_same_v<T, float>) {
+    CHECK(std::memcmp(n_cpu.data(), n_gpu.data(), sizeof(T) * s.numel()) == 0);
+  } else {
+    double worst = 0;
+    for (std::int64_t i = 0; i < s.numel(); ++i)
+      worst = std::max(worst, std::abs(n_cpu.data()[i] - n_gpu.data()[i]) / std::abs(n_cpu.data()[i]));
+    CHECK(worst <= 1e-14);
+  }
+}
+
+TEST_CASE_TEMPLATE("cuda: transfers, fill, clone and empty tensors", T, float, double) {
+  Poisoned p;
+  const auto x = randn<T>({4, 5, 6}, 1);
+  const auto d = to_device(x);
+  const auto back = to_host(d);
+  CHECK(back.shape() == x.shape());
+  CHECK(std::memcmp(back.data(), x.data(), sizeof(T) * x.numel()) == 0);
+  const auto c = to_host(d.clone());
+  CHECK(std::memcmp(c.data(), x.data(), sizeof(T) * x.numel()) == 0);
+  const auto f = to_host(Tensor<T, Cuda>::full({7, 3}, T(2.5)));
+  for (auto v : f.to_vector()) CHECK(v == T(2.5));
+  const auto z = to_host(Tensor<T, Cuda>({0, 4}));
+  CHECK(z.numel() == 0);
+  CHECK(Tensor<T, Cuda>::empty({0}).defined());
+  const auto view = to_host(d.reshape({20, 6}).narrow(3, 2));
+  CHECK(view.at({1, 5}) == x.at({0, 4, 5}));
+}
+
+TEST_CASE_TEMPLATE("cuda: unary math matches the CPU", T, float, double) {
+  Poisoned p;
+  const auto x = mul(randn<T>({3, 7, 129}, 2), T(3));
+  const auto pos = positive<T>({5, 300}, 3);
+  compare_unary(
+      x, [](const auto& t) { return neg(t); }, "neg");
+  compare_unary(
+      x, [](const auto& t) { return exp(t); }, "exp");
+  compare_unary(
+      pos, [](const auto& t) { return log(t); }, "log");
+  compare_unary(
+      pos, [](const auto& t) { return sqrt(t); }, "sqrt");
+  compare_unary(
+      pos, [](const auto& t) { return rsqrt(t); }, "rsqrt");
+  compare_unary(
+      x, [](const auto& t) { return square(t); }, "square");
+  compare_unary(
+      x, [](const auto& t) { return abs(t); }, "abs");
+  compare_unary(
+      x, [](const auto& t) { return sin(t); }, "sin");
+  compare_unary(
+      x, [](const auto& t) { return cos(t); }, "cos");
+  compare_unary(
+      mul(x, T(10)), [](const auto& t) { return sigmoid(t); }, "sigmoid");
+  compare_unary(
+      x, [](const auto& t) { return detail::sign(t); }, "sign");
+  compare_unary(
+      mul(x, T(10)), [](const auto& t) { return softplus(t); }, "softplus");
+  compare_unary(
+      x, [](const auto& t) { return floor(t); }, "floor");
+  compare_unary(
+      x, [](const auto& t) { return clamp(t, T(-0.5), T(1.25)); }, "clamp");
+  compare_unary(
+      x, [](const auto& t) { return detail::clamp_mask(t, T(-0.5), T(1.25)); }, "clamp mask");
+  compare_unary(
+      x, [](const auto& t) { return add(t, T(0.7)); }, "add scalar");
+  compare_unary(
+      x, [](const auto& t) { return mul(t, T(-1.3)); }, "mul scalar");
+  compare_unary(
+      x, [](const auto& t) { return div(t, T(3)); }, "div scalar");
+  compare_unary(
+      x, [](const auto& t) { return T(2) * t - T(1); }, "scalar operators");
+}
+
+TEST_CASE_TEMPLATE("cuda: broadcasting binary ops match the CPU", T, float, double) {
+  Poisoned p;
+  const std::vector<std::pair<Shape, Shape>> shapes = {
+      {{2, 3, 40}, {2, 3, 40}},           {{2, 3, 4}, {4}}, {{2, 1, 4}, {3, 1}}, {{5}, {}}, {{}, {6, 2}},
+      {{2, 1, 3, 1, 2}, {1, 4, 1, 5, 1}}, {{1, 7}, {9, 1}}, {{0, 3}, {3}}};
+  std::uint64_t seed = 10;
+  for (const auto& [sa, sb] : shapes) {
+    const auto a = randn<T>(sa, seed++), b = randn<T>(sb, seed++);
+    const auto bpos = add(abs(b), T(0.5));
+    compare_binary(
+        a, b, [](const auto& u, const auto& v) { return add(u, v); }, "add");
+    compare_binary(
+        a, b, [](const auto& u, const auto& v) { return sub(u, v); }, "sub");
+    compare_binary(
+        a, b, [](const auto& u, const auto& v) { return mul(u, v); }, "mul");
+    compare_binary(
+        a, bpos, [](const auto& u, const auto& v) { return div(u, v); }, "div");
+  }
+  CHECK_THROWS_AS(add(to_device(randn<T>({2, 3}, 1)), to_device(randn<T>({4}, 2))), pixsyn::Error);
+}
+
+TEST_CASE_TEMPLATE("cuda: activations match the CPU", T, float, double) {
+  Poisoned p;
+  const auto x = mul(randn<T>({4, 6, 33}, 4), T(2));
+  const LeakyReluOptions plain{}, cips{.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 0.8};
+  for (const auto& o : {plain, cips}) {
+    compare_unary(
+        x, [&](const auto& t) { return leaky_relu(t, o); }, "leaky_relu");
+    const auto y = leaky_relu(x, o);
+    compare_unary(
+        y, [&](const auto& t) { return detail::leaky_relu_derivative(t, o); }, "leaky_relu_derivative");
+    const auto b_last = randn<T>({33}, 5), b_first = randn<T>({6}, 6);
+    compare_binary(
+        x, b_last, [&](const auto& u, const auto& v) { return bias_leaky_relu(u, v, -1, o); },
+        "bias_leaky_relu axis -1");
+    compare_binary(
+        x, b_first, [&](const auto& u, const auto& v) { return bias_leaky_relu(u, v, 1, o); },
+        "bias_leaky_relu axis 1");
+  }
+  CHECK_THROWS_AS(bias_leaky_relu(to_device(x), to_device(randn<T>({5}, 1)), 1), pixsyn::Error);
+  CHECK_THROWS_AS(leaky_relu(to_device(x), {.slope = -1}), pixsyn::Error);
+}
+
+TEST_CASE_TEMPLATE("cuda: reductions and broadcast_to match the CPU", T, float, double) {
+  Poisoned p;
+  const auto x = randn<T>({3, 4, 5, 6}, 7);
+  const std::vector<Axes> axes_list = {{}, {0}, {1, 3}, {-1}, {0, 2}, {0, 1, 2}};
+  for (const auto& axes : axes_list) {
+    for (bool keepdim : {false, true}) {
+      compare_unary(
+          x, [&](const auto& t) { return sum(t, axes, keepdim); }, "sum");
+      compare_unary(
+          x, [&](const auto& t) { return mean(t, axes, keepdim); }, "mean");
+    }
+  }
+  // Large reductions take the one-block-per-output path.
+  const auto wide = randn<T>({3, 50000}, 8);
+  compare_unary(
+      wide, [](const auto& t) { return sum(t, {1}); }, "sum of long rows");
+  compare_unary(
+      wide, [](const auto& t) { return mean(t); }, "mean of everything");
+  compare_unary(
+      randn<T>({20000, 3}, 9), [](const auto& t) { return sum(t, {0}); }, "sum of long columns");
+  compare_unary(
+      x,
+      [](const auto& t) {
+        return sum_to(t, Shape{4, 1, 6});
+      },
+      "sum_to");
+  compare_unary(
+      x, [](const auto& t) { return sum_to(t, Shape{1}); }, "sum_to scalar-like");
+  compare_unary(
+      randn<T>({4, 1, 6}, 10),
+      [](const auto& t) {
+        return broadcast_to(t, Shape{2, 4, 5, 6});
+      },
+      "broadcast_to");
+  CHECK_THROWS_AS(sum_to(to_device(x), Shape{2, 6}), pixsyn::Error);
+  CHECK_THROWS_AS(broadcast_to(to_device(x), Shape{3, 4, 5, 7}), pixsyn::Error);
+  CHECK_THROWS_AS(sum(to_device(x), {0, 0}), pixsyn::Error);
+}
+
+TEST_CASE_TEMPLATE("cuda: permute, transpose and layout ops match the CPU", T, float, double) {
+  Poisoned p;
+  const auto x = randn<T>({3, 4, 5, 6}, 11);
+  const std::vector<std::vector<int>> perms = {{0, 1, 3, 2}, {3, 2, 1, 0}, {1, 0, 2, 3}, {2, 0, 3, 1}};
+  for (const auto& perm : perms)
+    compare_unary(
+        x, [&](const auto& t) { return permute(t, perm); }, "permute");
+  compare_unary(
+      randn<T>({2, 3, 4, 5, 6}, 12),
+      [](const auto& t) {
+        return permute(t, {4, 0, 3, 1, 2});
+      },
+      "permute rank 5");
+  compare_unary(
+      x, [](const auto& t) { return transpose(t); }, "transpose");
+  compare_unary(
+      x, [](const auto& t) { return transpose(t, 0, 2); }, "transpose 0 2");
+
+  const auto y = randn<T>({3, 2, 5, 6}, 13), z = randn<T>({3, 7, 5, 6}, 14);
+  check_close(concat(std::vector{to_device(x), to_device(y), to_device(z)}, 1), concat(std::vector{x, y, z}, 1),
+              "concat axis 1");
+  check_close(concat(std::vector{to_device(x), to_device(x)}, -1), concat(std::vector{x, x}, -1), "concat axis -1");
+  for (int axis = 0; axis < 4; ++axis) {
+    compare_unary(
+        x, [&](const auto& t) { return slice(t, axis, 1, 3); }, "slice");
+    const auto piece = slice(x, axis, 1, 3);
+    compare_unary(
+        piece, [&](const auto& t) { return pad_slice(t, axis, 1, x.dim(axis) + 2); }, "pad_slice");
+  }
+  const auto index = Tensor<std::int64_t, Cpu>::from({4, 0, 4, 2, 1, 4, 3}, {7});
+  compare_unary(
+      x, [&](const auto& t) { return index_select(t, 2, index); }, "index_select");
+  compare_unary(
+      x,
+      [&](const auto& t) {
+        return index_select(t, 0, Tensor<std::int64_t, Cpu>::from({2, 2}, {2}));
+      },
+      "index_select axis 0");
+  const auto g = randn<T>({3, 4, 7, 6}, 15);
+  compare_unary(
+      g, [&](const auto& t) { return index_add(t, 2, index, 5); }, "index_add");
+  compare_unary(
+      g,
+      [&](const auto& t) {
+        return index_add(t, -1, Tensor<std::int64_t, Cpu>::from({0, 0, 0, 1, 1, 0}, {6}), 2);
+      },
+      "index_add last axis");
+  CHECK_THROWS_AS(index_select(to_device(x), 2, Tensor<std::int64_t, Cpu>::from({5}, {1})), pixsyn::Error);
+  CHECK_THROWS_AS(slice(to_device(x), 1, 2, 9), pixsyn::Error);
+  CHECK_THROWS_AS(concat(std::vector{to_device(x), to_device(randn<T>({3, 4, 5, 7}, 1))}, 1), pixsyn::Error);
+}
+
+namespace {
+
+// A small expression over most ops, generic over the value type (Var on either device).
+template <class V>
+V expression(const V& x, const V& w, const V& b, const Tensor<std::int64_t, Cpu>& index) {
+  const V h = bias_leaky_relu(add(mul(x, w), b), b, -1, {.slope = 0.2, .gain = std::sqrt(2.0)});
+  const V p = index_select(permute(h, {2, 0, 1}), 1, index);  // (4, 5, 3)
+  const V e = exp(mul(p, 0.3));
+  const V d = div(sum(square(w), {1}), add(abs(slice(b, 0, 0, 3)), 1.0));  // (3)
+  const V s = sigmoid(sub(slice(e, 0, 1, 4), reshape(d, Shape{3, 1, 1})));
+  const V c = concat(std::vector<V>{s, sin(e)}, 0);
+  return add(sum(mul(c, c)), mean(sum(log(add(e, 1.0)), {1}, true)));
+}
+
+}  // namespace
+
+TEST_CASE("cuda: first and second derivatives of a Var expression equal the CPU's") {
+  Poisoned p;
+  const auto xc = randn<double>({2, 3, 4}, 20), wc = randn<double>({3, 4}, 21), bc = randn<double>({4}, 22);
+  const auto index = Tensor<std::int64_t, Cpu>::from({1, 0, 1, 0, 1}, {5});
+  auto run = [&](auto x, auto w, auto b) {
+    using V = decltype(x);
+    const V y = expression(x, w, b, index);
+    const auto g = autograd::grad(std::vector<V>{y}, std::vector<V>{x, w, b}, {.create_graph = true});
+    // Second order: the gradient of <dy/dx, sin(dy/dx)> + <dy/dw, dy/dw> (projections held constant).
+    const V vx = V::constant(g[0].value()), vw = V::constant(g[1].value());
+    const V m = add(sum(mul(g[0], sin(vx))), sum(mul(g[1], vw)));
+    auto gg = autograd::grad(std::vector<V>{m}, std::vector<V>{x, w, b});
+    std::vector<V> all{y, g[0], g[1], g[2]};
+    all.insert(all.end(), gg.begin(), gg.end());
+    return all;
+  };
+  const auto cpu = run(Var<double>::parameter(xc), Var<double>::parameter(wc), Var<double>::parameter(bc));
+  const auto gpu = run(Var<double, Cuda>::parameter(to_device(xc)), Var<double, Cuda>::parameter(to_device(wc)),
+                       Var<double, Cuda>::parameter(to_device(bc)));
+  REQUIRE(gpu.size() == cpu.size());
+  const char* names[] = {"value", "dx", "dw", "db", "d2 x", "d2 w", "d2 b"};
+  for (std::size_t k = 0; k < cpu.size(); ++k) check_close(gpu[k].value(), cpu[k].value(), names[k]);
+}
