@@ -53,6 +53,18 @@ inline std::vector<std::int64_t> probe_indices(std::int64_t n, std::int64_t max_
   return idx;
 }
 
+// (f(x + step e) - f(x - step e)) / (2 step) for e the unit vector of element i of input k.
+template <class F>
+double central_difference(const F& f, const std::vector<Tensor<double>>& inputs, std::size_t k, std::int64_t i,
+                          double step) {
+  auto plus = inputs, minus = inputs;
+  plus[k] = inputs[k].clone();
+  minus[k] = inputs[k].clone();
+  plus[k].data()[i] += step;
+  minus[k].data()[i] -= step;
+  return (f(plus) - f(minus)) / (2 * step);
+}
+
 // Compares analytic with numeric values element by element; appends failures to `result`.
 inline void compare(const char* order, std::size_t input, std::int64_t element, double analytic, double numeric,
                     const GradcheckOptions& o, GradcheckResult& result) {
@@ -99,12 +111,7 @@ inline GradcheckResult gradcheck(const GradFunction& f, const std::vector<Tensor
       grad(std::vector<Var<double>>{loss(leaves)}, leaves, GradOptions{.create_graph = options.second_order});
   for (std::size_t k = 0; k < inputs.size(); ++k) {
     for (auto i : detail::probe_indices(inputs[k].numel(), options.max_elements)) {
-      auto plus = inputs, minus = inputs;
-      plus[k] = inputs[k].clone();
-      minus[k] = inputs[k].clone();
-      plus[k].data()[i] += options.step;
-      minus[k].data()[i] -= options.step;
-      const double numeric = (loss_value(plus) - loss_value(minus)) / (2 * options.step);
+      const double numeric = detail::central_difference(loss_value, inputs, k, i, options.step);
       detail::compare("first", k, i, g[k].value().data()[i], numeric, options, result);
     }
   }
@@ -140,12 +147,7 @@ inline GradcheckResult gradcheck(const GradFunction& f, const std::vector<Tensor
   };
   for (std::size_t k = 0; k < inputs.size(); ++k) {
     for (auto i : detail::probe_indices(inputs[k].numel(), options.max_elements)) {
-      auto plus = inputs, minus = inputs;
-      plus[k] = inputs[k].clone();
-      minus[k] = inputs[k].clone();
-      plus[k].data()[i] += options.step;
-      minus[k].data()[i] -= options.step;
-      const double numeric = (m_value(plus) - m_value(minus)) / (2 * options.step);
+      const double numeric = detail::central_difference(m_value, inputs, k, i, options.step);
       detail::compare("second", k, i, h[k].value().data()[i], numeric, options, result);
     }
   }
