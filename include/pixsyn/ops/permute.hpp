@@ -1,7 +1,7 @@
 #pragma once
 // permute and transpose on Tensor (CPU and CUDA): reorder axes, copying into a new contiguous tensor.
 #include <array>
-#include <string>
+#include <ostream>
 #include <vector>
 
 #include "pixsyn/backend/cuda/elementwise.hpp"
@@ -13,20 +13,26 @@ namespace pixsyn {
 namespace detail {
 // `axes` resolved against `shape` (negative axes count from the end); throws unless it is a
 // permutation of all of shape's axes.
+// Prints an axis list; formatting happens only when a check fails, since checks run on every call.
+struct AxesList {
+  const std::vector<int>& axes;
+  friend std::ostream& operator<<(std::ostream& out, const AxesList& l) {
+    out << "{";
+    for (std::size_t i = 0; i < l.axes.size(); ++i) out << (i ? ", " : "") << l.axes[i];
+    return out << "}";
+  }
+};
+
 inline std::array<int, max_rank> resolve_permutation(const Shape& shape, const std::vector<int>& axes, const char* op) {
   const int r = shape.rank();
-  auto list = [&] {
-    std::string s = "{";
-    for (std::size_t i = 0; i < axes.size(); ++i) s += (i ? ", " : "") + std::to_string(axes[i]);
-    return s + "}";
-  };
-  check(static_cast<int>(axes.size()) == r, op, ": axes ", list(), " do not list the ", r, " axes of shape ", shape);
+  const AxesList list{axes};
+  check(static_cast<int>(axes.size()) == r, op, ": axes ", list, " do not list the ", r, " axes of shape ", shape);
   std::array<int, max_rank> resolved{};
   std::array<bool, max_rank> seen{};
   for (int i = 0; i < r; ++i) {
     const int a = axes[i] < 0 ? axes[i] + r : axes[i];
-    check(a >= 0 && a < r, op, ": axis ", axes[i], " in ", list(), " is out of range for shape ", shape);
-    check(!seen[a], op, ": axis ", axes[i], " appears twice in ", list());
+    check(a >= 0 && a < r, op, ": axis ", axes[i], " in ", list, " is out of range for shape ", shape);
+    check(!seen[a], op, ": axis ", axes[i], " appears twice in ", list);
     seen[a] = true;
     resolved[i] = a;
   }
