@@ -26,8 +26,8 @@ while IFS= read -r file; do
 done < <(find include/pixsyn -name '*.hpp')
 # io works on tensors only; the Eigen and CUDA backends never include each other.
 grep -l '#include "pixsyn/\(autograd\|nn\|models\|ops\)/' include/pixsyn/io/*.hpp 2>/dev/null && bad=1
-grep -l 'backend/cuda' include/pixsyn/backend/eigen/*.hpp 2>/dev/null && bad=1
-grep -l 'backend/eigen' include/pixsyn/backend/cuda/* 2>/dev/null && bad=1
-grep -ln 'Eigen/\|cuda_runtime' include/pixsyn/core/*.hpp 2>/dev/null && bad=1
+grep -l '#include.*backend/cuda' include/pixsyn/backend/eigen/*.hpp 2>/dev/null && bad=1
+grep -l '#include.*backend/eigen' include/pixsyn/backend/cuda/* 2>/dev/null && bad=1
+grep -ln '#include.*\(Eigen/\|cuda_runtime\)' include/pixsyn/core/*.hpp 2>/dev/null && bad=1
 [ "$bad" -eq 0 ] && echo "layering ok"
 exit $bad

@@ -5,16 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build --target pixsyn biline_fit --parallel "$(nproc)"
+cmake -S . -B build-demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIXSYN_NATIVE_ARCH=ON -DPIXSYN_BUILD_TESTS=OFF \
+  -DPIXSYN_BUILD_BENCH=OFF >/dev/null
+cmake --build build-demo --target pixsyn_cli biline_fit --parallel "$(nproc)"
 mkdir -p out
 if [ -n "${WEIGHTS:-}" ]; then
-  ./build/tools/pixsyn render --model cips-skips --size 256 --weights "$WEIGHTS" --seed 1 --batch 4 \
+  ./build-demo/tools/pixsyn render --model cips-skips --size 256 --weights "$WEIGHTS" --seed 1 --batch 4 \
     --truncation 0.6 --png out/cips_samples.png --npy out/cips_samples.npy
 else
-  ./build/tools/pixsyn render --model cips-skips --size 64 --seed 1 --batch 4 --png out/cips_samples.png \
+  ./build-demo/tools/pixsyn render --model cips-skips --size 64 --seed 1 --batch 4 --png out/cips_samples.png \
     --npy out/cips_samples.npy
 fi
-./build/examples/biline_fit --image ../shared/data/photos/bridge.png --thickness 8 --steps 3000 --size 128 \
+./build-demo/examples/biline_fit --image ../shared/data/photos/bridge.png --thickness 8 --steps 3000 --size 128 \
   --out out/biline_d8.png
 echo "wrote out/cips_samples.png, out/cips_samples.npy and out/biline_d8.png"

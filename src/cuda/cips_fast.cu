@@ -138,9 +138,10 @@ struct EpilogueArgs {
   float noise_weight;
   std::uint64_t seed, layer, sample0, first;  // noise: global sample and point indices
   const void* residual;                       // (rows, channels) shortcut, or null
-  const float* rgb_weight;                    // (samples, 3, channels) folded ToRGB, or null
-  const float* rgb_bias;                      // (3)
-  float* rgb;                                 // (samples, 3, rgb_stride) at the chunk's first sample
+  const float* rgb_weight;                    // (samples, 3, channels) folded ToRGB, rgb_weight_stride apart, or null
+  std::int64_t rgb_weight_stride;
+  const float* rgb_bias;  // (3)
+  float* rgb;             // (samples, 3, rgb_stride) at the chunk's first sample
   std::int64_t rgb_stride;
   bool rgb_first, store;
 };
@@ -165,7 +166,7 @@ __global__ void epilogue_kernel(EpilogueArgs e, A* z) {
     }
     A* row = z + r * e.channels;
     const A* res = e.residual ? static_cast<const A*>(e.residual) + r * e.channels : nullptr;
-    const float* tw = e.rgb_weight ? e.rgb_weight + b * 3 * e.channels : nullptr;
+    const float* tw = e.rgb_weight ? e.rgb_weight + b * e.rgb_weight_stride : nullptr;
     float acc[3] = {0, 0, 0};
     auto apply = [&](float v, std::int64_t o, float shortcut) {
       if (e.noise) v = v + nz;
@@ -417,6 +418,7 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
                        static_cast<std::uint64_t>(first),
                        residual,
                        rgb >= 0 ? rgb_folded[rgb] : nullptr,
+                       rgb >= 0 ? to_rgbs[rgb].fold_stride : 0,
                        rgb >= 0 ? to_rgbs[rgb].bias.get<float>() : nullptr,
                        out + b0 * 3 * points,
                        points,
@@ -507,6 +509,7 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
   cudaStream_t s = stream();
   if (!graph || k != key) {
     if (graph) cudaGraphExecDestroy(graph), graph = nullptr;
+    cublas();  // the handle must exist before capture: creating it allocates, which capture forbids
     cudaGraph_t g = nullptr;
     check_cuda(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), op_name, "cudaStreamBeginCapture");
     try {

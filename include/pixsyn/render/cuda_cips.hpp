@@ -19,7 +19,7 @@ struct CudaRenderOptions {
   Precision precision = Precision::fp32;
   nn::NoiseMode noise = nn::NoiseMode::off;  // off or seeded (the same numbers as the CPU's NoiseSource)
   std::uint64_t noise_seed = 0;
-  std::size_t workspace_bytes = std::size_t(1) << 30;  // GPU memory for a tile's activations and weights
+  std::size_t workspace_bytes = std::size_t(512) << 20;  // GPU memory for a tile's activations and weights
   std::int64_t max_pixels = 0;  // (sample, point) pairs per tile; 0 chooses the most the budget allows
   bool graph = true;            // capture the call as a CUDA graph and replay it while the call repeats
 };

@@ -40,9 +40,9 @@ struct CipsRenderOptions {
   Precision precision = Precision::fp32;
   bool noise = false;  // seeded noise (nn::NoiseSource's formula), else none
   std::uint64_t noise_seed = 0;
-  std::size_t workspace_bytes = std::size_t(1) << 30;  // activations + per-sample weights of a tile
-  std::int64_t max_pixels = 0;                         // (sample, point) pairs per tile; 0: from the budget
-  bool graph = true;                                   // replay a captured CUDA graph when the same call repeats
+  std::size_t workspace_bytes = std::size_t(512) << 20;  // activations + per-sample weights of a tile
+  std::int64_t max_pixels = 0;                           // (sample, point) pairs per tile; 0: from the budget
+  bool graph = true;                                     // replay a captured CUDA graph when the same call repeats
 };
 
 class CipsEngine {
