@@ -2,7 +2,7 @@
 # On the GPU machine: builds pixsyn with CUDA, runs the GPU tests (ctest label gpu) and then the CPU
 # tests, and prints a summary. Dependencies without system packages come from .gpu-deps/ (copied
 # there by `tools/gpu-check.sh --stage-deps` on a development machine).
-#   tools/gpu-check.sh [--gpu-only] [--bench]   --gpu-only skips the CPU tests; --bench runs bench_cuda too.
+#   tools/gpu-check.sh [--gpu-only] [--bench]   --gpu-only skips the CPU tests; --bench runs bench_cips_gpu too.
 # PIXSYN_TEST_FILTER (a regex over test sources) narrows the tests built, as in tests/CMakeLists.txt.
 # The install and header checks need the system packages, so they run in CI (tools/test.sh) only.
 set -uo pipefail
@@ -41,6 +41,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIXSYN_CUDA=ON \
   -DPIXSYN_TEST_FILTER="${PIXSYN_TEST_FILTER:-}" -DPIXSYN_BUILD_EXAMPLES=OFF -DPIXSYN_BUILD_BENCH=$([ $bench = 1 ] && echo ON || echo OFF) >"$build.configure.log" 2>&1 \
   || { tail -30 "$build.configure.log"; echo "SUMMARY: configure FAILED"; exit 1; }
 targets=(test_cuda)
+[ $bench = 1 ] && targets+=(bench_cips_gpu)
 [ $gpu_only = 0 ] && targets=(all)
 if ! cmake --build "$build" --parallel "$jobs" --target "${targets[@]}" >"$build.build.log" 2>&1; then
   grep -E "error|FAILED" -A3 "$build.build.log" | head -60
@@ -62,6 +63,6 @@ if [ $gpu_only = 0 ]; then
     status=1
   fi
 fi
-if [ $bench = 1 ] && [ -x "$build/bench/bench_cuda" ]; then "$build/bench/bench_cuda" || status=1; fi
+if [ $bench = 1 ]; then "$build/bench/bench_cips_gpu" || status=1; fi
 echo "SUMMARY: build $((built - start)) s; gpu tests $gpu in $((gpu_done - built)) s; cpu tests $cpu; exit $status"
 exit $status
