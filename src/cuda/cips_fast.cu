@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "common.cuh"
+#include "fold.cuh"
 #include "gemm.cuh"
 #include "pixsyn/backend/cuda/cips_fast.hpp"
 #include "pixsyn/core/error.hpp"
@@ -24,13 +25,6 @@ using bf16 = __nv_bfloat16;
 
 __device__ __forceinline__ float to_float(float v) { return v; }
 __device__ __forceinline__ float to_float(bf16 v) { return __bfloat162float(v); }
-template <class A>
-__device__ __forceinline__ A from_float(float v) {
-  if constexpr (std::is_same_v<A, float>)
-    return v;
-  else
-    return __float2bfloat16_rn(v);
-}
 
 // Eight consecutive values as one (bf16) or two (fp32) 16-byte accesses.
 __device__ __forceinline__ void load8(const float* p, float (&v)[8]) {
@@ -92,7 +86,7 @@ __global__ void features_kernel(FeatureArgs f, A* out) {
           v += f.table[(yi * S + xi) * f.hidden + k] * (wx[dx] * wy[dy]);
         }
     }
-    out[t] = from_float<A>(v);
+    out[t] = convert_to<A>(v);
   }
 }
 
@@ -101,34 +95,6 @@ __global__ void add_style_bias(std::int64_t batch, std::int64_t rows, const floa
   for (std::int64_t t = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; t < batch * rows;
        t += std::int64_t(gridDim.x) * blockDim.x)
     styles[t] += bias[t % rows];
-}
-
-// One block per (sample, output channel) of a layer: folded[b, o, i] = d w[o, i] s[b, i], with d the
-// demodulation rsqrt(Σ_i (w s)² + 1e-8) or 1.
-template <class A>
-__global__ void fold_kernel(std::int64_t in, std::int64_t out, const float* w, const float* styles,
-                            std::int64_t style_stride, bool demodulate, std::int64_t sample_stride, A* folded) {
-  const std::int64_t b = blockIdx.x / out, o = blockIdx.x % out;
-  const float* row = w + o * in;
-  const float* s = styles + b * style_stride;
-  float d = 1;
-  if (demodulate) {
-    __shared__ float partial[block_size];
-    float sum = 0;
-    for (std::int64_t i = threadIdx.x; i < in; i += blockDim.x) {
-      const float v = row[i] * s[i];
-      sum += v * v;
-    }
-    partial[threadIdx.x] = sum;
-    __syncthreads();
-    for (int half = blockDim.x / 2; half > 0; half /= 2) {
-      if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
-      __syncthreads();
-    }
-    d = 1.0f / sqrtf(partial[0] + 1e-8f);
-  }
-  A* dst = folded + b * sample_stride + o * in;
-  for (std::int64_t i = threadIdx.x; i < in; i += blockDim.x) dst[i] = from_float<A>(d * row[i] * s[i]);
 }
 
 struct EpilogueArgs {
@@ -188,7 +154,7 @@ __global__ void epilogue_kernel(EpilogueArgs e, A* z) {
     } else {
       for (std::int64_t o = lane; o < e.channels; o += 32) {
         const float v = apply(to_float(row[o]), o, res ? to_float(res[o]) : 0.0f);
-        if (e.store) row[o] = from_float<A>(v);
+        if (e.store) row[o] = convert_to<A>(v);
       }
     }
     if (tw) {
@@ -356,12 +322,12 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
     for (const auto& l : convs) {
       char* dst = fold + offset * e;
       if (half)
-        fold_kernel<<<unsigned(nb * l.out), block_size, 0, s>>>(l.in, l.out, l.weight.get<float>(), st + l.style_row,
-                                                                style_rows, true, l.fold_stride,
+        fold_styles<<<unsigned(nb * l.out), block_size, 0, s>>>(l.in, l.out, l.weight.get<float>(), st + l.style_row,
+                                                                style_rows, true, 1e-8f, l.fold_stride,
                                                                 reinterpret_cast<bf16*>(dst));
       else
-        fold_kernel<<<unsigned(nb * l.out), block_size, 0, s>>>(l.in, l.out, l.weight.get<float>(), st + l.style_row,
-                                                                style_rows, true, l.fold_stride,
+        fold_styles<<<unsigned(nb * l.out), block_size, 0, s>>>(l.in, l.out, l.weight.get<float>(), st + l.style_row,
+                                                                style_rows, true, 1e-8f, l.fold_stride,
                                                                 reinterpret_cast<float*>(dst));
       check_launch(op_name);
       folded.push_back(dst);
@@ -370,8 +336,8 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
     std::vector<float*> rgb_folded;
     offset = 0;
     for (const auto& l : to_rgbs) {
-      fold_kernel<<<unsigned(nb * 3), block_size, 0, s>>>(l.in, 3, l.weight.get<float>(), st + l.style_row, style_rows,
-                                                          false, l.fold_stride, rgb_fold + offset);
+      fold_styles<<<unsigned(nb * 3), block_size, 0, s>>>(l.in, 3, l.weight.get<float>(), st + l.style_row, style_rows,
+                                                          false, 1e-8f, l.fold_stride, rgb_fold + offset);
       check_launch(op_name);
       rgb_folded.push_back(rgb_fold + offset);
       offset += nb * l.fold_stride;

@@ -30,4 +30,9 @@ inline unsigned grid_for(std::int64_t n) {
   return static_cast<unsigned>(blocks < 65536 ? (blocks > 0 ? blocks : 1) : 65536);
 }
 
+// A grid-stride loop: `i` visits 0 .. n-1 across all threads of the launch.
+#define PIXSYN_GRID_STRIDE(i, n)                                                      \
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < (n); \
+       i += std::int64_t(blockDim.x) * gridDim.x)
+
 }  // namespace pixsyn::backend::cuda

@@ -9,10 +9,6 @@ namespace pixsyn::backend::cuda {
 
 namespace {
 
-#define PIXSYN_GRID_STRIDE(i, n)                                                      \
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < (n); \
-       i += std::int64_t(blockDim.x) * gridDim.x)
-
 template <class T>
 struct Params {
   T a, b, c, d;

@@ -6,10 +6,6 @@ namespace pixsyn::backend::cuda {
 
 namespace {
 
-#define PIXSYN_GRID_STRIDE(i, n)                                                      \
-  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < (n); \
-       i += std::int64_t(blockDim.x) * gridDim.x)
-
 template <class T>
 __global__ void copy_rows_kernel(const T* src, std::int64_t src_extent, std::int64_t src_start, T* dst,
                                  std::int64_t dst_extent, std::int64_t dst_start, std::int64_t n, std::int64_t count,

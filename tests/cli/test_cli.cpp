@@ -202,6 +202,23 @@ TEST_CASE("errors give one clear line and a non-zero exit") {
     check_one_error_line(pixsyn_cli("render --model cips-skips"), "--size");
     check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --noise loud"), "loud");
     check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --latents z.npy --seed 3"), "excludes");
+    check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --device tpu"), "tpu");
+  }
+  SUBCASE("bf16 on the CPU") {
+    const Run run = pixsyn_cli("render --model cips-skips --size 16 --precision bf16");
+    check_one_error_line(run, "--precision bf16 needs --device cuda");
+    CHECK(run.code == 2);
+  }
+  SUBCASE("--device cuda where it cannot run") {
+#if PIXSYN_CLI_WITH_CUDA
+    // Refused before the GPU is touched, so this needs no GPU.
+    const Run run = pixsyn_cli("render --model cips-base --size 16 --device cuda");
+    check_one_error_line(run, "model cips-base is not supported on the CUDA fast path; use --device cpu");
+#else
+    const Run run = pixsyn_cli("render --model cips-skips --size 16 --device cuda");
+    check_one_error_line(run, "this pixsyn was built without CUDA (configure with -DPIXSYN_CUDA=ON)");
+#endif
+    CHECK(run.code == 2);
   }
   SUBCASE("latents of the wrong shape") {
     io::write_npy(dir / "z.npy", Tensor<float>::zeros({3, 7}));

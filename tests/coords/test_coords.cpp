@@ -15,7 +15,10 @@
 #include <pixsyn/coords/grid.hpp>
 #include <pixsyn/coords/transform.hpp>
 
+#include "support/errors.hpp"
+
 using namespace pixsyn;
+using pixsyn::test::error_of;
 
 namespace {
 
@@ -36,16 +39,6 @@ Tensor<float> read_f32(const std::string& path, const std::string& name) {
   in.read(reinterpret_cast<char*>(t.data()), static_cast<std::streamsize>(t.numel() * sizeof(float)));
   REQUIRE(in.good());
   return t;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const pixsyn::Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

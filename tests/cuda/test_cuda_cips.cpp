@@ -5,56 +5,27 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <map>
 #include <string>
 
 #include "pixsyn/coords/grid.hpp"
-#include "pixsyn/io/safetensors.hpp"
 #include "pixsyn/models/cips.hpp"
 #include "pixsyn/render/cuda_cips.hpp"
 #include "pixsyn/render/tiled.hpp"
+#include "support/cips_fixtures.hpp"
 
 namespace {
 
 using namespace pixsyn;
+using namespace pixsyn::test;
 using render::Precision;
 
-const std::string fixtures = PIXSYN_SOURCE_DIR "/tests/fixtures/cips/";
-
-// The fixture configurations (as in tests/models/test_cips.cpp).
-constexpr cips::Config skips_native16{
-    .size = 16, .hidden = 32, .style_dim = 32, .mapping_layers = 2, .channels = {32, 32, 32}};
-constexpr cips::Config residual_native16{.size = 16,
-                                         .hidden = 32,
-                                         .style_dim = 32,
-                                         .mapping_layers = 2,
-                                         .topology = cips::Topology::residual,
-                                         .channels = {32, 24, 16}};
-constexpr cips::Config residual_grid20x12{.size = 16,
-                                          .hidden = 32,
-                                          .style_dim = 64,
-                                          .mapping_layers = 3,
-                                          .topology = cips::Topology::residual,
-                                          .channels = {24, 32, 16}};
-constexpr cips::Config skips_widths32{
-    .size = 32, .hidden = 16, .style_dim = 40, .mapping_layers = 2, .channels = {48, 32, 32, 16}};
 // Widths that are not multiples of 8 take the scalar epilogue.
 constexpr cips::Config odd_widths{.size = 8, .hidden = 6, .style_dim = 10, .mapping_layers = 1, .channels = {12, 5}};
 
 // fp32: max |got - want| / max |want|. bf16: ‖got - want‖₂ / ‖want‖₂ (single elements carry the bf16
-// rounding of up to 15 layers; the max-norm ratio measured 0.5-1.3e-2). NaN never passes.
-Precision metric = Precision::fp32;
-double relative_error(const Tensor<float>& got, const Tensor<float>& want) {
-  REQUIRE(got.shape() == want.shape());
-  double err = 0, scale = std::numeric_limits<double>::min();
-  for (std::int64_t i = 0; i < want.numel(); ++i) {
-    const double d = std::abs(double(got.data()[i]) - double(want.data()[i])), r = std::abs(double(want.data()[i]));
-    if (std::isnan(d)) return std::numeric_limits<double>::infinity();
-    err = metric == Precision::fp32 ? std::max(err, d) : err + d * d;
-    scale = metric == Precision::fp32 ? std::max(scale, r) : scale + r * r;
-  }
-  return metric == Precision::fp32 ? err / scale : std::sqrt(err / scale);
+// rounding of up to 15 layers; the max-norm ratio measured 0.5-1.3e-2).
+double render_error(const Tensor<float>& got, const Tensor<float>& want, Precision precision) {
+  return relative_error(got, want, precision == Precision::fp32 ? Norm::max : Norm::l2);
 }
 
 // The GPU render of g against the CPU render, for a few batch sizes, grids, noise modes and tilings.
@@ -71,24 +42,23 @@ void check_model(const cips::Generator<C>& g, const std::string& name, std::int6
       const auto cpu = render::render_image(g, w, grid, render::RenderOptions<float>{.noise = noise, .noise_seed = 7});
       for (Precision precision : {Precision::fp32, Precision::bf16}) {
         const double tolerance = precision == Precision::fp32 ? 1e-5 : 1e-2;
-        metric = precision;
         render::CudaRenderOptions options{.precision = precision, .noise = noise, .noise_seed = 7};
         INFO("batch " << batch << (noise == cips::NoiseMode::seeded ? " seeded noise" : " no noise")
                       << (precision == Precision::fp32 ? " fp32" : " bf16"));
-        const double one_tile = relative_error(fast.render_image(w, grid, options), cpu);
+        const double one_tile = render_error(fast.render_image(w, grid, options), cpu, precision);
         MESSAGE(name << " batch " << batch << (precision == Precision::fp32 ? " fp32" : " bf16") << ": " << one_tile);
         CHECK(one_tile <= tolerance);
         // The official grid from its linspace tables, twice (the second call replays the graph).
         for (int repeat = 0; repeat < 2; ++repeat)
-          CHECK(relative_error(to_host(fast.render_grid(to_device(w), height, width, options)).reshape(cpu.shape()),
-                               cpu) <= tolerance);
+          CHECK(render_error(to_host(fast.render_grid(to_device(w), height, width, options)).reshape(cpu.shape()), cpu,
+                             precision) <= tolerance);
         // Many tiles, without a graph, and a workspace so small that the batch is split into chunks.
         options.max_pixels = 37;
         options.graph = false;
-        CHECK(relative_error(fast.render_image(w, grid, options), cpu) <= tolerance);
+        CHECK(render_error(fast.render_image(w, grid, options), cpu, precision) <= tolerance);
         options.workspace_bytes = small_workspace;
         options.max_pixels = 0;
-        CHECK(relative_error(fast.render_image(w, grid, options), cpu) <= tolerance);
+        CHECK(render_error(fast.render_image(w, grid, options), cpu, precision) <= tolerance);
       }
     }
   }
@@ -97,12 +67,8 @@ void check_model(const cips::Generator<C>& g, const std::string& name, std::int6
 
 template <cips::Config C>
 void check_fixture(const std::string& name, std::int64_t height, std::int64_t width) {
-  const auto file = io::read_safetensors(fixtures + name + ".safetensors");
-  std::map<std::string, Tensor<float>> weights;
-  for (const auto& [key, raw] : file.tensors)
-    if (key.rfind("fixture.", 0) != 0) weights[key] = raw.template to<float>();
   cips::Generator<C> g;
-  g.load_state_dict(weights);
+  g.load_state_dict(load_cips_fixture(name).weights);
   check_model(g, name, height, width);
 }
 

@@ -13,15 +13,12 @@
 #include "pixsyn/ops/grid_sample.hpp"
 #include "pixsyn/ops/matmul.hpp"
 #include "pixsyn/ops/modulated_fc.hpp"
+#include "support/cuda.hpp"
 
 namespace {
 
 using namespace pixsyn;
-
-struct Poisoned {
-  Poisoned() { backend::cuda::set_poison_allocations(true); }
-  ~Poisoned() { backend::cuda::set_poison_allocations(false); }
-};
+using namespace pixsyn::test;
 
 // max |gpu - cpu| / max |cpu|: the GEMMs sum in another order than Eigen, so single elements that
 // cancel to near zero carry absolute, not relative, rounding. NaN never passes.
@@ -39,11 +36,6 @@ void check_close(const Tensor<T, Cuda>& gpu, const Tensor<T, Cpu>& cpu, const st
   const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
   INFO("relative error " << err / scale);
   CHECK(err / scale <= tolerance);
-}
-
-template <class T>
-Tensor<T> randn(const Shape& s, std::uint64_t seed) {
-  return Tensor<T>::randn(s, Philox{seed, 0});
 }
 
 }  // namespace

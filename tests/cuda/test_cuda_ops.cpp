@@ -18,16 +18,12 @@
 #include "pixsyn/autograd/functions/permute.hpp"
 #include "pixsyn/autograd/functions/reduce.hpp"
 #include "pixsyn/backend/cuda/runtime.hpp"
+#include "support/cuda.hpp"
 
 namespace {
 
 using namespace pixsyn;
-
-// Poisons every GPU allocation while a test runs.
-struct Poisoned {
-  Poisoned() { backend::cuda::set_poison_allocations(true); }
-  ~Poisoned() { backend::cuda::set_poison_allocations(false); }
-};
+using namespace pixsyn::test;
 
 template <class T>
 constexpr double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
@@ -53,10 +49,6 @@ void check_close(const Tensor<T, Cuda>& gpu, const Tensor<T, Cpu>& cpu, const st
   CHECK(worst <= tolerance<T>);
 }
 
-template <class T>
-Tensor<T, Cpu> randn(const Shape& s, std::uint64_t seed) {
-  return Tensor<T, Cpu>::randn(s, Philox{seed, 0});
-}
 template <class T>
 Tensor<T, Cpu> positive(const Shape& s, std::uint64_t seed) {
   return add(abs(randn<T>(s, seed)), T(0.1));

@@ -6,7 +6,7 @@
 
 #include <pixsyn/io/atomic_file.hpp>
 #include <pixsyn/io/image.hpp>
-#include "io/temp_dir.hpp"
+#include "support/temp_files.hpp"
 
 using namespace pixsyn;
 using pixsyn::test::TempDir;

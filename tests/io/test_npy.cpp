@@ -6,10 +6,11 @@
 #include <string>
 
 #include <pixsyn/io/npy.hpp>
-#include "io/temp_dir.hpp"
+#include "support/errors.hpp"
+#include "support/temp_files.hpp"
 
 using namespace pixsyn;
-using pixsyn::test::TempDir;
+using namespace pixsyn::test;
 
 namespace {
 
@@ -32,26 +33,11 @@ std::string raw(std::initializer_list<T> values) {
   return bytes;
 }
 
-void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
-std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
+// The message of the pixsyn::Error that reading `bytes` as a .npy file throws.
 std::string read_error(const TempDir& dir, const std::string& bytes) {
   write_bytes(dir / "bad.npy", bytes);
-  try {
-    io::read_npy<float>(dir / "bad.npy");
-  } catch (const pixsyn::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return error_of([&] { io::read_npy<float>(dir / "bad.npy"); });
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -10,10 +10,11 @@
 
 #include <pixsyn/io/float16.hpp>
 #include <pixsyn/io/safetensors.hpp>
-#include "io/temp_dir.hpp"
+#include "support/errors.hpp"
+#include "support/temp_files.hpp"
 
 using namespace pixsyn;
-using pixsyn::test::TempDir;
+using namespace pixsyn::test;
 
 namespace {
 
@@ -27,28 +28,12 @@ std::string make_file(const std::string& header, const std::string& data = std::
   return make_file(header, data, header.size());
 }
 
-void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
-std::string read_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 // The message of the pixsyn::Error that reading `bytes` as a safetensors file throws.
 std::string read_error(const TempDir& dir, const std::string& bytes) {
   const auto path = dir / "bad.safetensors";
   write_bytes(path, bytes);
-  try {
-    io::read_safetensors(path);
-  } catch (const pixsyn::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  return error_of([&] { io::read_safetensors(path); });
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 

@@ -6,46 +6,16 @@
 #include <pixsyn/models/cips.hpp>
 #include <pixsyn/render/tiled.hpp>
 
+#include "support/cips_fixtures.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <string>
 
 using namespace pixsyn;
+using namespace pixsyn::test;
 
 namespace {
-
-const std::string fixtures = PIXSYN_SOURCE_DIR "/tests/fixtures/cips/";
-
-// The fixture configurations (tools/reference/make_fixtures.py; channel tables from their metadata).
-constexpr cips::Config skips_native16{
-    .size = 16, .hidden = 32, .style_dim = 32, .mapping_layers = 2, .channels = {32, 32, 32}};
-constexpr cips::Config skips_grid24x40{
-    .size = 16, .hidden = 32, .style_dim = 48, .mapping_layers = 3, .channels = {32, 32, 32}};
-constexpr cips::Config residual_native16{.size = 16,
-                                         .hidden = 32,
-                                         .style_dim = 32,
-                                         .mapping_layers = 2,
-                                         .topology = cips::Topology::residual,
-                                         .channels = {32, 24, 16}};
-constexpr cips::Config residual_grid20x12{.size = 16,
-                                          .hidden = 32,
-                                          .style_dim = 64,
-                                          .mapping_layers = 3,
-                                          .topology = cips::Topology::residual,
-                                          .channels = {24, 32, 16}};
-constexpr cips::Config skips_widths32{
-    .size = 32, .hidden = 16, .style_dim = 40, .mapping_layers = 2, .channels = {48, 32, 32, 16}};
-
-double max_relative_error(const Tensor<float>& got, const Tensor<float>& want) {
-  REQUIRE(got.shape() == want.shape());
-  double err = 0, scale = 0;
-  for (std::int64_t i = 0; i < want.numel(); ++i) {
-    err = std::max(err, std::abs(double(got.data()[i]) - double(want.data()[i])));
-    scale = std::max(scale, std::abs(double(want.data()[i])));
-    REQUIRE(std::isfinite(got.data()[i]));
-  }
-  return err / scale;
-}
 
 // (B, C, H, W) -> (B, H*W, C), the generator's channels-last point layout.
 Tensor<float> channels_last(const Tensor<float>& x) {
@@ -59,21 +29,17 @@ Tensor<float> channels_last(const Tensor<float>& x) {
 
 template <cips::Config C>
 void check_fixture(const std::string& name) {
-  const auto file = io::read_safetensors(fixtures + name + ".safetensors");
-  std::map<std::string, Tensor<float>> weights, fixture;
-  for (const auto& [key, raw] : file.tensors)
-    (key.rfind("fixture.", 0) == 0 ? fixture : weights)[key] = raw.template to<float>();
-
+  const auto [weights, fixture, metadata] = load_cips_fixture(name);
   cips::Generator<C> g;
   g.load_state_dict(weights);  // strict: every official key and shape must match
-  const double psi = std::stod(file.metadata.at("truncation"));
+  const double psi = std::stod(metadata.at("truncation"));
   const auto w = g.map(fixture.at("fixture.z"));
-  CHECK(max_relative_error(w, fixture.at("fixture.w")) < 1e-5);
+  CHECK(relative_error(w, fixture.at("fixture.w")) < 1e-5);
   const auto wt = cips::truncate(w, fixture.at("fixture.mean_w"), psi);
 
   const Tensor<float> xy = channels_last(fixture.at("fixture.coords"));
   cips::NoiseSource<float> noise;
-  if (file.metadata.at("noise") == "given") {
+  if (metadata.at("noise") == "given") {
     noise.mode = cips::NoiseMode::given;
     for (int k = 0; k < C.styled_convs(); ++k) {
       const auto& map = fixture.at("fixture.noise." + std::to_string(k));
@@ -81,13 +47,13 @@ void check_fixture(const std::string& name) {
     }
   }
   const auto rgb = g.synthesize(wt, xy, noise);
-  const double err = max_relative_error(rgb, channels_last(fixture.at("fixture.rgb")));
+  const double err = relative_error(rgb, channels_last(fixture.at("fixture.rgb")));
   MESSAGE(name << ": max error relative to the largest output " << err);
   CHECK(err < 1e-5);
 
   // Shared points give the same result as one point set per sample.
   const auto shared = g.synthesize(wt, xy.narrow(0, 1).reshape({xy.dim(1), 2}), noise);
-  CHECK(max_relative_error(shared, rgb) < 1e-6);
+  CHECK(relative_error(shared, rgb) < 1e-6);
 }
 
 }  // namespace

@@ -16,7 +16,11 @@
 #include <pixsyn/ops/activation.hpp>
 #include <pixsyn/ops/math.hpp>
 
+#include "support/errors.hpp"
+
 using namespace pixsyn;
+using pixsyn::test::contains;
+using pixsyn::test::error_of;
 
 namespace {
 
@@ -37,19 +41,6 @@ Tensor<double> away_from_zero(const Shape& shape, Philox& gen, double gap = 0.1)
 }
 
 Tensor<double> positive(const Shape& shape, Philox& gen) { return add(Tensor<double>::rand(shape, gen), 0.5); }
-
-// The message of the pixsyn::Error that f throws ("" when it throws none).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const pixsyn::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // Reference for broadcasting written independently of the library: explicit multi-indices.
 template <class F>

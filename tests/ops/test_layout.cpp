@@ -15,8 +15,10 @@
 #include "pixsyn/autograd/gradcheck.hpp"
 #include "pixsyn/ops/grid_sample.hpp"
 #include "pixsyn/ops/layout.hpp"
+#include "support/errors.hpp"
 
 using namespace pixsyn;
+using pixsyn::test::error_of;
 using Vars = std::vector<Var<double>>;
 using Index = Tensor<std::int64_t>;
 
@@ -32,15 +34,6 @@ void check_gradients(const autograd::GradFunction& f, const std::vector<Tensor<d
   const auto result = autograd::gradcheck(f, inputs);
   INFO(result.message);
   CHECK(result.ok);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

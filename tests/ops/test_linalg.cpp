@@ -12,7 +12,10 @@
 #include <pixsyn/ops/modulated_fc.hpp>
 #include <pixsyn/ops/permute.hpp>
 
+#include "support/errors.hpp"
+
 using namespace pixsyn;
+using pixsyn::test::error_of;
 
 namespace {
 
@@ -66,16 +69,6 @@ void check_gradients(const autograd::GradFunction& f, const std::vector<Tensor<d
   const auto result = autograd::gradcheck(f, inputs);
   INFO(result.message);
   CHECK(result.ok);
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

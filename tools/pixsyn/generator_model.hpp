@@ -6,8 +6,17 @@
 #include "model.hpp"
 #include "pixsyn/models/cips.hpp"
 #include "pixsyn/nn/serialize.hpp"
+#ifdef PIXSYN_WITH_CUDA
+#include "pixsyn/render/cuda_cips.hpp"
+#endif
 
 namespace pixsyn::cli::detail {
+
+// The models the fused GPU renderer serves: the official CIPSskip and CIPSres (Fourier features and the
+// learned embedding, leaky ReLU). Only these instantiate render::CudaCips.
+template <cips::Config C>
+inline constexpr bool cuda_path = C.topology != cips::Topology::base&& C.embedding ==
+                                  cips::Embedding::fourier_and_learned&& C.activation == cips::Activation::leaky_relu;
 
 template <class G>
 class GeneratorModel final : public Model {
@@ -30,6 +39,16 @@ class GeneratorModel final : public Model {
                        const render::RenderOptions<float>& options) const override {
     return render::render_image(g_, w, grid, options);
   }
+#ifdef PIXSYN_WITH_CUDA
+  bool has_cuda_path() const override { return cuda_path<G::config>; }
+  Tensor<float> render_cuda(const Tensor<float>& w, const coords::PointSet<float>& grid,
+                            const render::CudaRenderOptions& options) const override {
+    if constexpr (cuda_path<G::config>)
+      return render::CudaCips<G::config>(g_).render_image(w, grid, options);
+    else
+      throw Error("render_cuda: this model has no CUDA fast path (see has_cuda_path)");
+  }
+#endif
 
  private:
   G g_;

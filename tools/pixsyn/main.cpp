@@ -16,6 +16,9 @@
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/npy.hpp"
 #include "pixsyn/models/cips/generator.hpp"
+#ifdef PIXSYN_WITH_CUDA
+#include "pixsyn/render/cuda_cips.hpp"
+#endif
 
 namespace pixsyn::cli {
 namespace {
@@ -37,7 +40,8 @@ struct RenderArgs {
   std::uint64_t truncation_seed = 0;
   std::string noise = "off";
   std::uint64_t noise_seed = 0;
-  std::int64_t tile = 1 << 16;
+  std::int64_t tile = 0;  // 0: the device's default
+  std::string device = "cpu", precision = "fp32";
   std::string png, npy;
   std::int64_t columns = 0;
 };
@@ -116,8 +120,49 @@ Tensor<float> read_latents(const std::string& path, int style_dim) {
   return z;
 }
 
+// On the CPU, in tiles of --tile (sample, pixel) pairs, with progress on stderr.
+Tensor<float> render_cpu(const Model& model, const Tensor<float>& w, const coords::PointSet<float>& grid,
+                         const RenderArgs& a) {
+  render::RenderOptions<float> options{.noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
+                                       .noise_seed = a.noise_seed};
+  if (a.tile) options.max_pixels = a.tile;
+  // Progress only for renders of more than one tile: the first tile already tells.
+  const bool tty = isatty(STDERR_FILENO);
+  bool reported = false;
+  options.progress = [&](std::int64_t done, std::int64_t total) {
+    if (done == total && !reported) return;
+    reported = true;
+    std::cerr << (tty ? "\r" : "") << "rendering: " << 100 * done / total << "% (" << done << " of " << total
+              << " points)" << (tty && done < total ? "" : "\n") << std::flush;
+  };
+  return model.render(w, grid, options);
+}
+
+#ifdef PIXSYN_WITH_CUDA
+// On the GPU with the fused renderer; --tile 0 (the default) lets its workspace budget choose the tile.
+Tensor<float> render_gpu(const Model& model, const Tensor<float>& w, const coords::PointSet<float>& grid,
+                         const RenderArgs& a) {
+  return model.render_cuda(
+      w, grid,
+      render::CudaRenderOptions{.precision = a.precision == "bf16" ? render::Precision::bf16 : render::Precision::fp32,
+                                .noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
+                                .noise_seed = a.noise_seed,
+                                .max_pixels = a.tile});
+}
+#endif
+
 int run_render(const ModelOptions& m, const RenderArgs& a) {
+  const bool gpu = a.device == "cuda";
+  if (a.precision == "bf16" && !gpu) throw UsageError("--precision bf16 needs --device cuda (the CPU renders in fp32)");
+#ifndef PIXSYN_WITH_CUDA
+  if (gpu) throw UsageError("this pixsyn was built without CUDA (configure with -DPIXSYN_CUDA=ON)");
+#endif
   auto model = make_model(m.name, m.size, m.init_seed);
+#ifdef PIXSYN_WITH_CUDA
+  if (gpu && !model->has_cuda_path())
+    throw UsageError(
+        pixsyn::detail::concat("model ", m.name, " is not supported on the CUDA fast path; use --device cpu"));
+#endif
   const cips::Config& config = model->config();
   if (!a.weights.empty()) model->load(a.weights);
   const Tensor<float> z = a.latents.empty() ? Tensor<float>::randn({a.batch, config.style_dim}, Philox{a.seed})
@@ -129,20 +174,13 @@ int run_render(const ModelOptions& m, const RenderArgs& a) {
   if (a.truncation != 1.0) w = cips::truncate(w, model->mean_w(a.truncation_samples, a.truncation_seed), a.truncation);
 
   const std::int64_t height = a.height ? a.height : m.size, width = a.width ? a.width : m.size;
-  render::RenderOptions<float> options{.max_pixels = a.tile,
-                                       .noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
-                                       .noise_seed = a.noise_seed};
-  // Progress only for renders of more than one tile: the first tile already tells.
-  const bool tty = isatty(STDERR_FILENO);
-  bool reported = false;
-  options.progress = [&](std::int64_t done, std::int64_t total) {
-    if (done == total && !reported) return;
-    reported = true;
-    std::cerr << (tty ? "\r" : "") << "rendering: " << 100 * done / total << "% (" << done << " of " << total
-              << " points)" << (tty && done < total ? "" : "\n") << std::flush;
-  };
+  const auto grid = coords::grid<float>(height, width);
   const auto start = std::chrono::steady_clock::now();
-  const Tensor<float> images = model->render(w, coords::grid<float>(height, width), options);
+#ifdef PIXSYN_WITH_CUDA
+  const Tensor<float> images = gpu ? render_gpu(*model, w, grid, a) : render_cpu(*model, w, grid, a);
+#else
+  const Tensor<float> images = render_cpu(*model, w, grid, a);
+#endif
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   if (!a.npy.empty()) io::write_npy(a.npy, images);
@@ -153,7 +191,8 @@ int run_render(const ModelOptions& m, const RenderArgs& a) {
   char rate[64];
   std::snprintf(rate, sizeof rate, "%.3f s, %.0f pixels/s", seconds, pixels / std::max(seconds, 1e-9));
   std::cout << "rendered " << images.dim(0) << " image" << (images.dim(0) == 1 ? "" : "s") << " of " << height << "x"
-            << width << " with " << m.name << "-" << m.size << " in " << rate << "\n";
+            << width << " with " << m.name << "-" << m.size << (gpu ? " on the GPU (" + a.precision + ")" : "")
+            << " in " << rate << "\n";
   return 0;
 }
 
@@ -209,9 +248,19 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"off", "seeded"}));
   render->add_option("--noise-seed", r.noise_seed, "Seed of the noise")->capture_default_str();
-  render->add_option("--tile", r.tile, "Maximum (sample, pixel) pairs rendered at once")
-      ->capture_default_str()
+  render
+      ->add_option("--tile", r.tile,
+                   "Maximum (sample, pixel) pairs rendered at once (default: 65536 on the CPU; on CUDA the most "
+                   "that the renderer's 512 MiB workspace holds)")
       ->check(CLI::PositiveNumber);
+  render->add_option("--device", r.device, "cpu, or cuda: the fused GPU renderer (cips-skips and cips-res)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  render
+      ->add_option("--precision", r.precision,
+                   "fp32, or bf16 (--device cuda only: bf16 weights and activations, fp32 accumulation)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   render->add_option("--png", r.png, "Write the batch as a PNG grid (values clamped from [-1, 1] to [0, 1])");
   render->add_option("--npy", r.npy, "Write the raw float32 images (B, 3, H, W) as .npy");
   render->add_option("--columns", r.columns, "Columns of the PNG grid (0: about sqrt(B))")
@@ -227,7 +276,7 @@ int main(int argc, char** argv) {
   }
   try {
     return info->parsed() ? run_info(info_model) : run_render(render_model, r);
-  } catch (const UnknownModel& e) {
+  } catch (const UsageError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {

@@ -14,6 +14,12 @@
 #include "pixsyn/models/cips/config.hpp"
 #include "pixsyn/render/tiled.hpp"
 
+#ifdef PIXSYN_WITH_CUDA
+namespace pixsyn::render {
+struct CudaRenderOptions;
+}
+#endif
+
 namespace pixsyn::cli {
 
 struct ParameterInfo {
@@ -37,10 +43,19 @@ class Model {
   // w (B, style_dim) at a grid -> images (B, 3, H, W), rendered in tiles.
   virtual Tensor<float> render(const Tensor<float>& w, const coords::PointSet<float>& grid,
                                const render::RenderOptions<float>& options) const = 0;
+#ifdef PIXSYN_WITH_CUDA
+  // Whether the fused GPU renderer (render::CudaCips) serves this model: the official CIPSskip and CIPSres.
+  virtual bool has_cuda_path() const = 0;
+  // As render, on the GPU with the fused renderer (the same grid, seeded noise formula and tiling of
+  // (sample, pixel) pairs); only for models with has_cuda_path().
+  virtual Tensor<float> render_cuda(const Tensor<float>& w, const coords::PointSet<float>& grid,
+                                    const render::CudaRenderOptions& options) const = 0;
+#endif
 };
 
-// An unknown model name or size: a usage error, not a failure of the library.
-class UnknownModel : public Error {
+// A usage error, not a failure of the library: an unknown model name or size, or an option this model
+// or this build does not support (the program exits with status 2).
+class UsageError : public Error {
  public:
   using Error::Error;
 };
@@ -49,7 +64,7 @@ class UnknownModel : public Error {
 const std::vector<std::string>& model_names();
 inline constexpr std::array<int, 7> model_sizes{16, 32, 64, 128, 256, 512, 1024};
 
-// The generator `name` at `size` with the seeded random initialisation; throws UnknownModel (listing
+// The generator `name` at `size` with the seeded random initialisation; throws UsageError (listing
 // the valid choices) when either is not registered.
 std::unique_ptr<Model> make_model(const std::string& name, int size, std::uint64_t seed);
 

@@ -52,9 +52,9 @@ std::unique_ptr<Model> make_model(const std::string& name, int size, std::uint64
   const auto& table = families();
   const auto family = std::find_if(table.begin(), table.end(), [&](const Family& f) { return f.name == name; });
   if (family == table.end())
-    throw UnknownModel(pixsyn::detail::concat("unknown model '", name, "'; valid models: ", join(model_names())));
+    throw UsageError(pixsyn::detail::concat("unknown model '", name, "'; valid models: ", join(model_names())));
   if (std::find(model_sizes.begin(), model_sizes.end(), size) == model_sizes.end())
-    throw UnknownModel(pixsyn::detail::concat("unknown size ", size, "; valid sizes: ", join(model_sizes)));
+    throw UsageError(pixsyn::detail::concat("unknown size ", size, "; valid sizes: ", join(model_sizes)));
   return family->make(size, seed);
 }
 

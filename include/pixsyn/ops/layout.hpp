@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -80,6 +81,24 @@ std::pair<int, Shape> concat_shape(const std::vector<Tensor<T, D>>& parts, int a
   return {a, with_extent(first, a, total)};
 }
 
+// copy_rows of D's backend (the CUDA one runs on the context's stream).
+template <class D, class... Args>
+void copy_rows(Args... args) {
+  if constexpr (std::is_same_v<D, Cuda>)
+    backend::cuda::copy_rows(args...);
+  else
+    backend::eigen::copy_rows(args...);
+}
+
+// The (host-checked) index where D's gather/scatter kernels read it: itself on the CPU, a copy on the GPU.
+template <class D>
+Tensor<std::int64_t, D> index_on(const Tensor<std::int64_t, Cpu>& index) {
+  if constexpr (std::is_same_v<D, Cuda>)
+    return to_device(index);
+  else
+    return index;
+}
+
 // clamp's gradient mask: 1 where lo < x < hi, else 0.
 template <class T>
 Tensor<T, Cpu> clamp_mask(const Tensor<T, Cpu>& x, T lo, T hi) {
@@ -94,67 +113,74 @@ Tensor<T, Cuda> clamp_mask(const Tensor<T, Cuda>& x, T lo, T hi) {
 }  // namespace detail
 
 // Joins tensors along `axis`; all other extents must agree.
-template <class T>
-Tensor<T, Cpu> concat(const std::vector<Tensor<T, Cpu>>& parts, int axis) {
+template <class T, class D>
+Tensor<T, D> concat(const std::vector<Tensor<T, D>>& parts, int axis) {
   const auto [a, shape] = detail::concat_shape(parts, axis);
-  const std::int64_t total = shape[a];
-  auto out = Tensor<T, Cpu>::empty(shape);
-  const auto split = backend::eigen::split_axis(out.shape(), a);
+  auto out = Tensor<T, D>::empty(shape);
+  const auto split = backend::eigen::split_axis(shape, a);
   std::int64_t offset = 0;
   for (const auto& p : parts) {
-    backend::eigen::copy_rows(p.data(), p.dim(a), 0, out.data(), total, offset, split.outer, p.dim(a), split.inner);
+    detail::copy_rows<D>(p.data(), p.dim(a), 0, out.data(), split.extent, offset, split.outer, p.dim(a), split.inner);
     offset += p.dim(a);
   }
   return out;
 }
 
 // Entries [start, stop) along `axis`, as a copy.
-template <class T>
-Tensor<T, Cpu> slice(const Tensor<T, Cpu>& x, int axis, std::int64_t start, std::int64_t stop) {
+template <class T, class D>
+Tensor<T, D> slice(const Tensor<T, D>& x, int axis, std::int64_t start, std::int64_t stop) {
   const auto r = detail::resolve_slice(x.shape(), axis, start, stop);
-  auto out = Tensor<T, Cpu>::empty(detail::with_extent(x.shape(), r.axis, r.stop - r.start));
+  auto out = Tensor<T, D>::empty(detail::with_extent(x.shape(), r.axis, r.stop - r.start));
   const auto split = backend::eigen::split_axis(x.shape(), r.axis);
-  backend::eigen::copy_rows(x.data(), split.extent, r.start, out.data(), r.stop - r.start, 0, split.outer,
-                            r.stop - r.start, split.inner);
+  detail::copy_rows<D>(x.data(), split.extent, r.start, out.data(), r.stop - r.start, 0, split.outer, r.stop - r.start,
+                       split.inner);
   return out;
 }
 
 // The adjoint of slice: g placed at [start, start + g.dim(axis)) along `axis` of a zero tensor whose
 // extent there is `full_extent`. A negative start counts from the end of the full extent.
-template <class T>
-Tensor<T, Cpu> pad_slice(const Tensor<T, Cpu>& g, int axis, std::int64_t start, std::int64_t full_extent) {
+template <class T, class D>
+Tensor<T, D> pad_slice(const Tensor<T, D>& g, int axis, std::int64_t start, std::int64_t full_extent) {
   const auto r = detail::resolve_pad(g.shape(), axis, start, full_extent);
-  Tensor<T, Cpu> out(detail::with_extent(g.shape(), r.axis, full_extent));
+  Tensor<T, D> out(detail::with_extent(g.shape(), r.axis, full_extent));
   const auto split = backend::eigen::split_axis(g.shape(), r.axis);
-  backend::eigen::copy_rows(g.data(), split.extent, 0, out.data(), full_extent, r.start, split.outer, split.extent,
-                            split.inner);
+  detail::copy_rows<D>(g.data(), split.extent, 0, out.data(), full_extent, r.start, split.outer, split.extent,
+                       split.inner);
   return out;
 }
 
-// Entries index[0], index[1], ... along `axis` (a gather); index is 1-D and may repeat entries.
-template <class T>
-Tensor<T, Cpu> index_select(const Tensor<T, Cpu>& x, int axis, const Tensor<std::int64_t, Cpu>& index) {
+// Entries index[0], index[1], ... along `axis` (a gather); index is 1-D and may repeat entries. The
+// index is a CPU tensor on every device: it is checked on the host.
+template <class T, class D>
+Tensor<T, D> index_select(const Tensor<T, D>& x, int axis, const Tensor<std::int64_t, Cpu>& index) {
   const int a = detail::resolve_axis(x.shape(), axis, "index_select");
   detail::check_index(index, x.dim(a), x.shape(), axis, "index_select");
-  auto out = Tensor<T, Cpu>::empty(detail::with_extent(x.shape(), a, index.numel()));
+  auto out = Tensor<T, D>::empty(detail::with_extent(x.shape(), a, index.numel()));
   const auto split = backend::eigen::split_axis(x.shape(), a);
-  backend::eigen::gather_rows(x.data(), split.extent, index.data(), index.numel(), out.data(), split.outer,
-                              split.inner);
+  const auto idx = detail::index_on<D>(index);
+  if constexpr (std::is_same_v<D, Cuda>)
+    backend::cuda::gather_rows(x.data(), split.extent, idx.data(), index.numel(), out.data(), split.outer, split.inner);
+  else
+    backend::eigen::gather_rows(x.data(), split.extent, idx.data(), index.numel(), out.data(), split.outer,
+                                split.inner);
   return out;
 }
 
 // The adjoint of index_select: a zero tensor with `extent` entries along `axis`, to which g's entry i
 // is added at position index[i] (repeated indices accumulate).
-template <class T>
-Tensor<T, Cpu> index_add(const Tensor<T, Cpu>& g, int axis, const Tensor<std::int64_t, Cpu>& index,
-                         std::int64_t extent) {
+template <class T, class D>
+Tensor<T, D> index_add(const Tensor<T, D>& g, int axis, const Tensor<std::int64_t, Cpu>& index, std::int64_t extent) {
   const int a = detail::resolve_axis(g.shape(), axis, "index_add");
   detail::check(index.rank() == 1 && index.numel() == g.dim(a), "index_add: index of shape ", index.shape(),
                 " does not match axis ", axis, " of shape ", g.shape());
   detail::check_index(index, extent, detail::with_extent(g.shape(), a, extent), axis, "index_add");
-  Tensor<T, Cpu> out(detail::with_extent(g.shape(), a, extent));
+  Tensor<T, D> out(detail::with_extent(g.shape(), a, extent));
   const auto split = backend::eigen::split_axis(g.shape(), a);
-  backend::eigen::scatter_add_rows(g.data(), index.data(), index.numel(), out.data(), extent, split.outer, split.inner);
+  const auto idx = detail::index_on<D>(index);
+  if constexpr (std::is_same_v<D, Cuda>)
+    backend::cuda::scatter_add_rows(g.data(), idx.data(), index.numel(), out.data(), extent, split.outer, split.inner);
+  else
+    backend::eigen::scatter_add_rows(g.data(), idx.data(), index.numel(), out.data(), extent, split.outer, split.inner);
   return out;
 }
 
@@ -167,66 +193,6 @@ Tensor<T, Cpu> clamp(const Tensor<T, Cpu>& x, std::type_identity_t<T> lo, std::t
 template <class T>
 Tensor<T, Cpu> floor(const Tensor<T, Cpu>& x) {
   return backend::eigen::unary_map(x, [](T v) { return std::floor(v); });
-}
-
-template <class T>
-Tensor<T, Cuda> concat(const std::vector<Tensor<T, Cuda>>& parts, int axis) {
-  const auto [a, shape] = detail::concat_shape(parts, axis);
-  auto out = Tensor<T, Cuda>::empty(shape);
-  const auto split = backend::eigen::split_axis(shape, a);
-  std::int64_t offset = 0;
-  for (const auto& p : parts) {
-    backend::cuda::copy_rows(p.data(), p.dim(a), 0, out.data(), split.extent, offset, split.outer, p.dim(a),
-                             split.inner);
-    offset += p.dim(a);
-  }
-  return out;
-}
-
-template <class T>
-Tensor<T, Cuda> slice(const Tensor<T, Cuda>& x, int axis, std::int64_t start, std::int64_t stop) {
-  const auto r = detail::resolve_slice(x.shape(), axis, start, stop);
-  auto out = Tensor<T, Cuda>::empty(detail::with_extent(x.shape(), r.axis, r.stop - r.start));
-  const auto split = backend::eigen::split_axis(x.shape(), r.axis);
-  backend::cuda::copy_rows(x.data(), split.extent, r.start, out.data(), r.stop - r.start, 0, split.outer,
-                           r.stop - r.start, split.inner);
-  return out;
-}
-
-template <class T>
-Tensor<T, Cuda> pad_slice(const Tensor<T, Cuda>& g, int axis, std::int64_t start, std::int64_t full_extent) {
-  const auto r = detail::resolve_pad(g.shape(), axis, start, full_extent);
-  Tensor<T, Cuda> out(detail::with_extent(g.shape(), r.axis, full_extent));
-  const auto split = backend::eigen::split_axis(g.shape(), r.axis);
-  backend::cuda::copy_rows(g.data(), split.extent, 0, out.data(), full_extent, r.start, split.outer, split.extent,
-                           split.inner);
-  return out;
-}
-
-// The index stays a CPU tensor (it is checked on the host) and is copied to the GPU for the kernel.
-template <class T>
-Tensor<T, Cuda> index_select(const Tensor<T, Cuda>& x, int axis, const Tensor<std::int64_t, Cpu>& index) {
-  const int a = detail::resolve_axis(x.shape(), axis, "index_select");
-  detail::check_index(index, x.dim(a), x.shape(), axis, "index_select");
-  auto out = Tensor<T, Cuda>::empty(detail::with_extent(x.shape(), a, index.numel()));
-  const auto split = backend::eigen::split_axis(x.shape(), a);
-  const auto idx = to_device(index);
-  backend::cuda::gather_rows(x.data(), split.extent, idx.data(), index.numel(), out.data(), split.outer, split.inner);
-  return out;
-}
-
-template <class T>
-Tensor<T, Cuda> index_add(const Tensor<T, Cuda>& g, int axis, const Tensor<std::int64_t, Cpu>& index,
-                          std::int64_t extent) {
-  const int a = detail::resolve_axis(g.shape(), axis, "index_add");
-  detail::check(index.rank() == 1 && index.numel() == g.dim(a), "index_add: index of shape ", index.shape(),
-                " does not match axis ", axis, " of shape ", g.shape());
-  detail::check_index(index, extent, detail::with_extent(g.shape(), a, extent), axis, "index_add");
-  Tensor<T, Cuda> out(detail::with_extent(g.shape(), a, extent));
-  const auto split = backend::eigen::split_axis(g.shape(), a);
-  const auto idx = to_device(index);
-  backend::cuda::scatter_add_rows(g.data(), idx.data(), index.numel(), out.data(), extent, split.outer, split.inner);
-  return out;
 }
 
 template <class T>

@@ -1,11 +1,14 @@
 #pragma once
-// A fresh directory under the system temp directory, removed with everything in it at scope exit.
+// Temporary files for the tests: a scratch directory and whole-file byte I/O.
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 
 namespace pixsyn::test {
 
+// A fresh directory under the system temp directory, removed with everything in it at scope exit.
 class TempDir {
  public:
   TempDir() {
@@ -25,5 +28,14 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+inline std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
 
 }  // namespace pixsyn::test

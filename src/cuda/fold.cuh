@@ -1,0 +1,51 @@
+#pragma once
+// Folding per-sample styles into a modulated layer's weights, shared by the modulated_fc op and the
+// fused CIPS renderer. Included from .cu files only.
+#include <cuda_bf16.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "common.cuh"
+
+namespace pixsyn::backend::cuda {
+
+// v as Out: itself, or rounded to the nearest bf16 (the only conversion in use, from float).
+template <class Out, class T>
+__device__ __forceinline__ Out convert_to(T v) {
+  if constexpr (std::is_same_v<Out, T>)
+    return v;
+  else
+    return __float2bfloat16_rn(v);
+}
+
+// One block per (sample b, output channel o): folded[b, o, i] = d w[o, i] s[b, i], with d the
+// demodulation 1 / sqrt(Σ_i (w s)² + eps) or 1. Sample b's styles start at styles + b style_stride and
+// its folded weights at folded + b sample_stride. Launch with block_size threads.
+template <class T, class Out>
+__global__ void fold_styles(std::int64_t in, std::int64_t out, const T* w, const T* styles, std::int64_t style_stride,
+                            bool demodulate, T eps, std::int64_t sample_stride, Out* folded) {
+  const std::int64_t b = blockIdx.x / out, o = blockIdx.x % out;
+  const T* row = w + o * in;
+  const T* s = styles + b * style_stride;
+  T d = 1;
+  if (demodulate) {
+    __shared__ T partial[block_size];
+    T sum = 0;
+    for (std::int64_t i = threadIdx.x; i < in; i += blockDim.x) {
+      const T v = row[i] * s[i];
+      sum += v * v;
+    }
+    partial[threadIdx.x] = sum;
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+      if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+      __syncthreads();
+    }
+    d = T(1) / sqrt(partial[0] + eps);
+  }
+  Out* dst = folded + b * sample_stride + o * in;
+  for (std::int64_t i = threadIdx.x; i < in; i += blockDim.x) dst[i] = convert_to<Out>(d * row[i] * s[i]);
+}
+
+}  // namespace pixsyn::backend::cuda
