@@ -29,8 +29,8 @@ template <class G, class T>
 Tensor<T> render_points(const G& g, const Tensor<T>& w, const coords::PointSet<T>& points,
                         const RenderOptions<T>& options = {}) {
   pixsyn::detail::check(options.max_pixels > 0, "render: max_pixels must be positive, got ", options.max_pixels);
-  pixsyn::detail::check(points.xy.rank() == 2 && points.xy.dim(1) == 2, "render: points have shape ",
-                        points.xy.shape(), "; expected (P, 2)");
+  pixsyn::detail::check(points.xy.rank() == 2 && points.xy.dim(1) == 2, "render: points have shape ", points.xy.shape(),
+                        "; expected (P, 2)");
   const std::int64_t batch = w.dim(0), total = points.size();
   const std::int64_t tile = std::max<std::int64_t>(1, options.max_pixels / std::max<std::int64_t>(batch, 1));
   auto out = Tensor<T>::empty({batch, total, 3});

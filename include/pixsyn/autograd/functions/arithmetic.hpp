@@ -59,10 +59,9 @@ Var<T, D> mul(const Var<T, D>& a, T s) {
 
 template <class T, class D>
 Var<T, D> div(const Var<T, D>& a, T s) {
-  return autograd::detail::record<T, D>("div_scalar", div(a.value(), s), {a},
-                                        [s](const Var<T, D>& g, const auto&, const auto&) {
-                                          return std::vector<Var<T, D>>{div(g, s)};
-                                        });
+  return autograd::detail::record<T, D>(
+      "div_scalar", div(a.value(), s), {a},
+      [s](const Var<T, D>& g, const auto&, const auto&) { return std::vector<Var<T, D>>{div(g, s)}; });
 }
 
 template <class T, class D>
