@@ -2,15 +2,19 @@
 // them) at the official benchmark sizes, fp32 and bf16, with seeded per-pixel noise (the official
 // forward draws fresh noise too). Prints ms per call (median of CUDA-event timings after warm-up), ms
 // per image, achieved TFLOP/s (6.80 MFLOP per pixel) and peak GPU memory, next to the official code.
+// `bench_cips_gpu --huge` renders one 16384 x 16384 image instead (see huge()).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "pixsyn/coords/grid.hpp"
 #include "pixsyn/models/cips.hpp"
 #include "pixsyn/render/cuda_cips.hpp"
 
@@ -114,18 +118,57 @@ void ceilings(int repeats) {
   cublasDestroy(handle);
 }
 
+// A 16384 x 16384 image (batch 1), fp32 and bf16, default workspace budget. The image goes to the host in
+// bands of 512 rows (render_points of coords::grid_rect: the full grid's coordinates), so the GPU holds the
+// weights, the workspace and one band (64 MiB of points, 96 MiB of RGB) however large the image; the whole
+// image on the GPU would be 3 GiB. Noise off: render_points numbers the noise by position in the band.
+void huge(render::CudaCips<Model::config>& fast, const Model& g) {
+  constexpr std::int64_t side = 16384, band = 512;
+  const auto w = to_device(g.map(Tensor<float>::randn({1, Model::config.style_dim}, Philox{7})));
+  auto image = Tensor<float>::empty({3, side, side});
+  for (auto precision : {render::Precision::fp32, render::Precision::bf16}) {
+    backend::cuda::synchronize();
+    const std::size_t before = backend::cuda::pool_used_bytes();
+    backend::cuda::reset_pool_peak();
+    const auto start = std::chrono::steady_clock::now();
+    for (std::int64_t row0 = 0; row0 < side; row0 += band) {
+      const auto rgb = to_host(fast.render_points(w, coords::grid_rect<float>(side, side, row0, 0, band, side),
+                                                  render::CudaRenderOptions{.precision = precision}));
+      for (int c = 0; c < 3; ++c)
+        std::copy(rgb.data() + c * band * side, rgb.data() + (c + 1) * band * side,
+                  image.data() + (c * side + row0) * side);
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double peak = static_cast<double>(backend::cuda::pool_peak_bytes());
+    const auto finite =
+        std::count_if(image.data(), image.data() + image.numel(), [](float v) { return std::isfinite(v); });
+    std::printf("%lldx%lld batch 1 %s, noise off: %.2f s (%.1f TFLOP/s), peak %.0f MiB (extra %.0f MiB), %s\n",
+                static_cast<long long>(side), static_cast<long long>(side),
+                precision == render::Precision::fp32 ? "fp32" : "bf16", seconds,
+                double(side) * side * flop_per_pixel / (seconds * 1e12), peak / (1 << 20),
+                (peak - static_cast<double>(before)) / (1 << 20),
+                finite == image.numel() ? "all values finite" : "NON-FINITE VALUES");
+    std::fflush(stdout);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int repeats = argc > 1 ? std::max(20, std::atoi(argv[1])) : 30;
+  const bool huge_only = argc > 1 && std::string(argv[1]) == "--huge";
+  const int repeats = argc > 1 && !huge_only ? std::max(20, std::atoi(argv[1])) : 30;
   cudaDeviceProp prop{};
   check(cudaGetDeviceProperties(&prop, backend::cuda::Context::instance().device()), "cudaGetDeviceProperties");
   std::printf("bench_cips_gpu: CIPS-skips 256 (44.3M parameters), %s, seeded noise, median of %d calls\n", prop.name,
               repeats);
 
-  ceilings(repeats);
   Model g(1);
   render::CudaCips<Model::config> fast(g);
+  if (huge_only) {
+    huge(fast, g);
+    return 0;
+  }
+  ceilings(repeats);
   const Row rows[] = {{256, 1, 7.2}, {256, 4, 0}, {256, 16, 162}, {512, 1, 0}, {512, 4, 169}, {1024, 1, 87.5}};
   std::printf("%-10s %5s %5s %10s %9s %9s %10s %10s %12s %8s\n", "size", "batch", "prec", "ms/call", "ms/image",
               "TFLOP/s", "peak MiB", "extra MiB", "official ms", "speedup");
