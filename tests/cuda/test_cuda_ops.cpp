@@ -18,6 +18,7 @@
 #include "pixsyn/autograd/functions/permute.hpp"
 #include "pixsyn/autograd/functions/reduce.hpp"
 #include "pixsyn/backend/cuda/runtime.hpp"
+#include "pixsyn/nn/noise.hpp"
 #include "support/cuda.hpp"
 
 namespace {
@@ -323,4 +324,11 @@ TEST_CASE("cuda: first and second derivatives of a Var expression equal the CPU'
   REQUIRE(gpu.size() == cpu.size());
   const char* names[] = {"value", "dx", "dw", "db", "d2 x", "d2 w", "d2 b"};
   for (std::size_t k = 0; k < cpu.size(); ++k) check_close(gpu[k].value(), cpu[k].value(), names[k]);
+}
+
+TEST_CASE("noise maps for a GPU generator are refused with a clear error, not written from the host") {
+  nn::NoiseSource<float, Cuda> noise{.mode = nn::NoiseMode::seeded, .seed = 1};
+  CHECK_THROWS_WITH_AS(noise.draw(0, 1, 4), doctest::Contains("drawn on the CPU only"), Error);
+  noise.mode = nn::NoiseMode::off;
+  CHECK_FALSE(noise.draw(0, 1, 4).defined());
 }

@@ -4,6 +4,7 @@
 // sample and the pixel's global index, so tiles of a render see the same noise as the whole), or noise
 // maps given by the caller (to compare with the official code).
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "pixsyn/core/tensor.hpp"
@@ -24,6 +25,9 @@ struct NoiseSource {
   // The noise (B, P, 1) of layer `layer` for a batch of B samples at P points; undefined when off.
   Tensor<T, D> draw(int layer, std::int64_t batch, std::int64_t count) const {
     if (mode == NoiseMode::off) return {};
+    // The maps are filled on the host; GPU renders draw the same noise in render::CudaCips.
+    pixsyn::detail::check(std::is_same_v<D, Cpu>, "noise: seeded or given noise is drawn on the CPU only; on ", D::name,
+                          " render with render::CudaCips or NoiseMode::off");
     pixsyn::detail::check(!points.defined() || points.numel() == count, "noise: ", points.numel(),
                           " point indices given for ", count, " points");
     auto index = [&](std::int64_t p) { return points.defined() ? points.data()[p] : p; };
