@@ -25,3 +25,16 @@ target_compile_definitions(pixsyn_cuda PRIVATE PIXSYN_CUDA_ARCHITECTURES="${CMAK
 target_include_directories(pixsyn_cuda PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                                               $<INSTALL_INTERFACE:include>)
 target_link_libraries(pixsyn_cuda PUBLIC pixsyn CUDA::cudart CUDA::cublas CUDA::cublasLt)
+
+# Hopper's fused layer (src/cuda/sm90) uses sm_90a-only instructions (wgmma, TMA): when the list names 90,
+# it is compiled for exactly that target and its objects join pixsyn_cuda; the renderer picks it at run
+# time on a compute capability 9.0 GPU.
+if(CMAKE_CUDA_ARCHITECTURES MATCHES "(^|;)90")
+  add_library(pixsyn_cuda_sm90 OBJECT ${PROJECT_SOURCE_DIR}/src/cuda/sm90/fused_layer.cu)
+  set_target_properties(pixsyn_cuda_sm90 PROPERTIES CUDA_ARCHITECTURES OFF POSITION_INDEPENDENT_CODE ON)
+  target_compile_options(pixsyn_cuda_sm90 PRIVATE -std=c++20 -gencode=arch=compute_90a,code=sm_90a)
+  target_include_directories(pixsyn_cuda_sm90 PRIVATE ${PROJECT_SOURCE_DIR}/src/cuda)
+  target_link_libraries(pixsyn_cuda_sm90 PRIVATE pixsyn)
+  target_sources(pixsyn_cuda PRIVATE $<TARGET_OBJECTS:pixsyn_cuda_sm90>)
+  target_compile_definitions(pixsyn_cuda PRIVATE PIXSYN_CUDA_SM90=1)
+endif()

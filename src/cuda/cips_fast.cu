@@ -15,6 +15,9 @@
 #include "pixsyn/backend/cuda/cips_fast.hpp"
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/core/philox.hpp"
+#if PIXSYN_CUDA_SM90
+#include "sm90/fused_layer.cuh"
+#endif
 
 namespace pixsyn::backend::cuda {
 
@@ -112,10 +115,11 @@ struct EpilogueArgs {
   bool rgb_first, store;
 };
 
-// One warp per (sample, point) row: z <- f(z + noise·nw + bias) [+ shortcut, /√2], and the ToRGB dot
-// products reduced across the warp into the fp32 RGB sum.
+// One warp per (sample, point) row: z <- f(gemm + noise·nw + bias) [+ shortcut, /√2], and the ToRGB dot
+// products reduced across the warp into the fp32 RGB sum. gemm is fp32 (in place in fp32 mode, a scratch
+// buffer in bf16 mode: one rounding per layer, not two); z and the shortcut are A.
 template <class A, bool Vec>
-__global__ void epilogue_kernel(EpilogueArgs e, A* z) {
+__global__ void epilogue_kernel(EpilogueArgs e, const float* gemm, A* z) {
   const float gain = static_cast<float>(1.4142135623730951), slope_gain = static_cast<float>(0.2 * 1.4142135623730951);
   const float root2 = static_cast<float>(1.4142135623730951);
   const int lane = threadIdx.x % 32;
@@ -130,6 +134,7 @@ __global__ void epilogue_kernel(EpilogueArgs e, A* z) {
       }
       nz = __shfl_sync(0xffffffffu, nz, 0);
     }
+    const float* in = gemm + r * e.channels;
     A* row = z + r * e.channels;
     const A* res = e.residual ? static_cast<const A*>(e.residual) + r * e.channels : nullptr;
     const float* tw = e.rgb_weight ? e.rgb_weight + b * e.rgb_weight_stride : nullptr;
@@ -146,14 +151,14 @@ __global__ void epilogue_kernel(EpilogueArgs e, A* z) {
     if constexpr (Vec) {
       for (std::int64_t o = lane * 8; o < e.channels; o += 256) {
         float v[8], s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        load8(row + o, v);
+        load8(in + o, v);
         if (res) load8(res + o, s);
         for (int k = 0; k < 8; ++k) v[k] = apply(v[k], o + k, s[k]);
         if (e.store) store8(row + o, v);
       }
     } else {
       for (std::int64_t o = lane; o < e.channels; o += 32) {
-        const float v = apply(to_float(row[o]), o, res ? to_float(res[o]) : 0.0f);
+        const float v = apply(in[o], o, res ? to_float(res[o]) : 0.0f);
         if (e.store) row[o] = convert_to<A>(v);
       }
     }
@@ -167,6 +172,20 @@ __global__ void epilogue_kernel(EpilogueArgs e, A* z) {
           *dst = e.rgb_first ? t : *dst + t;
         }
     }
+  }
+}
+
+// After a fused layer with a ToRGB: rgb (samples, 3, rgb_stride) at point `first` (+)= Σ of the per-tile
+// partial sums (parts, rows, 3) + bias, summed in a fixed order.
+__global__ void reduce_rgb(std::int64_t rows, std::int64_t count, int parts, const float* partial, const float* bias,
+                           float* rgb, std::int64_t rgb_stride, std::int64_t first, bool rgb_first) {
+  PIXSYN_GRID_STRIDE(t, rows * 3) {
+    const std::int64_t r = t / 3, c = t % 3, b = r / count, p = r % count;
+    float sum = 0;
+    for (int k = 0; k < parts; ++k) sum += partial[(k * rows + r) * 3 + c];
+    float* dst = rgb + (b * 3 + c) * rgb_stride + first + p;
+    const float v = sum + bias[c];
+    *dst = rgb_first ? v : *dst + v;
   }
 }
 
@@ -214,7 +233,7 @@ struct DeviceLayer {
 
 // What a captured graph depends on besides the engine's own buffers.
 using GraphKey = std::tuple<const float*, std::int64_t, const float*, std::int64_t, std::int64_t, float*, int, bool,
-                            std::uint64_t, std::size_t, std::int64_t>;
+                            std::uint64_t, std::size_t, std::int64_t, bool>;
 
 }  // namespace
 
@@ -246,10 +265,23 @@ struct CipsEngine::Impl {
     return d;
   }
 
+  // Whether this call runs each StyledConv as one fused kernel (sm90/fused_layer.cuh).
+  bool fused(const CipsRenderOptions& o) const {
+#if PIXSYN_CUDA_SM90
+    if (o.precision != Precision::bf16 || !o.fused_layers || !sm90::available()) return false;
+    return std::all_of(convs.begin(), convs.end(),
+                       [](const DeviceLayer& l) { return l.in % 8 == 0 && l.out % 8 == 0; });
+#else
+    return false;
+#endif
+  }
+  // ToRGB partial sums per point of a fused render: one per 256 output channels.
+  std::int64_t rgb_parts() const { return (max_width + 255) / 256; }
+
   void run(const float* w_in, std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
            const CipsRenderOptions& o);
   void record(std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
-              const CipsRenderOptions& o, std::int64_t chunk, std::int64_t count);
+              const CipsRenderOptions& o, bool fused, std::int64_t chunk, std::int64_t count);
 };
 
 CipsEngine::CipsEngine(const CipsWeights& wt) : impl_(std::make_unique<Impl>()) {
@@ -291,7 +323,7 @@ CipsEngine::CipsEngine(const CipsWeights& wt) : impl_(std::make_unique<Impl>()) 
 CipsEngine::~CipsEngine() = default;
 
 void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
-                              const CipsRenderOptions& o, std::int64_t chunk, std::int64_t count) {
+                              const CipsRenderOptions& o, bool fused, std::int64_t chunk, std::int64_t count) {
   const bool half = o.precision == Precision::bf16;
   const std::size_t e = half ? 2 : 4;
   const cudaDataType_t type = half ? CUDA_R_16BF : CUDA_R_32F;
@@ -313,6 +345,9 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
   char* buf[4];
   buf[0] = feat + ((count * input_width * e + 255) / 256) * 256;
   for (int i = 1; i < 4; ++i) buf[i] = buf[i - 1] + (act + 255) / 256 * 256;
+  // After the activations: the fused path's ToRGB partial sums, or the bf16 cuBLAS path's fp32 GEMM results.
+  auto* rgb_partial = reinterpret_cast<float*>(buf[residual ? 3 : 2] + (act + 255) / 256 * 256);
+  float* scratch = rgb_partial;
 
   for (std::int64_t b0 = 0; b0 < batch; b0 += chunk) {
     const std::int64_t nb = std::min(chunk, batch - b0);
@@ -365,11 +400,40 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
         features_kernel<<<grid_for(n * input_width), block_size, 0, s>>>(f, reinterpret_cast<float*>(feat));
       check_launch(op_name);
 
-      auto gemm = [&](const DeviceLayer& l, const void* weights, const void* x, bool shared_x, void* z) {
+      // The cuBLAS path's GEMM, always with an fp32 result (in bf16 mode into the scratch buffer).
+      auto gemm = [&](const DeviceLayer& l, const void* weights, const void* x, bool shared_x, float* z) {
         gemm_ex(true, false, l.out, n, l.in, weights, type, l.in, l.fold_stride, x, type, l.in, shared_x ? 0 : n * l.in,
-                0.0, z, type, l.out, n * l.out, nb, CUBLAS_COMPUTE_32F, op_name);
+                0.0, z, CUDA_R_32F, l.out, n * l.out, nb, CUBLAS_COMPUTE_32F, op_name);
       };
-      auto epilogue = [&](std::size_t layer, void* z, const void* residual, int rgb) {
+#if PIXSYN_CUDA_SM90
+      // The fused path: x → z (or only the ToRGB sums for the last layer) in one kernel.
+      auto fused_layer = [&](std::size_t layer, const void* weights, const void* x, bool shared_x, void* z,
+                             const void* residual, int rgb) {
+        const DeviceLayer& l = convs[layer];
+        sm90::FusedLayer f;
+        f.samples = nb, f.count = n, f.in = l.in, f.out = l.out;
+        f.x = static_cast<const bf16*>(x), f.shared_x = shared_x;
+        f.weight = static_cast<const bf16*>(weights), f.weight_stride = l.fold_stride;
+        f.bias = l.bias.get<float>();
+        f.noise = o.noise, f.noise_weight = l.noise_weight, f.seed = o.noise_seed, f.layer = layer;
+        f.sample0 = static_cast<std::uint64_t>(b0), f.first = static_cast<std::uint64_t>(first);
+        f.residual = static_cast<const bf16*>(residual);
+        if (rgb >= 0) {
+          pixsyn::detail::check(to_rgbs[rgb].in == l.out, "cips fast path: ToRGB ", rgb, " takes ", to_rgbs[rgb].in,
+                                " channels after a layer of ", l.out);
+          f.rgb_weight = rgb_folded[rgb], f.rgb_weight_stride = to_rgbs[rgb].fold_stride, f.rgb_partial = rgb_partial;
+        }
+        f.z = layer + 1 == convs.size() ? nullptr : static_cast<bf16*>(z);
+        sm90::fused_layer(f, s);
+        if (rgb >= 0) {
+          reduce_rgb<<<grid_for(nb * n * 3), block_size, 0, s>>>(
+              nb * n, n, static_cast<int>((l.out + sm90::tile_out - 1) / sm90::tile_out), rgb_partial,
+              to_rgbs[rgb].bias.get<float>(), out + b0 * 3 * points, points, first, rgb == 0);
+          check_launch(op_name);
+        }
+      };
+#endif
+      auto epilogue = [&](std::size_t layer, const float* in, void* z, const void* residual, int rgb) {
         const DeviceLayer& l = convs[layer];
         const bool last = layer + 1 == convs.size();
         EpilogueArgs a{nb * n,
@@ -397,26 +461,33 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
         const bool vec = l.out % 8 == 0;
         if (half) {
           auto* zz = static_cast<bf16*>(z);
-          vec ? epilogue_kernel<bf16, true><<<blocks, 256, 0, s>>>(a, zz)
-              : epilogue_kernel<bf16, false><<<blocks, 256, 0, s>>>(a, zz);
+          vec ? epilogue_kernel<bf16, true><<<blocks, 256, 0, s>>>(a, in, zz)
+              : epilogue_kernel<bf16, false><<<blocks, 256, 0, s>>>(a, in, zz);
         } else {
           auto* zz = static_cast<float*>(z);
-          vec ? epilogue_kernel<float, true><<<blocks, 256, 0, s>>>(a, zz)
-              : epilogue_kernel<float, false><<<blocks, 256, 0, s>>>(a, zz);
+          vec ? epilogue_kernel<float, true><<<blocks, 256, 0, s>>>(a, in, zz)
+              : epilogue_kernel<float, false><<<blocks, 256, 0, s>>>(a, in, zz);
         }
         check_launch(op_name);
       };
 
-      gemm(convs[0], folded[0], feat, true, buf[0]);
-      epilogue(0, buf[0], nullptr, -1);
+      // One StyledConv: fused, or a GEMM and the epilogue pass.
+      auto layer = [&](std::size_t i, const void* x, bool shared_x, void* z, const void* residual, int rgb) {
+#if PIXSYN_CUDA_SM90
+        if (fused) return fused_layer(i, folded[i], x, shared_x, z, residual, rgb);
+#endif
+        float* result = half ? scratch : static_cast<float*>(z);
+        gemm(convs[i], folded[i], x, shared_x, result);
+        epilogue(i, result, z, residual, rgb);
+      };
+
+      layer(0, feat, true, buf[0], nullptr, -1);
       int cur = 0;  // the buffer holding the current activations
       const std::size_t blocks = (convs.size() - 1) / 2;
       for (std::size_t i = 0; i < blocks; ++i) {
         const std::size_t l1 = 1 + 2 * i, l2 = l1 + 1;
         const int mid = (cur + 1) % 3, next = (cur + 2) % 3;
-        gemm(convs[l1], folded[l1], buf[cur], false, buf[mid]);
-        epilogue(l1, buf[mid], nullptr, -1);
-        gemm(convs[l2], folded[l2], buf[mid], false, buf[next]);
+        layer(l1, buf[cur], false, buf[mid], nullptr, -1);
         // CIPSres: (conv2(conv1(x)) + shortcut(x)) / √2, the shortcut being x or a shared-weight GEMM.
         const void* residual = nullptr;
         if (this->residual) {
@@ -429,7 +500,7 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
           }
         }
         const int rgb = this->residual ? (i + 1 == blocks ? 0 : -1) : static_cast<int>(i);
-        epilogue(l2, buf[next], residual, rgb);
+        layer(l2, buf[mid], false, buf[next], residual, rgb);
         cur = next;
       }
     }
@@ -445,8 +516,10 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
   const std::size_t per_sample = fold_elems * e + rgb_fold_elems * 4;
   const std::int64_t chunk = std::clamp<std::int64_t>(
       static_cast<std::int64_t>(o.workspace_bytes / 2 / std::max<std::size_t>(per_sample, 1)), 1, batch);
-  const std::size_t fixed = chunk * per_sample + 4 * 256;
-  const std::size_t per_point = (chunk * (residual ? 4 : 3) * max_width + input_width) * e;
+  const bool fused = this->fused(o);
+  const std::size_t fixed = chunk * per_sample + 5 * 256;
+  const std::size_t extra = fused ? chunk * rgb_parts() * 3 * 4 : e == 2 ? chunk * max_width * 4 : 0;
+  const std::size_t per_point = (chunk * (residual ? 4 : 3) * max_width + input_width) * e + extra;
   pixsyn::detail::check(o.workspace_bytes > fixed + 64 * per_point, "cips fast path: a workspace of ",
                         o.workspace_bytes, " bytes is too small for this model (needs more than ",
                         fixed + 64 * per_point, ")");
@@ -469,9 +542,9 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
 
   const std::int64_t tiles = (points + count - 1) / count * ((batch + chunk - 1) / chunk);
   const bool use_graph = o.graph && tiles <= 64;
-  if (!use_graph) return record(batch, xy, width, points, out, o, chunk, count);
+  if (!use_graph) return record(batch, xy, width, points, out, o, fused, chunk, count);
   const GraphKey k{xy,      width,        w.get<float>(),    batch, points, out, static_cast<int>(o.precision),
-                   o.noise, o.noise_seed, workspace.bytes(), count};
+                   o.noise, o.noise_seed, workspace.bytes(), count, fused};
   cudaStream_t s = stream();
   if (!graph || k != key) {
     if (graph) cudaGraphExecDestroy(graph), graph = nullptr;
@@ -479,7 +552,7 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
     cudaGraph_t g = nullptr;
     check_cuda(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), op_name, "cudaStreamBeginCapture");
     try {
-      record(batch, xy, width, points, out, o, chunk, count);
+      record(batch, xy, width, points, out, o, fused, chunk, count);
     } catch (...) {
       cudaStreamEndCapture(s, &g);
       if (g) cudaGraphDestroy(g);

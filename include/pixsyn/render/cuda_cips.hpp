@@ -22,6 +22,7 @@ struct CudaRenderOptions {
   std::size_t workspace_bytes = std::size_t(512) << 20;  // GPU memory for a tile's activations and weights
   std::int64_t max_pixels = 0;  // (sample, point) pairs per tile; 0 chooses the most the budget allows
   bool graph = true;            // capture the call as a CUDA graph and replay it while the call repeats
+  bool fused_layers = true;     // bf16 on an H100-class GPU (sm_90): one kernel per layer, GEMM and epilogue
 };
 
 template <cips::Config C>
@@ -76,7 +77,8 @@ class CudaCips {
             .noise_seed = o.noise_seed,
             .workspace_bytes = o.workspace_bytes,
             .max_pixels = o.max_pixels,
-            .graph = o.graph};
+            .graph = o.graph,
+            .fused_layers = o.fused_layers};
   }
 
   static std::vector<float> values(const Tensor<float>& t) { return t.to_vector(); }

@@ -43,6 +43,9 @@ struct CipsRenderOptions {
   std::size_t workspace_bytes = std::size_t(512) << 20;  // activations + per-sample weights of a tile
   std::int64_t max_pixels = 0;                           // (sample, point) pairs per tile; 0: from the budget
   bool graph = true;                                     // replay a captured CUDA graph when the same call repeats
+  // bf16 on a compute capability 9.0 GPU: each StyledConv as one kernel (wgmma GEMM with the epilogue
+  // fused); false, or elsewhere: a cuBLAS GEMM and an epilogue pass.
+  bool fused_layers = true;
 };
 
 class CipsEngine {
