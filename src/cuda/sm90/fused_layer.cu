@@ -19,11 +19,12 @@ constexpr const char* op_name = "cips fused layer (sm90)";
 constexpr int tile_m = 128, tile_k = 64, stages = 3, threads = 384;
 constexpr int a_bytes = tile_m * tile_k * 2, b_bytes = int(tile_out) * tile_k * 2, stage_bytes = a_bytes + b_bytes;
 // Shared memory: the operand stages; the output tile in bf16 for the TMA store (per warpgroup four 64 × 64
-// blocks in 128-byte swizzle); the bias and ToRGB weights of the tile's columns, for two tiles in turn;
-// the barriers. Plus slack to align the start to 1024 bytes.
+// blocks in 128-byte swizzle); the bias and ToRGB weights of the tile's columns and the noise of its
+// rows, each for two tiles in turn; the barriers. Plus slack to align the start to 1024 bytes.
 constexpr int staging_offset = stages * stage_bytes, staging_bytes = tile_m * int(tile_out) * 2;
 constexpr int columns_offset = staging_offset + staging_bytes, columns_floats = 4 * int(tile_out);
-constexpr int barriers_offset = columns_offset + 2 * columns_floats * 4;
+constexpr int noise_offset = columns_offset + 2 * columns_floats * 4;
+constexpr int barriers_offset = noise_offset + 2 * tile_m * 4;
 constexpr int smem_bytes = barriers_offset + 2 * stages * 8 + 1024;
 
 struct Params {
@@ -204,7 +205,7 @@ __global__ void __launch_bounds__(threads, 1)
     }
     named_barrier(1, 256);
 
-    float noise[2] = {0, 0};
+    float* noise = reinterpret_cast<float*>(smem + noise_offset) + parity * tile_m + half * 64;
     int previous = 0;
     for (int kt = 0; kt < p.k_tiles; ++kt) {
       barrier_wait(&full[stage], phase);
@@ -215,14 +216,15 @@ __global__ void __launch_bounds__(threads, 1)
       for (int kk = 0; kk < tile_k / 16; ++kk)  // 16 bf16 = 32 bytes further along the swizzled rows
         wgmma_m64n256k16(d, da + 2 * kk, db + 2 * kk, kt > 0 || kk > 0);
       wgmma_commit();
-      if (kt == 0 && p.noise)  // while the tensor cores work: the noise of this thread's two rows
-        for (int h = 0; h < 2; ++h) {
-          const std::int64_t r = mt * tile_m + half * 64 + warp * 16 + lane / 4 + 8 * h;
-          if (r < p.count)
-            noise[h] =
-                float(pixsyn::detail::philox_normal(p.seed, (p.layer << 56) | ((p.sample0 + b) << 40), p.first + r)) *
-                p.noise_weight;
-        }
+      // While the tensor cores work: the noise of the warpgroup's 64 rows, one per thread.
+      if (kt == 0 && p.noise && threadIdx.x % 128 < 64) {
+        const std::int64_t r = mt * tile_m + half * 64 + threadIdx.x % 128;
+        noise[threadIdx.x % 128] =
+            r < p.count
+                ? float(pixsyn::detail::philox_normal(p.seed, (p.layer << 56) | ((p.sample0 + b) << 40), p.first + r)) *
+                      p.noise_weight
+                : 0.0f;
+      }
       if (kt > 0) {  // the previous k step is done: its stage may be refilled
         wgmma_wait<1>();
         barrier_arrive(&empty[previous]);
@@ -232,6 +234,9 @@ __global__ void __launch_bounds__(threads, 1)
     }
     wgmma_wait<0>();
     barrier_arrive(&empty[previous]);
+    if (p.noise) named_barrier(2 + half, 128);
+    const float row_noise[2] = {p.noise ? noise[warp * 16 + lane / 4] : 0.0f,
+                                p.noise ? noise[warp * 16 + lane / 4 + 8] : 0.0f};
 
     // Fragment layout: d[4j + 2h + e] is row warp·16 + lane/4 + 8h, column 8j + 2(lane%4) + e of the
     // warpgroup's 64 × 256 block.
@@ -251,7 +256,7 @@ __global__ void __launch_bounds__(threads, 1)
         }
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
-          float v = d[4 * j + 2 * h + e] + noise[h];
+          float v = d[4 * j + 2 * h + e] + row_noise[h];
           v = v + (e ? bias.y : bias.x);
           v = v * (v > 0 ? gain : slope_gain);
           if constexpr (Residual) v = (v + (e ? shortcut.y : shortcut.x)) / root2;
