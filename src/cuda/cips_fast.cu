@@ -342,11 +342,14 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
   auto* rgb_fold = reinterpret_cast<float*>(fold + chunk * fold_elems * e);
   char* feat = reinterpret_cast<char*>(rgb_fold + chunk * rgb_fold_elems);
   const std::size_t act = static_cast<std::size_t>(chunk * count * max_width) * e;
+  // Activation buffers: a skips model alternates two; a residual one keeps the block input for the
+  // shortcut (three in turn) and the shortcut GEMM's result (the fourth).
   char* buf[4];
   buf[0] = feat + ((count * input_width * e + 255) / 256) * 256;
   for (int i = 1; i < 4; ++i) buf[i] = buf[i - 1] + (act + 255) / 256 * 256;
+  const int turns = residual ? 3 : 2;
   // After the activations: the fused path's ToRGB partial sums, or the bf16 cuBLAS path's fp32 GEMM results.
-  auto* rgb_partial = reinterpret_cast<float*>(buf[residual ? 3 : 2] + (act + 255) / 256 * 256);
+  auto* rgb_partial = reinterpret_cast<float*>(buf[residual ? 3 : 1] + (act + 255) / 256 * 256);
   float* scratch = rgb_partial;
 
   for (std::int64_t b0 = 0; b0 < batch; b0 += chunk) {
@@ -486,7 +489,7 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
       const std::size_t blocks = (convs.size() - 1) / 2;
       for (std::size_t i = 0; i < blocks; ++i) {
         const std::size_t l1 = 1 + 2 * i, l2 = l1 + 1;
-        const int mid = (cur + 1) % 3, next = (cur + 2) % 3;
+        const int mid = (cur + 1) % turns, next = (cur + 2) % turns;
         layer(l1, buf[cur], false, buf[mid], nullptr, -1);
         // CIPSres: (conv2(conv1(x)) + shortcut(x)) / √2, the shortcut being x or a shared-weight GEMM.
         const void* residual = nullptr;
@@ -519,14 +522,17 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
   const bool fused = this->fused(o);
   const std::size_t fixed = chunk * per_sample + 5 * 256;
   const std::size_t extra = fused ? chunk * rgb_parts() * 3 * 4 : e == 2 ? chunk * max_width * 4 : 0;
-  const std::size_t per_point = (chunk * (residual ? 4 : 3) * max_width + input_width) * e + extra;
+  const std::size_t per_point = (chunk * (residual ? 4 : 2) * max_width + input_width) * e + extra;
   pixsyn::detail::check(o.workspace_bytes > fixed + 64 * per_point, "cips fast path: a workspace of ",
                         o.workspace_bytes, " bytes is too small for this model (needs more than ",
                         fixed + 64 * per_point, ")");
   std::int64_t count = static_cast<std::int64_t>((o.workspace_bytes - fixed) / per_point);
   if (o.max_pixels > 0) count = std::min(count, std::max<std::int64_t>(1, o.max_pixels / chunk));
   count = std::min(count, points);
-  if (count > 64) count -= count % 64;
+  if (count > 64) {  // equal tiles, multiples of 64 points (the last may be shorter)
+    const std::int64_t most = count - count % 64, tiles = (points + most - 1) / most;
+    count = std::min(most, ((points + tiles - 1) / tiles + 63) / 64 * 64);
+  }
 
   const auto w_bytes = static_cast<std::size_t>(batch * style_dim) * 4;
   const auto style_bytes = static_cast<std::size_t>(batch * style_rows) * 4;
