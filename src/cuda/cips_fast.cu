@@ -63,33 +63,39 @@ struct FeatureArgs {
   const float *fourier_weight, *fourier_bias, *table;
 };
 
+// One warp per point (its coordinates and bilinear corners computed once), lanes along the channels.
 template <class A>
 __global__ void features_kernel(FeatureArgs f, A* out) {
-  for (std::int64_t t = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; t < f.count * f.channels;
-       t += std::int64_t(gridDim.x) * blockDim.x) {
-    const std::int64_t p = t / f.channels, c = t % f.channels, q = f.first + p;
+  const int lane = threadIdx.x % 32;
+  const std::int64_t warps = std::int64_t(gridDim.x) * (blockDim.x / 32);
+  for (std::int64_t p = blockIdx.x * std::int64_t(blockDim.x / 32) + threadIdx.x / 32; p < f.count; p += warps) {
+    const std::int64_t q = f.first + p;
     const float x = f.xy ? f.xy[q * 2] : f.xs[q % f.width];
     const float y = f.xy ? f.xy[q * 2 + 1] : f.ys[q / f.width];
-    float v;
-    if (f.fourier && c < f.hidden) {
-      v = sinf(f.fourier_bias[c] + (x * f.fourier_weight[2 * c] + y * f.fourier_weight[2 * c + 1]));
-    } else {
-      const std::int64_t k = f.fourier ? c - f.hidden : c, S = f.table_size;
-      const float n = static_cast<float>(S);
-      const float ix = fminf(fmaxf(((x + 1) * n - 1) / 2, 0.0f), n - 1);
-      const float iy = fminf(fmaxf(((y + 1) * n - 1) / 2, 0.0f), n - 1);
-      const float fx = floorf(ix), fy = floorf(iy);
-      const float wx[2] = {fx + 1 - ix, ix - fx}, wy[2] = {fy + 1 - iy, iy - fy};
-      const auto x0 = static_cast<std::int64_t>(fx), y0 = static_cast<std::int64_t>(fy);
-      v = 0;
-      for (int dy = 0; dy < 2; ++dy)
-        for (int dx = 0; dx < 2; ++dx) {
-          const std::int64_t xi = x0 + dx, yi = y0 + dy;
-          if (xi >= S || yi >= S) continue;
-          v += f.table[(yi * S + xi) * f.hidden + k] * (wx[dx] * wy[dy]);
-        }
+    const std::int64_t S = f.table_size;
+    const float n = static_cast<float>(S);
+    const float ix = fminf(fmaxf(((x + 1) * n - 1) / 2, 0.0f), n - 1);
+    const float iy = fminf(fmaxf(((y + 1) * n - 1) / 2, 0.0f), n - 1);
+    const float fx = floorf(ix), fy = floorf(iy);
+    const float wx[2] = {fx + 1 - ix, ix - fx}, wy[2] = {fy + 1 - iy, iy - fy};
+    const auto x0 = static_cast<std::int64_t>(fx), y0 = static_cast<std::int64_t>(fy);
+    A* row = out + p * f.channels;
+    for (std::int64_t c = lane; c < f.channels; c += 32) {
+      float v;
+      if (f.fourier && c < f.hidden) {
+        v = sinf(f.fourier_bias[c] + (x * f.fourier_weight[2 * c] + y * f.fourier_weight[2 * c + 1]));
+      } else {
+        const std::int64_t k = f.fourier ? c - f.hidden : c;
+        v = 0;
+        for (int dy = 0; dy < 2; ++dy)
+          for (int dx = 0; dx < 2; ++dx) {
+            const std::int64_t xi = x0 + dx, yi = y0 + dy;
+            if (xi >= S || yi >= S) continue;
+            v += f.table[(yi * S + xi) * f.hidden + k] * (wx[dx] * wy[dy]);
+          }
+      }
+      row[c] = convert_to<A>(v);
     }
-    out[t] = convert_to<A>(v);
   }
 }
 
@@ -398,9 +404,9 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
                     fourier_bias.get<float>(),
                     table.get<float>()};
       if (half)
-        features_kernel<<<grid_for(n * input_width), block_size, 0, s>>>(f, reinterpret_cast<bf16*>(feat));
+        features_kernel<<<grid_for(n * 32), block_size, 0, s>>>(f, reinterpret_cast<bf16*>(feat));
       else
-        features_kernel<<<grid_for(n * input_width), block_size, 0, s>>>(f, reinterpret_cast<float*>(feat));
+        features_kernel<<<grid_for(n * 32), block_size, 0, s>>>(f, reinterpret_cast<float*>(feat));
       check_launch(op_name);
 
       // The cuBLAS path's GEMM, always with an fp32 result (in bf16 mode into the scratch buffer).
