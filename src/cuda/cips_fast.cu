@@ -611,6 +611,14 @@ std::size_t pool_attribute(cudaMemPoolAttr attribute) {
 }
 }  // namespace
 
+bool fused_layers_supported() {
+#if PIXSYN_CUDA_SM90
+  return sm90::available();
+#else
+  return false;
+#endif
+}
+
 std::size_t pool_used_bytes() { return pool_attribute(cudaMemPoolAttrUsedMemCurrent); }
 std::size_t pool_peak_bytes() { return pool_attribute(cudaMemPoolAttrUsedMemHigh); }
 

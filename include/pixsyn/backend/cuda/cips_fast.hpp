@@ -69,6 +69,10 @@ class CipsEngine {
   std::unique_ptr<Impl> impl_;
 };
 
+// Whether bf16 renders can take the fused Hopper layers here: built for sm_90a and a compute
+// capability 9.0 GPU (CipsRenderOptions::fused_layers).
+bool fused_layers_supported();
+
 // The memory pool's bytes in use now, their high-water mark (cudaMemPoolAttrUsedMemHigh), and its reset.
 std::size_t pool_used_bytes();
 std::size_t pool_peak_bytes();
