@@ -273,16 +273,18 @@ struct CipsEngine::Impl {
 
   // Whether this call runs each StyledConv as one fused kernel (sm90/fused_layer.cuh).
   bool fused(const CipsRenderOptions& o) const {
-#if PIXSYN_CUDA_SM90
-    if (o.precision != Precision::bf16 || !o.fused_layers || !sm90::available()) return false;
+    if (o.precision != Precision::bf16 || !o.fused_layers || !fused_layers_supported()) return false;
     return std::all_of(convs.begin(), convs.end(),
                        [](const DeviceLayer& l) { return l.in % 8 == 0 && l.out % 8 == 0; });
+  }
+  // ToRGB partial sums per point after a fused layer of `width` outputs: one per tile of output channels.
+  static std::int64_t rgb_parts(std::int64_t width) {
+#if PIXSYN_CUDA_SM90
+    return (width + sm90::tile_out - 1) / sm90::tile_out;
 #else
-    return false;
+    return 0;
 #endif
   }
-  // ToRGB partial sums per point of a fused render: one per 256 output channels.
-  std::int64_t rgb_parts() const { return (max_width + 255) / 256; }
 
   void run(const float* w_in, std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
            const CipsRenderOptions& o);
@@ -428,16 +430,14 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
         f.sample0 = static_cast<std::uint64_t>(b0), f.first = static_cast<std::uint64_t>(first);
         f.residual = static_cast<const bf16*>(residual);
         if (rgb >= 0) {
-          pixsyn::detail::check(to_rgbs[rgb].in == l.out, "cips fast path: ToRGB ", rgb, " takes ", to_rgbs[rgb].in,
-                                " channels after a layer of ", l.out);
           f.rgb_weight = rgb_folded[rgb], f.rgb_weight_stride = to_rgbs[rgb].fold_stride, f.rgb_partial = rgb_partial;
         }
         f.z = layer + 1 == convs.size() ? nullptr : static_cast<bf16*>(z);
         sm90::fused_layer(f, s);
         if (rgb >= 0) {
-          reduce_rgb<<<grid_for(nb * n * 3), block_size, 0, s>>>(
-              nb * n, n, static_cast<int>((l.out + sm90::tile_out - 1) / sm90::tile_out), rgb_partial,
-              to_rgbs[rgb].bias.get<float>(), out + b0 * 3 * points, points, first, rgb == 0);
+          reduce_rgb<<<grid_for(nb * n * 3), block_size, 0, s>>>(nb * n, n, static_cast<int>(rgb_parts(l.out)),
+                                                                 rgb_partial, to_rgbs[rgb].bias.get<float>(),
+                                                                 out + b0 * 3 * points, points, first, rgb == 0);
           check_launch(op_name);
         }
       };
@@ -463,9 +463,6 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
                        points,
                        rgb == 0,
                        !last};
-        if (rgb >= 0)
-          pixsyn::detail::check(to_rgbs[rgb].in == l.out, "cips fast path: ToRGB ", rgb, " takes ", to_rgbs[rgb].in,
-                                " channels after a layer of ", l.out);
         const unsigned blocks = static_cast<unsigned>(std::min<std::int64_t>((nb * n + 7) / 8, 1 << 20));
         const bool vec = l.out % 8 == 0;
         if (half) {
@@ -482,6 +479,9 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
 
       // One StyledConv: fused, or a GEMM and the epilogue pass.
       auto layer = [&](std::size_t i, const void* x, bool shared_x, void* z, const void* residual, int rgb) {
+        if (rgb >= 0)
+          pixsyn::detail::check(to_rgbs[rgb].in == convs[i].out, "cips fast path: ToRGB ", rgb, " takes ",
+                                to_rgbs[rgb].in, " channels after a layer of ", convs[i].out);
 #if PIXSYN_CUDA_SM90
         if (fused) return fused_layer(i, folded[i], x, shared_x, z, residual, rgb);
 #endif
@@ -527,7 +527,7 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
       static_cast<std::int64_t>(o.workspace_bytes / 2 / std::max<std::size_t>(per_sample, 1)), 1, batch);
   const bool fused = this->fused(o);
   const std::size_t fixed = chunk * per_sample + 5 * 256;
-  const std::size_t extra = fused ? chunk * rgb_parts() * 3 * 4 : e == 2 ? chunk * max_width * 4 : 0;
+  const std::size_t extra = fused ? chunk * rgb_parts(max_width) * 3 * 4 : e == 2 ? chunk * max_width * 4 : 0;
   const std::size_t per_point = (chunk * (residual ? 4 : 2) * max_width + input_width) * e + extra;
   pixsyn::detail::check(o.workspace_bytes > fixed + 64 * per_point, "cips fast path: a workspace of ",
                         o.workspace_bytes, " bytes is too small for this model (needs more than ",

@@ -22,6 +22,16 @@ using render::Precision;
 
 // Widths that are not multiples of 8 take the scalar epilogue.
 constexpr cips::Config odd_widths{.size = 8, .hidden = 6, .style_dim = 10, .mapping_layers = 1, .channels = {12, 5}};
+// Multiples of 8 that leave the fused kernel's 256-column tiles partly empty (264 = 256 + 8) and its
+// 64-column store blocks ragged (40): the edges of its loads, stores and ToRGB partial sums.
+constexpr cips::Config ragged_tiles{
+    .size = 8, .hidden = 20, .style_dim = 16, .mapping_layers = 1, .channels = {264, 40, 264}};
+constexpr cips::Config ragged_tiles_residual{.size = 8,
+                                             .hidden = 20,
+                                             .style_dim = 16,
+                                             .mapping_layers = 1,
+                                             .topology = cips::Topology::residual,
+                                             .channels = {264, 40, 264}};
 
 // fp32: max |got - want| / max |want|. bf16: ‖got - want‖₂ / ‖want‖₂ (single elements carry the bf16
 // rounding of up to 15 layers; the max-norm ratio measured 0.5-1.3e-2).
@@ -89,6 +99,8 @@ TEST_CASE("cuda cips: the fast path equals the CPU generator on random-init mode
   // 16 MiB holds one sample's folded weights of this model (13 MB in fp32), not three.
   check_model(cips::Skips<64>(3), "Skips<64>", 48, 64, 16 << 20);
   check_model(cips::Generator<odd_widths>(4), "odd widths", 9, 13);
+  check_model(cips::Generator<ragged_tiles>(8), "widths 264, 40, 264", 11, 13);
+  check_model(cips::Generator<ragged_tiles_residual>(9), "residual widths 264, 40, 264", 11, 13);
 }
 
 TEST_CASE("cuda cips: bf16 takes the fused Hopper layers where the GPU has them") {

@@ -6,6 +6,8 @@
 #include <cuda.h>
 #include <cudaTypedefs.h>
 
+#include <algorithm>
+
 #include "../common.cuh"
 #include "fused_layer.cuh"
 #include "pixsyn/core/error.hpp"
@@ -28,7 +30,7 @@ constexpr int barriers_offset = noise_offset + 2 * tile_m * 4;
 constexpr int smem_bytes = barriers_offset + 2 * stages * 8 + 1024;
 
 struct Params {
-  std::int64_t samples, count, in, out, m_tiles, n_tiles, k_tiles, tiles;
+  std::int64_t samples, count, out, m_tiles, n_tiles, k_tiles, tiles;
   bool shared_x, noise;
   const float* bias;
   float noise_weight;
@@ -306,7 +308,7 @@ __global__ void __launch_bounds__(threads, 1)
 
 #else
 
-// Compiled for a GPU without the sm_90a features: never launched (available() is false there).
+// What the host pass sees (the device code exists for sm_90a only); launched only where available().
 template <bool Residual, bool Rgb>
 __global__ void fused_layer_kernel(const __grid_constant__ CUtensorMap, const __grid_constant__ CUtensorMap,
                                    const __grid_constant__ CUtensorMap, Params) {}
@@ -374,7 +376,6 @@ void fused_layer(const FusedLayer& l, cudaStream_t stream) {
   const CUtensorMap z = l.z ? tensor_map(l.z, l.out, l.count, l.samples, l.out * 2, l.count * l.out * 2, 64) : x;
   Params p{l.samples,
            l.count,
-           l.in,
            l.out,
            (l.count + tile_m - 1) / tile_m,
            (l.out + tile_out - 1) / tile_out,
