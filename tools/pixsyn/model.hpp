@@ -13,6 +13,7 @@
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/models/cips/config.hpp"
 #include "pixsyn/render/tiled.hpp"
+#include "usage_error.hpp"
 
 #ifdef PIXSYN_WITH_CUDA
 namespace pixsyn::render {
@@ -51,13 +52,6 @@ class Model {
   virtual Tensor<float> render_cuda(const Tensor<float>& w, const coords::PointSet<float>& grid,
                                     const render::CudaRenderOptions& options) const = 0;
 #endif
-};
-
-// A usage error, not a failure of the library: an unknown model name or size, or an option this model
-// or this build does not support (the program exits with status 2).
-class UsageError : public Error {
- public:
-  using Error::Error;
 };
 
 // The registered names ("cips-skips", ...) and sizes.

@@ -1,0 +1,16 @@
+// The table of the pixsyn program's subcommands: a new subcommand is a file and one row here.
+#include "subcommands.hpp"
+
+#include <vector>
+
+namespace pixsyn::cli {
+
+std::span<const Subcommand> subcommands() {
+  static const std::vector<Subcommand> table{
+      info_subcommand(),
+      render_subcommand(),
+  };
+  return table;
+}
+
+}  // namespace pixsyn::cli

@@ -1,0 +1,15 @@
+#pragma once
+// The subcommands of the pixsyn program, each defined in its own file.
+#include <span>
+
+#include "command.hpp"
+
+namespace pixsyn::cli {
+
+Subcommand info_subcommand();
+Subcommand render_subcommand();
+
+// The table the program dispatches on, in the order --help lists them.
+std::span<const Subcommand> subcommands();
+
+}  // namespace pixsyn::cli
