@@ -89,6 +89,22 @@ TEST_CASE("named_parameters and named_buffers use dotted names in registration o
   CHECK(net.linears.size() == 4);
 }
 
+TEST_CASE("state_dict_keys lists parameters, then buffers, then children, as torch's state_dict does") {
+  Net net;
+  const std::vector<std::string> head = {"gain",
+                                         "freqs",
+                                         "linears.0.scale",
+                                         "linears.0.conv.weight",
+                                         "linears.0.conv.bias",
+                                         "linears.0.conv.running",
+                                         "linears.1.scale"};
+  const auto keys = net.state_dict_keys();
+  REQUIRE(keys.size() == 15 + 6);
+  CHECK(std::vector<std::string>(keys.begin(), keys.begin() + 7) == head);
+  CHECK(std::vector<std::string>(keys.end() - 3, keys.end()) ==
+        std::vector<std::string>{"head.weight", "head.bias", "head.running"});
+}
+
 TEST_CASE("zero_grad clears the gradients of every parameter") {
   Net net;
   for (auto* p : net.parameters()) p->set_grad(Var<float>(Tensor<float>::ones(p->shape())));

@@ -1,6 +1,9 @@
 #pragma once
-// The StyleGAN2 mapping network z -> w: PixelNorm, then n EqualLinear layers with fused leaky ReLU.
-// Parameters are named "1" ... "n" because index 0 of the official nn.Sequential is the PixelNorm.
+// The StyleGAN2 mapping network z -> w: normalise z to unit second moment, then n equalized linear
+// layers with fused leaky ReLU(0.2) * sqrt(2). The maths is shared; MappingNames says how a family
+// names it: rosinality's nn.Sequential ("1" ... "n", index 0 being the normalisation, as in CIPS) or
+// StyleGAN3's "fc0" ... "fc{n-1}" after the "w_avg" buffer (the tracked mean of w, CREPS's truncation
+// centre).
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,14 +21,28 @@ V pixel_norm(const V& x, double eps = 1e-8) {
   return mul(x, rsqrt(add(mean(square(x), {-1}, true), static_cast<T>(eps))));
 }
 
+struct MappingNames {
+  std::string layer_prefix;  // layer i is named layer_prefix + (first_index + i)
+  int first_index = 1;
+  bool w_avg = false;  // registers the "w_avg" buffer (style_dim), zeros until loaded, before the layers
+
+  static MappingNames rosinality() { return {.layer_prefix = "", .first_index = 1, .w_avg = false}; }
+  static MappingNames stylegan3() { return {.layer_prefix = "fc", .first_index = 0, .w_avg = true}; }
+};
+
 template <class T, class D = Cpu>
 class Mapping : public Module<T, D> {
  public:
-  Mapping(std::int64_t style_dim, int layers, double lr_mul, Philox& gen) {
+  Mapping(std::int64_t style_dim, int layers, double lr_mul, Philox& gen,
+          const MappingNames& names = MappingNames::rosinality()) {
+    if (names.w_avg) {
+      w_avg = Tensor<T, D>::zeros({style_dim});
+      this->register_buffer("w_avg", w_avg);
+    }
     for (int i = 0; i < layers; ++i) {
       layers_.push_back(std::make_unique<EqualLinear<T, D>>(style_dim, style_dim, gen,
                                                             EqualLinearOptions{.lr_mul = lr_mul, .fused_lrelu = true}));
-      this->register_module(std::to_string(i + 1), *layers_.back());
+      this->register_module(names.layer_prefix + std::to_string(names.first_index + i), *layers_.back());
     }
   }
 
@@ -36,6 +53,11 @@ class Mapping : public Module<T, D> {
     for (const auto& layer : layers_) x = (*layer)(x);
     return x;
   }
+
+  std::size_t size() const { return layers_.size(); }
+  const EqualLinear<T, D>& operator[](std::size_t i) const { return *layers_.at(i); }
+
+  Tensor<T, D> w_avg;  // defined only with MappingNames::w_avg
 
  private:
   std::vector<std::unique_ptr<EqualLinear<T, D>>> layers_;

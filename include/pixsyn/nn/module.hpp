@@ -93,6 +93,13 @@ class Module {
     collect_buffers("", out);
     return out;
   }
+  // Every parameter and buffer name in the order of torch's state_dict(): a module's own parameters,
+  // then its own buffers, then each child's names, recursively.
+  std::vector<std::string> state_dict_keys() const {
+    std::vector<std::string> out;
+    collect_keys("", out);
+    return out;
+  }
   std::vector<Parameter*> parameters() const {
     std::vector<Parameter*> out;
     for (const auto& [name, p] : named_parameters()) out.push_back(p);
@@ -178,6 +185,12 @@ class Module {
   void collect_buffers(const std::string& prefix, std::vector<std::pair<std::string, Buffer*>>& out) const {
     for (const auto& [name, b] : buffers_) out.emplace_back(detail::join_name(prefix, name), b);
     for (const auto& [name, child] : children_) child->collect_buffers(detail::join_name(prefix, name), out);
+  }
+
+  void collect_keys(const std::string& prefix, std::vector<std::string>& out) const {
+    for (const auto& entry : parameters_) out.push_back(detail::join_name(prefix, entry.first));
+    for (const auto& entry : buffers_) out.push_back(detail::join_name(prefix, entry.first));
+    for (const auto& [name, child] : children_) child->collect_keys(detail::join_name(prefix, name), out);
   }
 
   std::vector<std::pair<std::string, Parameter*>> parameters_;

@@ -13,6 +13,11 @@ namespace pixsyn::nn {
 
 enum class Activation { leaky_relu, sine };
 
+// The rosinality modulated FC of CIPS: weight (1, out, in, 1, 1) scaled by 1/sqrt(in), affine "modulation".
+inline ModulatedFcSpec rosinality_modulated_fc(bool demodulate) {
+  return {.conv_weight = true, .gain = ModulatedGain::weight, .demodulate = demodulate, .affine_name = "modulation"};
+}
+
 // One learnable scalar scaling the per-pixel noise ("noise.weight", init 0).
 template <class T, class D = Cpu>
 class NoiseInjection : public Module<T, D> {
@@ -35,7 +40,7 @@ template <class T, class D = Cpu>
 class StyledConv : public Module<T, D> {
  public:
   StyledConv(std::int64_t in, std::int64_t out, std::int64_t style_dim, Activation activation, Philox& gen)
-      : activation_(activation), conv(in, out, style_dim, true, gen), activate(out) {
+      : activation_(activation), conv(in, out, style_dim, rosinality_modulated_fc(true), gen), activate(out) {
     this->register_module("conv", conv);
     this->register_module("noise", noise);
     if (activation == Activation::leaky_relu) {
@@ -71,7 +76,7 @@ template <class T, class D = Cpu>
 class ToRgb : public Module<T, D> {
  public:
   ToRgb(std::int64_t in, std::int64_t style_dim, Philox& gen)
-      : bias(init::constant<T, D>({1, 3, 1, 1}, T(0))), conv(in, 3, style_dim, false, gen) {
+      : bias(init::constant<T, D>({1, 3, 1, 1}, T(0))), conv(in, 3, style_dim, rosinality_modulated_fc(false), gen) {
     this->register_parameter("bias", bias);
     this->register_module("conv", conv);
   }

@@ -95,8 +95,8 @@ class CudaCips {
     return {.in = in,
             .out = out,
             .weight = scaled(fc.weight.value(), 1.0 / std::sqrt(static_cast<double>(in))),
-            .modulation = scaled(fc.modulation.weight.value(), 1.0 / std::sqrt(static_cast<double>(C.style_dim))),
-            .modulation_bias = values(fc.modulation.bias.value()),
+            .modulation = scaled(fc.affine.weight.value(), 1.0 / std::sqrt(static_cast<double>(C.style_dim))),
+            .modulation_bias = values(fc.affine.bias.value()),
             .bias = {},
             .noise_weight = 0};
   }
