@@ -159,6 +159,32 @@ TEST_CASE("grid functions reject bad sizes with the offending value") {
   CHECK_THROWS_AS(coords::to_planes(coords::PointSet<float>{Tensor<float>::zeros({4, 2})}), pixsyn::Error);
 }
 
+TEST_CASE("grid sizes whose point count overflows or exceeds the memory are refused before any allocation") {
+  using pixsyn::test::contains;
+  // Read through volatile: with the sizes as constants, GCC warns about overflow in loops that the
+  // size checks never let run.
+  volatile std::int64_t big_source = std::int64_t{1} << 62;
+  const std::int64_t big = big_source, max = std::numeric_limits<std::int64_t>::max();
+  CHECK(contains(error_of([&] { coords::grid(big, 4); }),
+                 "coords::grid: a grid of 4611686018427387904 x 4 exceeds the limit of 9223372036854775807"));
+  CHECK(contains(error_of([&] { coords::cylinder<float>(4, big, 1.f); }), "coords::cylinder: a grid of 4 x"));
+  CHECK(contains(error_of([&] { coords::cylinder_xyz<float>(big, big); }), "coords::cylinder_xyz: a grid of"));
+  CHECK(contains(error_of([&] { coords::foveated(big, 3, 0.5, {}, Philox{}); }), "coords::foveated: a grid of"));
+  CHECK(contains(error_of([&] {
+                   coords::fill_missing(Tensor<float>::zeros({1, 1}), Tensor<std::int64_t>::zeros({1}), big, big);
+                 }),
+                 "coords::fill_missing: a grid of"));
+  CHECK(contains(error_of([&] { coords::dense_grid(big, 2, 4); }),
+                 "coords::dense_grid: the height 4611686018427387904 x 4"));
+  // Offsets whose sum overflows are outside the grid, and the message does not wrap either.
+  CHECK(contains(error_of([&] { coords::grid_rect(8, 8, max, 0, max, 1); }),
+                 "rows [9223372036854775807, 9223372036854775807 + 9223372036854775807)"));
+  // A count that fits but whose coordinates do not fit in memory: 2^40 points of 2 floats.
+  const auto huge = error_of([] { coords::grid(std::int64_t{1} << 20, std::int64_t{1} << 20); });
+  CHECK(contains(huge, "cannot allocate a tensor of shape (1099511627776, 2)"));
+  CHECK(contains(huge, "needs 8796093022208 bytes (8.0 TiB)"));
+}
+
 TEST_CASE_TEMPLATE("foveated: sample counts, valid distinct indices and matching points", T, float, double) {
   const coords::Fovea fovea{.x = 0.2, .y = -0.3, .sigma = 0.25};
   const auto full = coords::grid<T>(64, 64);

@@ -1,9 +1,13 @@
 #include <doctest/doctest.h>
 
 #include <pixsyn/core/tensor.hpp>
+#include "support/errors.hpp"
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <sstream>
+#include <string>
 
 using namespace pixsyn;
 
@@ -67,4 +71,37 @@ TEST_CASE("bad shapes and indices give errors that name the problem") {
   CHECK_THROWS_WITH_AS((Shape{1, 2, 3, 4, 5, 6}), doctest::Contains("exceeds the maximum rank"), Error);
   CHECK_THROWS_WITH_AS(t.shape()[2], doctest::Contains("axis 2 is out of range for shape (2, 3)"), Error);
   CHECK_THROWS_AS(Shape({2, -1}), Error);
+}
+
+TEST_CASE("sizes that overflow or exceed the memory are refused before any allocation") {
+  const std::int64_t big = std::int64_t{1} << 62;
+  CHECK_THROWS_WITH_AS((Shape{big, 4}.numel()),
+                       doctest::Contains("Shape (4611686018427387904, 4) has more than 9223372036854775807"), Error);
+  CHECK_THROWS_WITH_AS((Shape{3, big, 2, 5}.numel()), doctest::Contains("(2^63 - 1) elements"), Error);
+  CHECK(Shape{big, big, 0}.numel() == 0);  // an empty shape has no elements, however large the others
+  CHECK(Shape{big, 1}.numel() == big);
+  CHECK_THROWS_WITH_AS((Shape{big}.bytes(4)),
+                       doctest::Contains("Shape (4611686018427387904,) of 4-byte elements needs more than"), Error);
+  CHECK(Shape{big}.bytes(1) == static_cast<std::size_t>(big));
+  CHECK_THROWS_WITH_AS((Shape{2, big, 2}.strides()), doctest::Contains("stride of axis 0"), Error);
+
+  // 2^62 floats are 2^64 bytes: the byte count itself overflows.
+  CHECK_THROWS_WITH_AS(Tensor<float>::empty({big}),
+                       doctest::Contains("Shape (4611686018427387904,) of 4-byte elements needs more than "
+                                         "9223372036854775807 (2^63 - 1) bytes"),
+                       Error);
+  CHECK_THROWS_AS(Tensor<double>::zeros({big, 4}), Error);
+  // 2^40 floats fit in a byte count but not in this machine's memory (4 TiB).
+  const auto message = test::error_of([] { Tensor<float>::empty({std::int64_t{1} << 40}); });
+  CHECK(test::contains(message,
+                       "cannot allocate a tensor of shape (1099511627776,) and 4-byte elements: needs "
+                       "4398046511104 bytes (4.0 TiB), more than the "));
+  CHECK(test::contains(message, "of memory this machine has"));
+
+  // Sizes from outside in views: no wrapping in the checks themselves.
+  auto t = Tensor<float>::zeros({2, 3});
+  CHECK_THROWS_WITH_AS(t.narrow(1, std::numeric_limits<std::int64_t>::max()), doctest::Contains("out of range"), Error);
+  CHECK_THROWS_WITH_AS(t.reshape({big, 4, -1}), doctest::Contains("4611686018427387904 x 4 exceeds the limit"), Error);
+  CHECK(detail::format_bytes(512) == "512 bytes");
+  CHECK(detail::format_bytes(3 << 20) == "3145728 bytes (3.0 MiB)");
 }

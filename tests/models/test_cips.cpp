@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 using namespace pixsyn;
@@ -157,7 +158,8 @@ TEST_CASE("a tiled render equals the one-shot render bit for bit") {
   const auto grid = coords::grid<float>(29, 37);
   render::RenderOptions<float> options{.noise = cips::NoiseMode::seeded, .noise_seed = 5};
   const auto whole = render::render_image(g, w, grid, options);
-  for (std::int64_t max_pixels : {2, 14, 64, 100, 333, 1000}) {
+  for (std::int64_t max_pixels : {std::int64_t{2}, std::int64_t{14}, std::int64_t{64}, std::int64_t{100},
+                                  std::int64_t{333}, std::int64_t{1000}, std::numeric_limits<std::int64_t>::max()}) {
     options.max_pixels = max_pixels;
     std::int64_t calls = 0;
     options.progress = [&](std::int64_t, std::int64_t) { ++calls; };

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <limits>
 #include <pixsyn/io/safetensors.hpp>
 #include <pixsyn/nn/module.hpp>
 #include <pixsyn/nn/serialize.hpp>
@@ -213,5 +214,58 @@ TEST_CASE("save_safetensors and load_safetensors round-trip a module") {
                        pixsyn::Error);
   CHECK_THROWS_WITH_AS(nn::load_safetensors(other, path, {.strict = false}),
                        doctest::Contains("gain: expected shape (5,), got (4,)"), pixsyn::Error);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("load_safetensors refuses non-finite weights and integer dtypes, naming the key and the index") {
+  const auto path = std::filesystem::temp_directory_path() / "pixsyn_test_module_bad_weights.safetensors";
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  const auto weight = Tensor<float>::from({1, 2, 3, 4}, {2, 2}), bias = Tensor<float>::from({5, 6}, {2}),
+             running = Tensor<float>::from({7, 8}, {2});
+  // Writes the three tensors of a Layer(2, 2), one of them replaced.
+  const auto save = [&](const std::string& name, io::RawTensor replacement) {
+    io::SafetensorsFile file;
+    file.tensors["weight"] = io::RawTensor::from(weight);
+    file.tensors["bias"] = io::RawTensor::from(bias);
+    file.tensors["running"] = io::RawTensor::from(running);
+    file.tensors[name] = std::move(replacement);
+    io::write_safetensors(path, file);
+  };
+  const auto message = [&] {
+    Layer layer(2, 2, 0.5f);
+    try {
+      nn::load_safetensors(layer, path);
+    } catch (const Error& e) {
+      // A refused file changes nothing.
+      CHECK(layer.weight.value().to_vector() == std::vector<float>(4, 0.5f));
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  const auto has = [](const std::string& text, const std::string& part) {
+    INFO(text);
+    CHECK(text.find(part) != std::string::npos);
+  };
+
+  save("weight", io::RawTensor::from(Tensor<float>::from({1, 2, 3, nan}, {2, 2})));
+  has(message(),
+      "pixsyn_test_module_bad_weights.safetensors': tensor 'weight' of shape (2, 2) holds the non-finite "
+      "value nan at flat index 3; weights must be finite");
+  save("running", io::RawTensor::from(Tensor<float>::from({-inf, 1}, {2})));
+  has(message(), "tensor 'running' of shape (2,) holds the non-finite value -inf at flat index 0");
+  save("bias", io::RawTensor::from(Tensor<float>::from({1, inf}, {2}), io::DType::F16));
+  has(message(), "tensor 'bias' of shape (2,) holds the non-finite value inf at flat index 1");
+  // Finite as stored, infinite as float.
+  save("bias", io::RawTensor::from(Tensor<double>::from({1, 1e300}, {2}), io::DType::F64));
+  has(message(), "holds the non-finite value inf (stored as F64 1e+300, beyond float's range) at flat index 1");
+  save("weight", io::RawTensor::from(Tensor<std::int64_t>::from({1, 2, 3, 4}, {2, 2})));
+  has(message(), "tensor 'weight' is stored as I64, an integer dtype, but it is a floating-point parameter");
+
+  // Keys the module does not have are not its weights: ignored when not strict, reported as unexpected when strict.
+  save("extra", io::RawTensor::from(Tensor<std::int64_t>::from({3}, {1})));
+  has(message(), "1 unexpected");
+  Layer layer(2, 2, 0.5f);
+  nn::load_safetensors(layer, path, {.strict = false});
+  CHECK(layer.weight.value().to_vector() == weight.to_vector());
   std::filesystem::remove(path);
 }

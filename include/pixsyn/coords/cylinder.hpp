@@ -26,8 +26,9 @@ PointSet<T> cylinder(std::int64_t height, std::int64_t width, T x_period) {
   coords::detail::check_extent(op, "height", height);
   coords::detail::check_extent(op, "width", width);
   pixsyn::detail::check(std::isfinite(x_period) && x_period > 0, op, ": x_period must be positive, got ", x_period);
+  const std::int64_t count = coords::detail::point_count(op, height, width);
   const auto ys = linspace<T>(T(-1), T(1), height);
-  PointSet<T> points{Tensor<T>::empty({height * width, 2}), height, width};
+  PointSet<T> points{Tensor<T>::empty({count, 2}), height, width};
   T* p = points.xy.data();
   for (std::int64_t i = 0; i < height; ++i)
     for (std::int64_t j = 0; j < width; ++j, p += 2) {
@@ -42,8 +43,9 @@ PointSet<T> cylinder_xyz(std::int64_t height, std::int64_t width) {
   constexpr const char* op = "coords::cylinder_xyz";
   coords::detail::check_extent(op, "height", height);
   coords::detail::check_extent(op, "width", width);
+  const std::int64_t count = coords::detail::point_count(op, height, width);
   const auto ys = linspace<T>(T(-1), T(1), height);
-  PointSet<T> points{Tensor<T>::empty({height * width, 3}), height, width};
+  PointSet<T> points{Tensor<T>::empty({count, 3}), height, width};
   T* p = points.xy.data();
   for (std::int64_t i = 0; i < height; ++i)
     for (std::int64_t j = 0; j < width; ++j, p += 3) {

@@ -47,33 +47,36 @@ FoveatedSample<T> foveated(std::int64_t height, std::int64_t width, double fract
   pixsyn::detail::check(std::isfinite(fovea.x) && std::isfinite(fovea.y), op, ": gaze point (", fovea.x, ", ", fovea.y,
                         ") is not finite");
 
-  const std::int64_t n = height * width;
+  const std::int64_t n = coords::detail::point_count(op, height, width);
   const auto count = std::clamp<std::int64_t>(std::llround(fraction * static_cast<double>(n)), 1, n);
   const auto xs = linspace<T>(T(-1), T(1), width), ys = linspace<T>(T(-1), T(1), height);
   const double inv_two_var = 1.0 / (2.0 * fovea.sigma * fovea.sigma);
-  std::vector<double> key(static_cast<std::size_t>(n));
+  // Tensors rather than vectors for the per-pixel work: their allocation refuses more than the memory.
+  const auto keys = Tensor<double>::empty({n});
+  double* key = keys.data();
   for (std::int64_t p = 0; p < n; ++p) {
     const double dx = static_cast<double>(xs.data()[p % width]) - fovea.x;
     const double dy = static_cast<double>(ys.data()[p / width]) - fovea.y;
     const double weight = std::exp(-(dx * dx + dy * dy) * inv_two_var) + fovea.floor;
     const double u = pixsyn::detail::philox_uniform(gen.seed, gen.offset, static_cast<std::uint64_t>(p));
-    key[static_cast<std::size_t>(p)] = -std::log(u) / weight;  // +inf for a zero weight: chosen last
+    key[p] = -std::log(u) / weight;  // +inf for a zero weight: chosen last
   }
   gen.offset += static_cast<std::uint64_t>((n + 3) / 4);
 
-  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), std::int64_t{0});
+  const auto order_buffer = Tensor<std::int64_t>::empty({n});
+  std::int64_t* order = order_buffer.data();
+  std::iota(order, order + n, std::int64_t{0});
   // Ties (only between zero-weight pixels) fall to the lower index, so the result is deterministic.
   const auto before = [&](std::int64_t a, std::int64_t b) {
-    const double ka = key[static_cast<std::size_t>(a)], kb = key[static_cast<std::size_t>(b)];
+    const double ka = key[a], kb = key[b];
     return ka < kb || (ka == kb && a < b);
   };
-  std::nth_element(order.begin(), order.begin() + (count - 1), order.end(), before);
-  std::sort(order.begin(), order.begin() + count);
+  std::nth_element(order, order + (count - 1), order + n, before);
+  std::sort(order, order + count);
 
   FoveatedSample<T> sample{PointSet<T>{Tensor<T>::empty({count, 2})}, Tensor<std::int64_t>::empty({count})};
   for (std::int64_t k = 0; k < count; ++k) {
-    const std::int64_t p = order[static_cast<std::size_t>(k)];
+    const std::int64_t p = order[k];
     sample.indices.data()[k] = p;
     sample.points.xy.data()[2 * k] = xs.data()[p % width];
     sample.points.xy.data()[2 * k + 1] = ys.data()[p / width];
@@ -99,10 +102,13 @@ Tensor<T> fill_missing(const Tensor<T>& values, const Tensor<std::int64_t>& indi
   coords::detail::check_extent(op, "width", width);
   pixsyn::detail::check(values.rank() == 2 && indices.rank() == 1 && values.dim(1) == indices.dim(0), op, ": values ",
                         values.shape(), " must be (C, P) for indices ", indices.shape(), " (P,)");
-  const std::int64_t n = height * width, count = indices.dim(0), channels = values.dim(0);
+  const std::int64_t n = coords::detail::point_count(op, height, width), count = indices.dim(0),
+                     channels = values.dim(0);
   pixsyn::detail::check(count > 0, op, ": no sampled pixels to fill from");
 
-  std::vector<std::int64_t> owner(static_cast<std::size_t>(n), -1);  // pixel -> its column in values
+  // pixel -> its column in values (a tensor, whose allocation refuses more than the memory)
+  const auto owner_buffer = Tensor<std::int64_t>::full({n}, -1);
+  std::int64_t* owner = owner_buffer.data();
   for (std::int64_t k = 0; k < count; ++k) {
     const std::int64_t p = indices.data()[k];
     pixsyn::detail::check(p >= 0 && p < n, op, ": index ", p, " is outside the ", height, " x ", width, " image");
@@ -111,7 +117,8 @@ Tensor<T> fill_missing(const Tensor<T>& values, const Tensor<std::int64_t>& indi
   }
 
   // near_row[i * W + j]: the sampled row in column j nearest to row i, or -1 if the column has none.
-  std::vector<std::int64_t> near_row(static_cast<std::size_t>(n), -1);
+  const auto near_row_buffer = Tensor<std::int64_t>::full({n}, -1);
+  std::int64_t* near_row = near_row_buffer.data();
   const auto at = [width](std::int64_t i, std::int64_t j) { return static_cast<std::size_t>(i * width + j); };
   for (std::int64_t j = 0; j < width; ++j) {
     for (std::int64_t i = 0, last = -1; i < height; ++i) {

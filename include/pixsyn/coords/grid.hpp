@@ -2,6 +2,7 @@
 // Regular coordinate grids: the official CIPS grid, rectangles (tiles) of it, and denser grids.
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "pixsyn/coords/point_set.hpp"
@@ -47,12 +48,21 @@ Tensor<T> linspace(T start, T end, std::int64_t n) {
 
 namespace detail {
 
+// "[start, start + length)", also when the end would overflow.
+inline std::string range_text(std::int64_t start, std::int64_t length) {
+  std::int64_t end = 0;
+  if (__builtin_add_overflow(start, length, &end))
+    return pixsyn::detail::concat("[", start, ", ", start, " + ", length, ")");
+  return pixsyn::detail::concat("[", start, ", ", end, ")");
+}
+
 // Rows [row0, row0 + h) and columns [col0, col0 + w) of grid(full_h, full_w).
 template <class T>
-PointSet<T> grid_block(std::int64_t full_h, std::int64_t full_w, std::int64_t row0, std::int64_t col0, std::int64_t h,
-                       std::int64_t w) {
+PointSet<T> grid_block(const char* op, std::int64_t full_h, std::int64_t full_w, std::int64_t row0, std::int64_t col0,
+                       std::int64_t h, std::int64_t w) {
+  const std::int64_t count = point_count(op, h, w);
   const auto xs = linspace<T>(T(-1), T(1), full_w), ys = linspace<T>(T(-1), T(1), full_h);
-  PointSet<T> points{Tensor<T>::empty({h * w, 2}), h, w};
+  PointSet<T> points{Tensor<T>::empty({count, 2}), h, w};
   T* p = points.xy.data();
   for (std::int64_t i = 0; i < h; ++i)
     for (std::int64_t j = 0; j < w; ++j, p += 2) {
@@ -71,7 +81,7 @@ template <class T = float>
 PointSet<T> grid(std::int64_t height, std::int64_t width) {
   coords::detail::check_extent("coords::grid", "height", height);
   coords::detail::check_extent("coords::grid", "width", width);
-  return detail::grid_block<T>(height, width, 0, 0, height, width);
+  return detail::grid_block<T>("coords::grid", height, width, 0, 0, height, width);
 }
 
 // The h x w tile at (row0, col0) of the virtual grid(full_height, full_width): the same numbers
@@ -84,10 +94,10 @@ PointSet<T> grid_rect(std::int64_t full_height, std::int64_t full_width, std::in
   coords::detail::check_extent(op, "full_width", full_width);
   coords::detail::check_extent(op, "h", h);
   coords::detail::check_extent(op, "w", w);
-  pixsyn::detail::check(row0 >= 0 && col0 >= 0 && row0 + h <= full_height && col0 + w <= full_width, op, ": rows [",
-                        row0, ", ", row0 + h, ") x columns [", col0, ", ", col0 + w, ") fall outside the ", full_height,
-                        " x ", full_width, " grid");
-  return detail::grid_block<T>(full_height, full_width, row0, col0, h, w);
+  if (!(row0 >= 0 && col0 >= 0 && h <= full_height - row0 && w <= full_width - col0))
+    pixsyn::detail::fail(op, ": rows ", detail::range_text(row0, h), " x columns ", detail::range_text(col0, w),
+                         " fall outside the ", full_height, " x ", full_width, " grid");
+  return detail::grid_block<T>(op, full_height, full_width, row0, col0, h, w);
 }
 
 // A grid `factor` times denser over the same [-1, 1] square: grid(H * factor, W * factor). This is
@@ -98,7 +108,8 @@ PointSet<T> dense_grid(std::int64_t height, std::int64_t width, std::int64_t fac
   coords::detail::check_extent(op, "height", height);
   coords::detail::check_extent(op, "width", width);
   coords::detail::check_extent(op, "factor", factor);
-  return grid<T>(height * factor, width * factor);
+  return grid<T>(pixsyn::detail::multiply_sizes(height, factor, op, ": the height"),
+                 pixsyn::detail::multiply_sizes(width, factor, op, ": the width"));
 }
 
 }  // namespace pixsyn::coords

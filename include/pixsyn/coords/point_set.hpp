@@ -43,5 +43,10 @@ inline void check_extent(const char* op, const char* name, std::int64_t value) {
   pixsyn::detail::check(value > 0, op, ": ", name, " must be positive, got ", value);
 }
 
+// The number of points of a height x width grid; a count that would overflow is an error.
+inline std::int64_t point_count(const char* op, std::int64_t height, std::int64_t width) {
+  return pixsyn::detail::multiply_sizes(height, width, op, ": a grid of");
+}
+
 }  // namespace detail
 }  // namespace pixsyn::coords

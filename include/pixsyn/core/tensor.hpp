@@ -45,7 +45,12 @@ class Tensor {
   static Tensor empty(const Shape& shape) {
     Tensor t;
     t.shape_ = shape;
-    t.storage_ = detail::Memory<Device>::allocate(static_cast<std::size_t>(shape.numel()) * sizeof(T));
+    const std::size_t bytes = shape.bytes(sizeof(T));
+    try {
+      t.storage_ = detail::Memory<Device>::allocate(bytes);
+    } catch (const Error& e) {
+      detail::fail("cannot allocate a tensor of shape ", shape, " and ", sizeof(T), "-byte elements: ", e.what());
+    }
     t.data_ = static_cast<T*>(t.storage_.get());
     return t;
   }
@@ -158,8 +163,8 @@ class Tensor {
   }
   // A view of entries [start, start + length) along the first axis (contiguous, so no copy).
   Tensor narrow(std::int64_t start, std::int64_t length) const {
-    detail::check(rank() >= 1 && start >= 0 && length >= 0 && start + length <= shape_[0], "narrow: rows [", start,
-                  ", ", start + length, ") out of range for shape ", shape_);
+    detail::check(rank() >= 1 && start >= 0 && length >= 0 && start <= shape_[0] && length <= shape_[0] - start,
+                  "narrow: ", length, " rows from row ", start, " are out of range for shape ", shape_);
     Tensor t = *this;
     t.shape_[0] = length;
     t.data_ = data_ + start * (shape_[0] == 0 ? 0 : numel() / shape_[0]);
@@ -187,7 +192,7 @@ class Tensor {
         s.push_back(0);
       } else {
         s.push_back(e);
-        known *= e;
+        known = detail::multiply_sizes(known, e, "reshape: the product of the extents");
       }
       ++a;
     }

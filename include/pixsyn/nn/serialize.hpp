@@ -1,10 +1,15 @@
 #pragma once
 // Saving and loading a module's state dict (parameters and buffers by full name) as safetensors.
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
+#include <type_traits>
 
 #include "pixsyn/core/error.hpp"
+#include "pixsyn/core/finite.hpp"
 #include "pixsyn/io/safetensors.hpp"
 #include "pixsyn/nn/module.hpp"
 
@@ -16,15 +21,48 @@ void save_safetensors(const Module<T, Cpu>& module, const std::filesystem::path&
   io::save_tensors(path, module.state_dict(), metadata, dtype);
 }
 
+namespace detail {
+
+// Throws unless a stored parameter or buffer can be a weight of type T: a floating dtype (an integer
+// tensor in its place means a mix-up of files or keys) and finite values after the conversion to T
+// (one NaN or infinity would silently turn every output into NaN).
+template <class T>
+void check_weight(const std::string& where, const std::string& name, const io::RawTensor& raw, const Tensor<T>& value) {
+  pixsyn::detail::check(io::is_floating(raw.dtype), where, "tensor '", name, "' is stored as ",
+                        io::dtype_name(raw.dtype), ", an integer dtype, but it is a floating-point parameter");
+  const auto bad = first_non_finite(value);
+  if (!bad) return;
+  std::string origin;
+  if (std::is_same_v<T, float> && raw.dtype == io::DType::F64) {
+    double stored = 0;
+    std::memcpy(&stored, raw.bytes.data() + *bad * 8, 8);
+    if (std::isfinite(stored)) origin = pixsyn::detail::concat(" (stored as F64 ", stored, ", beyond float's range)");
+  }
+  pixsyn::detail::fail(where, "tensor '", name, "' of shape ", value.shape(), " holds the non-finite value ",
+                       value.data()[*bad], origin, " at flat index ", *bad, "; weights must be finite");
+}
+
+}  // namespace detail
+
 // Loads every key (converting the stored dtype to T); a key problem names the file and lists every
-// missing, unexpected and wrongly shaped key.
+// missing, unexpected and wrongly shaped key. Each of the module's parameters and buffers must be
+// stored as a floating dtype and hold finite values (detail::check_weight).
 template <class T>
 void load_safetensors(Module<T, Cpu>& module, const std::filesystem::path& path, LoadOptions options = {}) {
-  const auto tensors = io::load_tensors<T>(path);
+  const std::string where = "load_safetensors: '" + path.string() + "': ";
+  std::set<std::string> own;
+  for (const auto& [name, p] : module.named_parameters()) own.insert(name);
+  for (const auto& [name, b] : module.named_buffers()) own.insert(name);
+  StateDict<T, Cpu> tensors;
+  for (const auto& [name, raw] : io::read_safetensors(path).tensors) {
+    auto value = raw.template to<T>();
+    if (own.count(name)) detail::check_weight(where, name, raw, value);
+    tensors.emplace(name, std::move(value));
+  }
   try {
     module.load_state_dict(tensors, options);
   } catch (const Error& e) {
-    pixsyn::detail::fail("load_safetensors: '", path.string(), "': ", e.what());
+    pixsyn::detail::fail(where, e.what());
   }
 }
 

@@ -35,8 +35,9 @@ Tensor<T> render_points(const G& g, const Tensor<T>& w, const coords::PointSet<T
   const std::int64_t tile = std::max<std::int64_t>(1, options.max_pixels / std::max<std::int64_t>(batch, 1));
   auto out = Tensor<T>::empty({batch, total, 3});
   nn::NoiseSource<T> noise{.mode = options.noise, .seed = options.noise_seed, .maps = options.noise_maps, .points = {}};
-  for (std::int64_t start = 0; start < total; start += tile) {
-    const std::int64_t count = std::min(tile, total - start);
+  // The loop steps by count, not tile: start + tile could pass the largest int64 when tile is huge.
+  for (std::int64_t start = 0, count = 0; start < total; start += count) {
+    count = std::min(tile, total - start);
     auto ids = Tensor<std::int64_t>::empty({count});
     for (std::int64_t i = 0; i < count; ++i) ids.data()[i] = start + i;
     noise.points = ids;
@@ -51,9 +52,10 @@ Tensor<T> render_points(const G& g, const Tensor<T>& w, const coords::PointSet<T
 // (B, H*W, 3) channels-last points of a grid -> (B, 3, H, W) images.
 template <class T>
 Tensor<T> to_images(const Tensor<T>& rgb, std::int64_t height, std::int64_t width) {
-  pixsyn::detail::check(rgb.rank() == 3 && rgb.dim(1) == height * width && rgb.dim(2) == 3, "to_images: shape ",
-                        rgb.shape(), " is not (B, ", height, " * ", width, ", 3)");
-  const std::int64_t batch = rgb.dim(0), n = height * width;
+  pixsyn::detail::check(rgb.rank() == 3 && height >= 0 && width >= 0 &&
+                            pixsyn::detail::checked_mul(height, width) == rgb.dim(1) && rgb.dim(2) == 3,
+                        "to_images: shape ", rgb.shape(), " is not (B, ", height, " * ", width, ", 3)");
+  const std::int64_t batch = rgb.dim(0), n = rgb.dim(1);
   auto out = Tensor<T>::empty({batch, 3, height, width});
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t p = 0; p < n; ++p)
