@@ -43,6 +43,12 @@
 
 #include "pixsyn/models/cips.hpp"
 #include "pixsyn/render/tiled.hpp"
+
+#include "pixsyn/metrics/area_downsample.hpp"
+#include "pixsyn/metrics/psnr.hpp"
+#include "pixsyn/metrics/scale_consistency.hpp"
+#include "pixsyn/metrics/ssim.hpp"
+
 #include "pixsyn/train/adam.hpp"
 
 #include "pixsyn/io/image.hpp"
