@@ -2,7 +2,8 @@
 # On the GPU machine: builds pixsyn with CUDA, runs the GPU tests (ctest label gpu) and then the CPU
 # tests, and prints a summary. Dependencies without system packages come from .gpu-deps/ (copied
 # there by `tools/gpu-check.sh --stage-deps` on a development machine).
-#   tools/gpu-check.sh [--gpu-only] [--bench]   --gpu-only skips the CPU tests; --bench runs bench_cips_gpu too.
+#   tools/gpu-check.sh [--gpu-only] [--bench] [--sanitize]   --gpu-only skips the CPU tests; --bench runs
+#   bench_cips_gpu too; --sanitize runs the GPU tests under compute-sanitizer as well (tools/gpu-sanitize.sh).
 # PIXSYN_TEST_FILTER (a regex over test sources) narrows the tests built, as in tests/CMakeLists.txt.
 # The install and header checks need the system packages, so they run in CI (tools/test.sh) only.
 set -uo pipefail
@@ -20,11 +21,12 @@ if [ "${1:-}" = "--stage-deps" ]; then
   exit 0
 fi
 
-gpu_only=0 bench=0
+gpu_only=0 bench=0 sanitize=0
 for arg in "$@"; do
   case $arg in
     --gpu-only) gpu_only=1 ;;
     --bench) bench=1 ;;
+    --sanitize) sanitize=1 ;;
     *) echo "unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -70,5 +72,9 @@ if [ $gpu_only = 0 ]; then
   fi
 fi
 if [ $bench = 1 ]; then "$build/bench/bench_cips_gpu" || status=1; fi
-echo "SUMMARY: build $((built - start)) s; gpu tests $gpu in $((gpu_done - built)) s; cpu tests $cpu; exit $status"
+sanitized="not run"
+if [ $sanitize = 1 ]; then
+  if tools/gpu-sanitize.sh "$build"; then sanitized="clean"; else sanitized="FAILED"; status=1; fi
+fi
+echo "SUMMARY: build $((built - start)) s; gpu tests $gpu in $((gpu_done - built)) s; cpu tests $cpu; sanitizers $sanitized; exit $status"
 exit $status

@@ -55,6 +55,7 @@ Context::Context() {
   cudaDeviceProp prop{};
   check_cuda(cudaGetDeviceProperties(&prop, device_), op, "cudaGetDeviceProperties");
   const int cc = prop.major * 10 + prop.minor;
+  compute_capability_ = cc;
   pixsyn::detail::check(architecture_supported(PIXSYN_CUDA_ARCHITECTURES, cc), "pixsyn cuda: device ", device_, " (",
                         prop.name, ") has compute capability ", prop.major, ".", prop.minor,
                         " but pixsyn was compiled for CMAKE_CUDA_ARCHITECTURES=", PIXSYN_CUDA_ARCHITECTURES,
@@ -69,10 +70,29 @@ Context::Context() {
   check_cuda(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold), op, "cudaMemPoolSetAttribute");
 }
 
-// Never destroyed: tensors freed during static destruction still need the stream.
+// Never destroyed: a tensor freed during static destruction still needs a stream. The release at exit is
+// registered after the CUDA runtime initialised (in the constructor), so it runs before the runtime's own
+// teardown.
 Context& Context::instance() {
-  static Context* context = new Context();
+  static Context* context = [] {
+    auto* c = new Context();
+    std::atexit([] { instance().release(); });
+    return c;
+  }();
   return *context;
+}
+
+// Errors are ignored here: the process is exiting, and each call's failure was or will be reported where
+// the work was queued. What runs afterwards (a tensor freed later) uses the legacy default stream.
+void Context::release() noexcept {
+  auto s = static_cast<cudaStream_t>(stream_);
+  cudaStreamSynchronize(s);
+  if (cublas_) cublasDestroy(static_cast<cublasHandle_t>(cublas_));
+  if (cublaslt_) cublasLtDestroy(static_cast<cublasLtHandle_t>(cublaslt_));
+  cublas_ = cublaslt_ = stream_ = nullptr;
+  cudaStreamDestroy(s);
+  cudaMemPool_t pool = nullptr;
+  if (cudaDeviceGetDefaultMemPool(&pool, device_) == cudaSuccess) cudaMemPoolTrimTo(pool, 0);
 }
 
 void* Context::cublas_handle() {

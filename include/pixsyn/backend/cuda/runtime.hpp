@@ -12,21 +12,25 @@
 namespace pixsyn::backend::cuda {
 
 // One stream per context; every pixsyn kernel, copy and allocation is ordered on it. Created on first
-// use, after checking that the GPU's compute capability is among the compiled architectures.
+// use, after checking that the GPU's compute capability is among the compiled architectures. At exit the
+// context waits for its stream and releases what it owns (the stream, the library handles, the pool's
+// free memory); the process-wide CUDA context itself stays, as other code in the process may use it.
 class Context {
  public:
   static Context& instance();
-  void* stream() const { return stream_; }  // a cudaStream_t
+  void* stream() const { return stream_; }  // a cudaStream_t (the legacy default stream after exit began)
   void* cublas_handle();                    // a cublasHandle_t bound to stream(), created on first use
   void* cublaslt_handle();                  // a cublasLtHandle_t, created on first use
   int device() const { return device_; }
+  int compute_capability() const { return compute_capability_; }  // major * 10 + minor
 
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 
  private:
   Context();
-  int device_ = 0;
+  void release() noexcept;
+  int device_ = 0, compute_capability_ = 0;
   void* stream_ = nullptr;
   void* cublas_ = nullptr;
   void* cublaslt_ = nullptr;
