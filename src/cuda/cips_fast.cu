@@ -1,8 +1,10 @@
 // The fused CIPS inference engine (see include/pixsyn/backend/cuda/cips_fast.hpp). Per render call: one
 // fp32 GEMM gives every layer's styles, one small kernel per layer folds styles and demodulation into
 // per-sample weights; then per tile of points: the input features once (shared by the batch), and per
-// StyledConv one strided-batched GEMM plus one epilogue kernel. The whole call is captured as a CUDA
-// graph and replayed while the same call repeats.
+// StyledConv one strided-batched GEMM plus one epilogue kernel. In fp32 the GEMM operands are stored split
+// for 3×TF32 GEMMs (split_gemm.hpp) where the GPU has TF32 tensor cores: the kernels that write them (fold,
+// features, epilogue) write the split directly. The whole call is captured as a CUDA graph and replayed
+// while the same call repeats.
 #include <cuda_bf16.h>
 
 #include <algorithm>
@@ -13,8 +15,10 @@
 #include "fold.cuh"
 #include "gemm.cuh"
 #include "pixsyn/backend/cuda/cips_fast.hpp"
+#include "pixsyn/backend/cuda/split_gemm.hpp"
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/core/philox.hpp"
+#include "tf32_split.cuh"
 #if PIXSYN_CUDA_SM90
 #include "sm90/fused_layer.cuh"
 #endif
@@ -64,7 +68,8 @@ struct FeatureArgs {
 };
 
 // One warp per point (its coordinates and bilinear corners computed once), lanes along the channels.
-template <class A>
+// Split: each row is stored as the left factor of a 3×TF32 GEMM (3 channels floats).
+template <class A, bool Split>
 __global__ void features_kernel(FeatureArgs f, A* out) {
   const int lane = threadIdx.x % 32;
   const std::int64_t warps = std::int64_t(gridDim.x) * (blockDim.x / 32);
@@ -79,7 +84,7 @@ __global__ void features_kernel(FeatureArgs f, A* out) {
     const float fx = floorf(ix), fy = floorf(iy);
     const float wx[2] = {fx + 1 - ix, ix - fx}, wy[2] = {fy + 1 - iy, iy - fy};
     const auto x0 = static_cast<std::int64_t>(fx), y0 = static_cast<std::int64_t>(fy);
-    A* row = out + p * f.channels;
+    A* row = out + p * f.channels * (Split ? 3 : 1);
     for (std::int64_t c = lane; c < f.channels; c += 32) {
       float v;
       if (f.fourier && c < f.hidden) {
@@ -94,7 +99,10 @@ __global__ void features_kernel(FeatureArgs f, A* out) {
             v += f.table[(yi * S + xi) * f.hidden + k] * (wx[dx] * wy[dy]);
           }
       }
-      row[c] = convert_to<A>(v);
+      if constexpr (Split)
+        store_split(v, row, f.channels, c, SplitSide::left);
+      else
+        row[c] = convert_to<A>(v);
     }
   }
 }
@@ -113,6 +121,7 @@ struct EpilogueArgs {
   float noise_weight;
   std::uint64_t seed, layer, sample0, first;  // noise: global sample and point indices
   const void* residual;                       // (rows, channels) shortcut, or null
+  bool residual_split;                        // the shortcut is stored split (rows, 3 channels): h + r
   const float* rgb_weight;                    // (samples, 3, channels) folded ToRGB, rgb_weight_stride apart, or null
   std::int64_t rgb_weight_stride;
   const float* rgb_bias;  // (3)
@@ -122,9 +131,10 @@ struct EpilogueArgs {
 };
 
 // One warp per (sample, point) row: z <- f(gemm + noise·nw + bias) [+ shortcut, /√2], and the ToRGB dot
-// products reduced across the warp into the fp32 RGB sum. gemm is fp32 (in place in fp32 mode, a scratch
-// buffer in bf16 mode: one rounding per layer, not two); z and the shortcut are A.
-template <class A, bool Vec>
+// products reduced across the warp into the fp32 RGB sum. gemm is fp32 (in place in plain fp32 mode, a
+// scratch buffer in bf16 and split modes: one rounding per layer, not two); z and the shortcut are A.
+// Split: z rows are the left factor of the next 3×TF32 GEMM (3 channels floats).
+template <class A, bool Split, bool Vec>
 __global__ void epilogue_kernel(EpilogueArgs e, const float* gemm, A* z) {
   const float gain = static_cast<float>(1.4142135623730951), slope_gain = static_cast<float>(0.2 * 1.4142135623730951);
   const float root2 = static_cast<float>(1.4142135623730951);
@@ -141,8 +151,9 @@ __global__ void epilogue_kernel(EpilogueArgs e, const float* gemm, A* z) {
       nz = __shfl_sync(0xffffffffu, nz, 0);
     }
     const float* in = gemm + r * e.channels;
-    A* row = z + r * e.channels;
-    const A* res = e.residual ? static_cast<const A*>(e.residual) + r * e.channels : nullptr;
+    A* row = z + r * e.channels * (Split ? 3 : 1);
+    const bool res_split = Split && e.residual_split;
+    const A* res = e.residual ? static_cast<const A*>(e.residual) + r * e.channels * (res_split ? 3 : 1) : nullptr;
     const float* tw = e.rgb_weight ? e.rgb_weight + b * e.rgb_weight_stride : nullptr;
     float acc[3] = {0, 0, 0};
     auto apply = [&](float v, std::int64_t o, float shortcut) {
@@ -159,13 +170,33 @@ __global__ void epilogue_kernel(EpilogueArgs e, const float* gemm, A* z) {
         float v[8], s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         load8(in + o, v);
         if (res) load8(res + o, s);
+        if (res && res_split) {  // [r | h | h]: r + h is the exact value
+          float t[8];
+          load8(res + 2 * e.channels + o, t);
+          for (int k = 0; k < 8; ++k) s[k] += t[k];
+        }
         for (int k = 0; k < 8; ++k) v[k] = apply(v[k], o + k, s[k]);
-        if (e.store) store8(row + o, v);
+        if (!e.store) continue;
+        if constexpr (Split) {
+          float h[8], t[8];
+          for (int k = 0; k < 8; ++k) h[k] = tf32_head(v[k]), t[k] = v[k] - h[k];
+          store8(row + o, t);  // [r | h | h], as store_split
+          store8(row + e.channels + o, h);
+          store8(row + 2 * e.channels + o, h);
+        } else {
+          store8(row + o, v);
+        }
       }
     } else {
       for (std::int64_t o = lane; o < e.channels; o += 32) {
-        const float v = apply(in[o], o, res ? to_float(res[o]) : 0.0f);
-        if (e.store) row[o] = convert_to<A>(v);
+        float shortcut = 0;
+        if (res) shortcut = to_float(res[o]) + (res_split ? to_float(res[2 * e.channels + o]) : 0.0f);
+        const float v = apply(in[o], o, shortcut);
+        if (!e.store) continue;
+        if constexpr (Split)
+          store_split(v, row, e.channels, o, SplitSide::left);
+        else
+          row[o] = convert_to<A>(v);
       }
     }
     if (tw) {
@@ -231,15 +262,26 @@ std::vector<bf16> to_bf16(const std::vector<float>& v) {
 }
 
 struct DeviceLayer {
-  // fold_stride: elements between two samples' folded weights, padded so that each starts 256-byte aligned
-  std::int64_t in, out, style_row, fold_stride;
+  std::int64_t in, out, style_row;
   float noise_weight;
   Buffer weight, bias;
 };
 
+// How a call stores its GEMM operands: bf16, fp32, or fp32 split for 3×TF32 GEMMs (three floats a value)
+// summed in `accumulations` passes.
+struct Storage {
+  bool half, split;
+  int accumulations;
+  std::size_t weight_bytes() const { return half ? 2 : 4; }              // per stored weight element
+  std::size_t value_bytes() const { return half ? 2 : split ? 12 : 4; }  // per activation value
+  // Elements between two samples' folded weights of l, padded so that each starts 256-byte aligned.
+  std::int64_t fold_stride(const DeviceLayer& l) const { return ((split ? 3 : 1) * l.in * l.out + 127) / 128 * 128; }
+};
+constexpr Storage plain_fp32{false, false, 0};  // the ToRGB folds: fp32, read by the epilogue
+
 // What a captured graph depends on besides the engine's own buffers.
 using GraphKey = std::tuple<const float*, std::int64_t, const float*, std::int64_t, std::int64_t, float*, int, bool,
-                            std::uint64_t, std::size_t, std::int64_t, bool>;
+                            std::uint64_t, std::size_t, std::int64_t, bool, int>;
 
 }  // namespace
 
@@ -248,8 +290,8 @@ struct CipsEngine::Impl {
   bool fourier, learned, residual;
   Buffer fourier_weight, fourier_bias, table, modulation, modulation_bias;
   std::vector<DeviceLayer> convs, to_rgbs;
-  std::vector<Buffer> shortcut32, shortcut16;  // residual: per block, empty for the identity
-  std::int64_t fold_elems = 0, rgb_fold_elems = 0;
+  std::vector<Buffer> shortcut32, shortcut16, shortcut_split;  // residual: per block, empty for the identity
+  std::int64_t rgb_fold_elems = 0;
 
   // Per-call state, kept between calls so that a repeated call replays its graph.
   Buffer w, xy, xs, ys, styles, workspace;
@@ -265,12 +307,21 @@ struct CipsEngine::Impl {
                               l.modulation.size() == std::size_t(l.in * style_dim) &&
                               l.modulation_bias.size() == std::size_t(l.in),
                           "cips fast path: layer weights of the wrong size (in ", l.in, ", out ", l.out, ")");
-    DeviceLayer d{l.in,          l.out, style_rows, (l.in * l.out + 127) / 128 * 128, l.noise_weight, Buffer(l.weight),
-                  Buffer(l.bias)};
+    DeviceLayer d{l.in, l.out, style_rows, l.noise_weight, Buffer(l.weight), Buffer(l.bias)};
     style_rows += l.in;
     return d;
   }
 
+  // Elements of one sample's folded StyledConv weights.
+  std::int64_t fold_elems(const Storage& st) const {
+    std::int64_t n = 0;
+    for (const auto& l : convs) n += st.fold_stride(l);
+    return n;
+  }
+  // Whether this call's GEMMs are 3×TF32 splits: fp32 on a GPU with TF32 tensor cores.
+  static bool split(const CipsRenderOptions& o) {
+    return o.precision == Precision::fp32 && o.tf32_split > 0 && Context::instance().compute_capability() >= 80;
+  }
   // Whether this call runs each StyledConv as one fused kernel (sm90/fused_layer.cuh).
   bool fused(const CipsRenderOptions& o) const {
     if (o.precision != Precision::bf16 || !o.fused_layers || !fused_layers_supported()) return false;
@@ -289,7 +340,7 @@ struct CipsEngine::Impl {
   void run(const float* w_in, std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
            const CipsRenderOptions& o);
   void record(std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
-              const CipsRenderOptions& o, bool fused, std::int64_t chunk, std::int64_t count);
+              const CipsRenderOptions& o, bool fused, const Storage& st, std::int64_t chunk, std::int64_t count);
 };
 
 CipsEngine::CipsEngine(const CipsWeights& wt) : impl_(std::make_unique<Impl>()) {
@@ -312,28 +363,36 @@ CipsEngine::CipsEngine(const CipsWeights& wt) : impl_(std::make_unique<Impl>()) 
   };
   for (const auto& l : wt.convs) {
     m.convs.push_back(add(l));
-    m.fold_elems += m.convs.back().fold_stride;
     m.max_width = std::max(m.max_width, l.out);
   }
   for (const auto& l : wt.to_rgbs) {
     m.to_rgbs.push_back(add(l));
-    m.rgb_fold_elems += m.to_rgbs.back().fold_stride;
-  }
-  for (const auto& s : wt.shortcuts) {
-    m.shortcut32.emplace_back(s);
-    m.shortcut16.emplace_back(to_bf16(s));
+    m.rgb_fold_elems += plain_fp32.fold_stride(m.to_rgbs.back());
   }
   pixsyn::detail::check(!wt.residual || wt.shortcuts.size() * 2 + 1 == wt.convs.size(),
                         "cips fast path: a residual model has one shortcut entry per block");
+  for (std::size_t i = 0; i < wt.shortcuts.size(); ++i) {
+    const auto& s = wt.shortcuts[i];
+    const CipsLayer& conv1 = wt.convs[1 + 2 * i];  // the shortcut maps the block input as conv1 does
+    pixsyn::detail::check(s.empty() || s.size() == std::size_t(conv1.in * conv1.out), "cips fast path: shortcut ", i,
+                          " has ", s.size(), " weights, expected ", conv1.out, " x ", conv1.in);
+    m.shortcut32.emplace_back(s);
+    m.shortcut16.emplace_back(to_bf16(s));
+    m.shortcut_split.emplace_back(s.size() * 3 * sizeof(float));
+    if (!s.empty())
+      split_tf32(conv1.out, conv1.in, m.shortcut32.back().get<float>(), SplitSide::right,
+                 m.shortcut_split.back().get<float>());
+  }
   m.modulation = Buffer(modulation), m.modulation_bias = Buffer(modulation_bias);
 }
 
 CipsEngine::~CipsEngine() = default;
 
 void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
-                              const CipsRenderOptions& o, bool fused, std::int64_t chunk, std::int64_t count) {
-  const bool half = o.precision == Precision::bf16;
-  const std::size_t e = half ? 2 : 4;
+                              const CipsRenderOptions& o, bool fused, const Storage& st, std::int64_t chunk,
+                              std::int64_t count) {
+  const bool half = st.half, split = st.split;
+  const std::size_t we = st.weight_bytes(), e = st.value_bytes();
   const cudaDataType_t type = half ? CUDA_R_16BF : CUDA_R_32F;
   cudaStream_t s = stream();
 
@@ -347,7 +406,7 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
   // Workspace: folded weights of a chunk of samples, then the tile buffers.
   char* base = workspace.get<char>();
   char* fold = base;
-  auto* rgb_fold = reinterpret_cast<float*>(fold + chunk * fold_elems * e);
+  auto* rgb_fold = reinterpret_cast<float*>(fold + chunk * fold_elems(st) * we);
   char* feat = reinterpret_cast<char*>(rgb_fold + chunk * rgb_fold_elems);
   const std::size_t act = static_cast<std::size_t>(chunk * count * max_width) * e;
   // Activation buffers: a skips model alternates two; a residual one keeps the block input for the
@@ -356,37 +415,43 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
   buf[0] = feat + ((count * input_width * e + 255) / 256) * 256;
   for (int i = 1; i < 4; ++i) buf[i] = buf[i - 1] + (act + 255) / 256 * 256;
   const int turns = residual ? 3 : 2;
-  // After the activations: the fused path's ToRGB partial sums, or the bf16 cuBLAS path's fp32 GEMM results.
+  // After the activations: the fused path's ToRGB partial sums, or the bf16 and split paths' fp32 GEMM results.
   auto* rgb_partial = reinterpret_cast<float*>(buf[residual ? 3 : 1] + (act + 255) / 256 * 256);
   float* scratch = rgb_partial;
 
   for (std::int64_t b0 = 0; b0 < batch; b0 += chunk) {
     const std::int64_t nb = std::min(chunk, batch - b0);
-    const float* st = styles.get<float>() + b0 * style_rows;
+    const float* style = styles.get<float>() + b0 * style_rows;
     std::vector<char*> folded;
     std::int64_t offset = 0;
     for (const auto& l : convs) {
-      char* dst = fold + offset * e;
+      char* dst = fold + offset * we;
+      const std::int64_t stride = st.fold_stride(l);
+      const unsigned blocks = unsigned(nb * l.out);
+      const float* weight = l.weight.get<float>();
       if (half)
-        fold_styles<<<unsigned(nb * l.out), block_size, 0, s>>>(l.in, l.out, l.weight.get<float>(), st + l.style_row,
-                                                                style_rows, true, 1e-8f, l.fold_stride,
-                                                                reinterpret_cast<bf16*>(dst));
+        fold_styles<<<blocks, block_size, 0, s>>>(l.in, l.out, weight, style + l.style_row, style_rows, true, 1e-8f,
+                                                  stride, reinterpret_cast<bf16*>(dst));
+      else if (split)
+        fold_styles<float, float, true><<<blocks, block_size, 0, s>>>(l.in, l.out, weight, style + l.style_row,
+                                                                      style_rows, true, 1e-8f, stride,
+                                                                      reinterpret_cast<float*>(dst), SplitSide::right);
       else
-        fold_styles<<<unsigned(nb * l.out), block_size, 0, s>>>(l.in, l.out, l.weight.get<float>(), st + l.style_row,
-                                                                style_rows, true, 1e-8f, l.fold_stride,
-                                                                reinterpret_cast<float*>(dst));
+        fold_styles<<<blocks, block_size, 0, s>>>(l.in, l.out, weight, style + l.style_row, style_rows, true, 1e-8f,
+                                                  stride, reinterpret_cast<float*>(dst));
       check_launch(op_name);
       folded.push_back(dst);
-      offset += nb * l.fold_stride;
+      offset += nb * stride;
     }
     std::vector<float*> rgb_folded;
     offset = 0;
     for (const auto& l : to_rgbs) {
-      fold_styles<<<unsigned(nb * 3), block_size, 0, s>>>(l.in, 3, l.weight.get<float>(), st + l.style_row, style_rows,
-                                                          false, 1e-8f, l.fold_stride, rgb_fold + offset);
+      const std::int64_t stride = plain_fp32.fold_stride(l);
+      fold_styles<<<unsigned(nb * 3), block_size, 0, s>>>(l.in, 3, l.weight.get<float>(), style + l.style_row,
+                                                          style_rows, false, 1e-8f, stride, rgb_fold + offset);
       check_launch(op_name);
       rgb_folded.push_back(rgb_fold + offset);
-      offset += nb * l.fold_stride;
+      offset += nb * stride;
     }
 
     for (std::int64_t first = 0; first < points; first += count) {
@@ -406,15 +471,20 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
                     fourier_bias.get<float>(),
                     table.get<float>()};
       if (half)
-        features_kernel<<<grid_for(n * 32), block_size, 0, s>>>(f, reinterpret_cast<bf16*>(feat));
+        features_kernel<bf16, false><<<grid_for(n * 32), block_size, 0, s>>>(f, reinterpret_cast<bf16*>(feat));
+      else if (split)
+        features_kernel<float, true><<<grid_for(n * 32), block_size, 0, s>>>(f, reinterpret_cast<float*>(feat));
       else
-        features_kernel<<<grid_for(n * 32), block_size, 0, s>>>(f, reinterpret_cast<float*>(feat));
+        features_kernel<float, false><<<grid_for(n * 32), block_size, 0, s>>>(f, reinterpret_cast<float*>(feat));
       check_launch(op_name);
 
-      // The cuBLAS path's GEMM, always with an fp32 result (in bf16 mode into the scratch buffer).
+      // The cuBLAS path's GEMM, always with an fp32 result (in bf16 and split modes into the scratch buffer).
       auto gemm = [&](const DeviceLayer& l, const void* weights, const void* x, bool shared_x, float* z) {
-        gemm_ex(true, false, l.out, n, l.in, weights, type, l.in, l.fold_stride, x, type, l.in, shared_x ? 0 : n * l.in,
-                0.0, z, CUDA_R_32F, l.out, n * l.out, nb, CUBLAS_COMPUTE_32F, op_name);
+        if (split)
+          return split_tf32_gemm(nb, n, l.out, l.in, static_cast<const float*>(x), shared_x ? 0 : n * 3 * l.in,
+                                 static_cast<const float*>(weights), st.fold_stride(l), z, n * l.out, st.accumulations);
+        gemm_ex(true, false, l.out, n, l.in, weights, type, l.in, st.fold_stride(l), x, type, l.in,
+                shared_x ? 0 : n * l.in, 0.0, z, CUDA_R_32F, l.out, n * l.out, nb, CUBLAS_COMPUTE_32F, op_name);
       };
 #if PIXSYN_CUDA_SM90
       // The fused path: x → z (or only the ToRGB sums for the last layer) in one kernel.
@@ -424,13 +494,14 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
         sm90::FusedLayer f;
         f.samples = nb, f.count = n, f.in = l.in, f.out = l.out;
         f.x = static_cast<const bf16*>(x), f.shared_x = shared_x;
-        f.weight = static_cast<const bf16*>(weights), f.weight_stride = l.fold_stride;
+        f.weight = static_cast<const bf16*>(weights), f.weight_stride = st.fold_stride(l);
         f.bias = l.bias.get<float>();
         f.noise = o.noise, f.noise_weight = l.noise_weight, f.seed = o.noise_seed, f.layer = layer;
         f.sample0 = static_cast<std::uint64_t>(b0), f.first = static_cast<std::uint64_t>(first);
         f.residual = static_cast<const bf16*>(residual);
         if (rgb >= 0) {
-          f.rgb_weight = rgb_folded[rgb], f.rgb_weight_stride = to_rgbs[rgb].fold_stride, f.rgb_partial = rgb_partial;
+          f.rgb_weight = rgb_folded[rgb], f.rgb_weight_stride = plain_fp32.fold_stride(to_rgbs[rgb]);
+          f.rgb_partial = rgb_partial;
         }
         f.z = layer + 1 == convs.size() ? nullptr : static_cast<bf16*>(z);
         sm90::fused_layer(f, s);
@@ -442,7 +513,8 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
         }
       };
 #endif
-      auto epilogue = [&](std::size_t layer, const float* in, void* z, const void* residual, int rgb) {
+      auto epilogue = [&](std::size_t layer, const float* in, void* z, const void* residual, bool residual_split,
+                          int rgb) {
         const DeviceLayer& l = convs[layer];
         const bool last = layer + 1 == convs.size();
         EpilogueArgs a{nb * n,
@@ -456,8 +528,9 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
                        static_cast<std::uint64_t>(b0),
                        static_cast<std::uint64_t>(first),
                        residual,
+                       residual_split,
                        rgb >= 0 ? rgb_folded[rgb] : nullptr,
-                       rgb >= 0 ? to_rgbs[rgb].fold_stride : 0,
+                       rgb >= 0 ? plain_fp32.fold_stride(to_rgbs[rgb]) : 0,
                        rgb >= 0 ? to_rgbs[rgb].bias.get<float>() : nullptr,
                        out + b0 * 3 * points,
                        points,
@@ -467,49 +540,60 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
         const bool vec = l.out % 8 == 0;
         if (half) {
           auto* zz = static_cast<bf16*>(z);
-          vec ? epilogue_kernel<bf16, true><<<blocks, 256, 0, s>>>(a, in, zz)
-              : epilogue_kernel<bf16, false><<<blocks, 256, 0, s>>>(a, in, zz);
+          vec ? epilogue_kernel<bf16, false, true><<<blocks, 256, 0, s>>>(a, in, zz)
+              : epilogue_kernel<bf16, false, false><<<blocks, 256, 0, s>>>(a, in, zz);
+        } else if (split) {
+          auto* zz = static_cast<float*>(z);
+          vec ? epilogue_kernel<float, true, true><<<blocks, 256, 0, s>>>(a, in, zz)
+              : epilogue_kernel<float, true, false><<<blocks, 256, 0, s>>>(a, in, zz);
         } else {
           auto* zz = static_cast<float*>(z);
-          vec ? epilogue_kernel<float, true><<<blocks, 256, 0, s>>>(a, in, zz)
-              : epilogue_kernel<float, false><<<blocks, 256, 0, s>>>(a, in, zz);
+          vec ? epilogue_kernel<float, false, true><<<blocks, 256, 0, s>>>(a, in, zz)
+              : epilogue_kernel<float, false, false><<<blocks, 256, 0, s>>>(a, in, zz);
         }
         check_launch(op_name);
       };
 
       // One StyledConv: fused, or a GEMM and the epilogue pass.
-      auto layer = [&](std::size_t i, const void* x, bool shared_x, void* z, const void* residual, int rgb) {
+      auto layer = [&](std::size_t i, const void* x, bool shared_x, void* z, const void* residual, bool residual_split,
+                       int rgb) {
         if (rgb >= 0)
           pixsyn::detail::check(to_rgbs[rgb].in == convs[i].out, "cips fast path: ToRGB ", rgb, " takes ",
                                 to_rgbs[rgb].in, " channels after a layer of ", convs[i].out);
 #if PIXSYN_CUDA_SM90
         if (fused) return fused_layer(i, folded[i], x, shared_x, z, residual, rgb);
 #endif
-        float* result = half ? scratch : static_cast<float*>(z);
+        float* result = half || split ? scratch : static_cast<float*>(z);
         gemm(convs[i], folded[i], x, shared_x, result);
-        epilogue(i, result, z, residual, rgb);
+        epilogue(i, result, z, residual, residual_split, rgb);
       };
 
-      layer(0, feat, true, buf[0], nullptr, -1);
+      layer(0, feat, true, buf[0], nullptr, false, -1);
       int cur = 0;  // the buffer holding the current activations
       const std::size_t blocks = (convs.size() - 1) / 2;
       for (std::size_t i = 0; i < blocks; ++i) {
         const std::size_t l1 = 1 + 2 * i, l2 = l1 + 1;
         const int mid = (cur + 1) % turns, next = (cur + 2) % turns;
-        layer(l1, buf[cur], false, buf[mid], nullptr, -1);
-        // CIPSres: (conv2(conv1(x)) + shortcut(x)) / √2, the shortcut being x or a shared-weight GEMM.
+        layer(l1, buf[cur], false, buf[mid], nullptr, false, -1);
+        // CIPSres: (conv2(conv1(x)) + shortcut(x)) / √2, the shortcut being x (stored like x) or a
+        // shared-weight GEMM (its result plain).
         const void* residual = nullptr;
+        bool residual_split = split;
         if (this->residual) {
           residual = buf[cur];
           if (shortcut32[i].bytes() > 0) {
             const auto& l = convs[l1];
-            gemm_ex(true, false, l.out, nb * n, l.in, half ? shortcut16[i].get() : shortcut32[i].get(), type, l.in, 0,
-                    buf[cur], type, l.in, 0, 0.0, buf[3], type, l.out, 0, 1, CUBLAS_COMPUTE_32F, op_name);
-            residual = buf[3];
+            if (split)
+              split_tf32_gemm(1, nb * n, l.out, l.in, reinterpret_cast<const float*>(buf[cur]), 0,
+                              shortcut_split[i].get<float>(), 0, reinterpret_cast<float*>(buf[3]), 0, st.accumulations);
+            else
+              gemm_ex(true, false, l.out, nb * n, l.in, half ? shortcut16[i].get() : shortcut32[i].get(), type, l.in, 0,
+                      buf[cur], type, l.in, 0, 0.0, buf[3], type, l.out, 0, 1, CUBLAS_COMPUTE_32F, op_name);
+            residual = buf[3], residual_split = false;
           }
         }
         const int rgb = this->residual ? (i + 1 == blocks ? 0 : -1) : static_cast<int>(i);
-        layer(l2, buf[mid], false, buf[next], residual, rgb);
+        layer(l2, buf[mid], false, buf[next], residual, residual_split, rgb);
         cur = next;
       }
     }
@@ -520,14 +604,19 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
                            std::int64_t points, float* out, const CipsRenderOptions& o) {
   pixsyn::detail::check(batch > 0 && points > 0, "cips fast path: nothing to render (batch ", batch, ", points ",
                         points, ")");
-  const std::size_t e = o.precision == Precision::bf16 ? 2 : 4;
+  pixsyn::detail::check(o.tf32_split >= 0 && o.tf32_split <= 8, "cips fast path: tf32_split is ", o.tf32_split,
+                        "; expected 0 (SGEMM) to 8 accumulations");
+  const Storage st{o.precision == Precision::bf16, split(o), split(o) ? o.tf32_split : 0};
+  const std::size_t e = st.value_bytes();
   // Folded weights of all samples if they take at most half the budget, else of a chunk of samples.
-  const std::size_t per_sample = fold_elems * e + rgb_fold_elems * 4;
+  const std::size_t per_sample = fold_elems(st) * st.weight_bytes() + rgb_fold_elems * 4;
   const std::int64_t chunk = std::clamp<std::int64_t>(
       static_cast<std::int64_t>(o.workspace_bytes / 2 / std::max<std::size_t>(per_sample, 1)), 1, batch);
   const bool fused = this->fused(o);
   const std::size_t fixed = chunk * per_sample + 5 * 256;
-  const std::size_t extra = fused ? chunk * rgb_parts(max_width) * 3 * 4 : e == 2 ? chunk * max_width * 4 : 0;
+  const std::size_t extra = fused                 ? chunk * rgb_parts(max_width) * 3 * 4
+                            : st.half || st.split ? chunk * max_width * 4
+                                                  : 0;
   const std::size_t per_point = (chunk * (residual ? 4 : 2) * max_width + input_width) * e + extra;
   pixsyn::detail::check(o.workspace_bytes > fixed + 64 * per_point, "cips fast path: a workspace of ",
                         o.workspace_bytes, " bytes is too small for this model (needs more than ",
@@ -554,9 +643,20 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
 
   const std::int64_t tiles = (points + count - 1) / count * ((batch + chunk - 1) / chunk);
   const bool use_graph = o.graph && tiles <= 64;
-  if (!use_graph) return record(batch, xy, width, points, out, o, fused, chunk, count);
-  const GraphKey k{xy,      width,        w.get<float>(),    batch, points, out, static_cast<int>(o.precision),
-                   o.noise, o.noise_seed, workspace.bytes(), count, fused};
+  if (!use_graph) return record(batch, xy, width, points, out, o, fused, st, chunk, count);
+  const GraphKey k{xy,
+                   width,
+                   w.get<float>(),
+                   batch,
+                   points,
+                   out,
+                   static_cast<int>(o.precision),
+                   o.noise,
+                   o.noise_seed,
+                   workspace.bytes(),
+                   count,
+                   fused,
+                   st.accumulations};
   cudaStream_t s = stream();
   if (!graph || k != key) {
     if (graph) cudaGraphExecDestroy(graph), graph = nullptr;
@@ -564,7 +664,7 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
     cudaGraph_t g = nullptr;
     check_cuda(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), op_name, "cudaStreamBeginCapture");
     try {
-      record(batch, xy, width, points, out, o, fused, chunk, count);
+      record(batch, xy, width, points, out, o, fused, st, chunk, count);
     } catch (...) {
       cudaStreamEndCapture(s, &g);
       if (g) cudaGraphDestroy(g);

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "common.cuh"
+#include "tf32_split.cuh"
 
 namespace pixsyn::backend::cuda {
 
@@ -21,10 +22,12 @@ __device__ __forceinline__ Out convert_to(T v) {
 
 // One block per (sample b, output channel o): folded[b, o, i] = d w[o, i] s[b, i], with d the
 // demodulation 1 / sqrt(Σ_i (w s)² + eps) or 1. Sample b's styles start at styles + b style_stride and
-// its folded weights at folded + b sample_stride. Launch with block_size threads.
-template <class T, class Out>
+// its folded weights at folded + b sample_stride. Split (fp32 only): each row of `in` values is stored
+// split for a 3×TF32 GEMM as that side (tf32_split.cuh), 3·in floats. Launch with block_size threads.
+template <class T, class Out, bool Split = false>
 __global__ void fold_styles(std::int64_t in, std::int64_t out, const T* w, const T* styles, std::int64_t style_stride,
-                            bool demodulate, T eps, std::int64_t sample_stride, Out* folded) {
+                            bool demodulate, T eps, std::int64_t sample_stride, Out* folded,
+                            SplitSide side = SplitSide::right) {
   const std::int64_t b = blockIdx.x / out, o = blockIdx.x % out;
   const T* row = w + o * in;
   const T* s = styles + b * style_stride;
@@ -44,8 +47,14 @@ __global__ void fold_styles(std::int64_t in, std::int64_t out, const T* w, const
     }
     d = T(1) / sqrt(partial[0] + eps);
   }
-  Out* dst = folded + b * sample_stride + o * in;
-  for (std::int64_t i = threadIdx.x; i < in; i += blockDim.x) dst[i] = convert_to<Out>(d * row[i] * s[i]);
+  if constexpr (Split) {
+    static_assert(std::is_same_v<T, float> && std::is_same_v<Out, float>, "fold_styles: only fp32 splits");
+    Out* dst = folded + b * sample_stride + o * 3 * in;
+    for (std::int64_t i = threadIdx.x; i < in; i += blockDim.x) store_split(d * row[i] * s[i], dst, in, i, side);
+  } else {
+    Out* dst = folded + b * sample_stride + o * in;
+    for (std::int64_t i = threadIdx.x; i < in; i += blockDim.x) dst[i] = convert_to<Out>(d * row[i] * s[i]);
+  }
 }
 
 }  // namespace pixsyn::backend::cuda

@@ -4,7 +4,8 @@
 
 namespace pixsyn::backend::cuda {
 
-// c = op(a) op(b) + beta c, column-major as cuBLAS sees it; alpha = 1. fp32 compute never uses TF32.
+// c = op(a) op(b) + beta c, column-major as cuBLAS sees it; alpha = 1. CUBLAS_COMPUTE_32F never uses TF32
+// (the math mode is reset to the default on every call); CUBLAS_COMPUTE_32F_FAST_TF32 asks for it.
 void gemm_ex(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, const void* a,
              cudaDataType_t a_type, std::int64_t lda, std::int64_t stride_a, const void* b, cudaDataType_t b_type,
              std::int64_t ldb, std::int64_t stride_b, double beta, void* c, cudaDataType_t c_type, std::int64_t ldc,

@@ -1,12 +1,11 @@
 // The fused GPU render of CIPS (render/cuda_cips.hpp) against the CPU generator: the PyTorch fixture
-// models (CIPSskip and CIPSres, trained-like weights) and random-init models, fp32 (≤ 1e-5) and bf16
-// (≤ 1e-2), seeded noise and none, one tile and many.
+// models (CIPSskip and CIPSres, trained-like weights) and random-init models, fp32 (≤ 1e-5; 3×TF32 and
+// SGEMM) and bf16 (≤ 1e-2; fused and cuBLAS), seeded noise and none, one tile and many.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
-#include <utility>
 
 #include "pixsyn/coords/grid.hpp"
 #include "pixsyn/models/cips.hpp"
@@ -39,6 +38,19 @@ double render_error(const Tensor<float>& got, const Tensor<float>& want, Precisi
   return relative_error(got, want, precision == Precision::fp32 ? Norm::max : Norm::l2);
 }
 
+// The GPU paths: fp32 with 3×TF32 or SGEMM GEMMs, bf16 with the fused Hopper kernels (sm90/fused_layer.cu,
+// where the GPU has them) or cuBLAS.
+struct Path {
+  Precision precision;
+  bool fused;
+  int split;  // CudaRenderOptions::tf32_split
+  const char* label;
+};
+constexpr Path paths[] = {{Precision::fp32, false, backend::cuda::default_split_accumulations, " fp32 3xTF32"},
+                          {Precision::fp32, false, 0, " fp32 SGEMM"},
+                          {Precision::bf16, true, 0, " bf16 fused"},
+                          {Precision::bf16, false, 0, " bf16 cuBLAS"}};
+
 // The GPU render of g against the CPU render, for a few batch sizes, grids, noise modes and tilings.
 template <cips::Config C>
 void check_model(const cips::Generator<C>& g, const std::string& name, std::int64_t height, std::int64_t width,
@@ -51,16 +63,15 @@ void check_model(const cips::Generator<C>& g, const std::string& name, std::int6
     const auto grid = coords::grid<float>(height, width);
     for (auto noise : {cips::NoiseMode::off, cips::NoiseMode::seeded}) {
       const auto cpu = render::render_image(g, w, grid, render::RenderOptions<float>{.noise = noise, .noise_seed = 7});
-      // bf16 twice: the fused Hopper kernels (sm90/fused_layer.cu, where the GPU has them) and cuBLAS.
-      for (auto [precision, fused] :
-           {std::pair{Precision::fp32, false}, std::pair{Precision::bf16, true}, std::pair{Precision::bf16, false}}) {
+      for (const auto& [precision, fused, split, label] : paths) {
         const double tolerance = precision == Precision::fp32 ? 1e-5 : 1e-2;
         render::CudaRenderOptions options{
-            .precision = precision, .noise = noise, .noise_seed = 7, .fused_layers = fused};
-        const std::string label = precision == Precision::fp32 ? " fp32" : fused ? " bf16 fused" : " bf16 cuBLAS";
-        INFO("batch " << batch << (noise == cips::NoiseMode::seeded ? " seeded noise" : " no noise") << label);
+            .precision = precision, .noise = noise, .noise_seed = 7, .fused_layers = fused, .tf32_split = split};
+        const std::string what = "batch " + std::to_string(batch) +
+                                 (noise == cips::NoiseMode::seeded ? " seeded noise" : " no noise") + label;
+        INFO(what);
         const double one_tile = render_error(fast.render_image(w, grid, options), cpu, precision);
-        MESSAGE(name << " batch " << batch << label << ": " << one_tile);
+        MESSAGE(name << " " << what << ": " << one_tile);
         CHECK(one_tile <= tolerance);
         // The official grid from its linspace tables, twice (the second call replays the graph).
         for (int repeat = 0; repeat < 2; ++repeat)
@@ -70,7 +81,7 @@ void check_model(const cips::Generator<C>& g, const std::string& name, std::int6
         options.max_pixels = 37;
         options.graph = false;
         CHECK(render_error(fast.render_image(w, grid, options), cpu, precision) <= tolerance);
-        options.workspace_bytes = small_workspace;
+        options.workspace_bytes = split > 0 ? 3 * small_workspace : small_workspace;  // split: 3 floats a weight
         options.max_pixels = 0;
         CHECK(render_error(fast.render_image(w, grid, options), cpu, precision) <= tolerance);
       }
@@ -96,7 +107,7 @@ TEST_CASE("cuda cips: the fast path equals the CPU generator on the PyTorch fixt
 }
 
 TEST_CASE("cuda cips: the fast path equals the CPU generator on random-init models") {
-  // 16 MiB holds one sample's folded weights of this model (13 MB in fp32), not three.
+  // 16 MiB holds one sample's folded weights of this model (13 MB in fp32; the split ones get 48 MiB), not three.
   check_model(cips::Skips<64>(3), "Skips<64>", 48, 64, 16 << 20);
   check_model(cips::Generator<odd_widths>(4), "odd widths", 9, 13);
   check_model(cips::Generator<ragged_tiles>(8), "widths 264, 40, 264", 11, 13);
@@ -119,6 +130,36 @@ TEST_CASE("cuda cips: bf16 takes the fused Hopper layers where the GPU has them"
   MESSAGE("fused vs cuBLAS bf16: " << difference);
   CHECK(difference > 0);
   CHECK(difference <= 1e-2);
+  // Deterministic: the same pixels bit for bit, call after call, in other tilings too (a race would move them).
+  for (std::int64_t tile : {0, 640, 2048})
+    for (int repeat = 0; repeat < 3; ++repeat) {
+      const auto again =
+          fast.render_image(w, grid, {.precision = Precision::bf16, .max_pixels = tile, .graph = repeat == 0});
+      CHECK(std::equal(again.data(), again.data() + again.numel(), fused.data()));
+    }
+}
+
+TEST_CASE("cuda cips: fp32 takes the 3xTF32 split GEMMs where the GPU has TF32 tensor cores") {
+  if (backend::cuda::Context::instance().compute_capability() < 80) {
+    MESSAGE("compute capability below 8.0: no TF32 tensor cores, fp32 uses SGEMM");
+    return;
+  }
+  // Against the CPU render, for 1, 2 and 4 accumulations: the default keeps the fp32 bound, one
+  // accumulation (the fastest) a looser one (split_gemm.hpp). None equals SGEMM bit for bit: the split ran.
+  cips::Skips<64> g(6);
+  render::CudaCips<cips::Skips<64>::config> fast(g);
+  const auto w = g.map(Tensor<float>::randn({2, 512}, Philox{4}));
+  const auto grid = coords::grid<float>(32, 40);
+  const auto cpu = render::render_image(g, w, grid);
+  const auto sgemm = fast.render_image(w, grid, {.tf32_split = 0});
+  MESSAGE("fp32 SGEMM vs CPU: " << relative_error(sgemm, cpu, Norm::max));
+  for (int accumulations : {1, 2, 4}) {
+    const auto split = fast.render_image(w, grid, {.tf32_split = accumulations});
+    const double error = relative_error(split, cpu, Norm::max);
+    MESSAGE("fp32 3xTF32, " << accumulations << " accumulations, vs CPU: " << error);
+    CHECK(relative_error(split, sgemm, Norm::max) > 0);
+    CHECK(error <= (accumulations >= backend::cuda::default_split_accumulations ? 1e-5 : 1e-4));
+  }
 }
 
 TEST_CASE("cuda cips: unsupported inputs are refused clearly") {
@@ -132,4 +173,7 @@ TEST_CASE("cuda cips: unsupported inputs are refused clearly") {
   CHECK_THROWS_WITH_AS(
       fast.render_image(Tensor<float>::zeros({1, 32}), grid, render::CudaRenderOptions{.workspace_bytes = 1000}),
       doctest::Contains("too small"), Error);
+  CHECK_THROWS_WITH_AS(
+      fast.render_image(Tensor<float>::zeros({1, 32}), grid, render::CudaRenderOptions{.tf32_split = 9}),
+      doctest::Contains("tf32_split is 9"), Error);
 }

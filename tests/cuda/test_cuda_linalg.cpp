@@ -1,16 +1,21 @@
-// matmul (3 forms), linear, modulated_fc and grid_sample on the GPU against the Eigen ops, on fresh
-// random inputs with every GPU allocation poisoned (NaN), so that unwritten outputs fail.
+// matmul (3 forms), linear, modulated_fc, grid_sample and the 3×TF32 split GEMM on the GPU against the
+// Eigen ops, on fresh random inputs with every GPU allocation poisoned (NaN), so that unwritten outputs fail.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "pixsyn/backend/cuda/runtime.hpp"
+#include "pixsyn/backend/cuda/split_gemm.hpp"
 #include "pixsyn/ops/arithmetic.hpp"
 #include "pixsyn/ops/grid_sample.hpp"
+#include "pixsyn/ops/layout.hpp"
 #include "pixsyn/ops/matmul.hpp"
 #include "pixsyn/ops/modulated_fc.hpp"
 #include "support/cuda.hpp"
@@ -23,7 +28,8 @@ using namespace pixsyn::test;
 // max |gpu - cpu| / max |cpu|: the GEMMs sum in another order than Eigen, so single elements that
 // cancel to near zero carry absolute, not relative, rounding. NaN never passes.
 template <class T>
-void check_close(const Tensor<T, Cuda>& gpu, const Tensor<T, Cpu>& cpu, const std::string& what) {
+void check_close(const Tensor<T, Cuda>& gpu, const Tensor<T, Cpu>& cpu, const std::string& what,
+                 double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12) {
   INFO(what << " " << cpu.shape());
   const auto g = to_host(gpu);
   REQUIRE(g.shape() == cpu.shape());
@@ -33,7 +39,6 @@ void check_close(const Tensor<T, Cuda>& gpu, const Tensor<T, Cpu>& cpu, const st
     err = std::isnan(d) ? std::numeric_limits<double>::infinity() : std::max(err, d);
     scale = std::max(scale, std::abs(double(cpu.data()[i])));
   }
-  const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
   INFO("relative error " << err / scale);
   CHECK(err / scale <= tolerance);
 }
@@ -94,4 +99,96 @@ TEST_CASE_TEMPLATE("cuda: grid_sample equals Eigen for both corner conventions a
                       (padding == Padding::border ? " border" : " zeros"));
     }
   CHECK_THROWS_AS(grid_sample(to_device(input), to_device(randn<T>({2, 6, 11, 3}, 1))), Error);
+}
+
+TEST_CASE("cuda: split_tf32 stores exact TF32 heads and fp32 remainders, left and right") {
+  Poisoned p;
+  const std::int64_t rows = 37, k = 29;
+  auto x = randn<float>({rows, k}, 80);
+  // Edges: zeros, a denormal, a huge value, a tie (1 + 2^-11 rounds away from zero), a negative tie.
+  const float edges[] = {0.0f, -0.0f, 1e-40f, 3e38f, 1.0f + 0x1p-11f, -(1.0f + 3 * 0x1p-11f)};
+  std::copy(std::begin(edges), std::end(edges), x.data());
+  const auto xd = to_device(x);
+  using backend::cuda::SplitSide;
+  for (auto side : {SplitSide::left, SplitSide::right}) {
+    INFO((side == SplitSide::left ? "left" : "right"));
+    auto out = Tensor<float, Cuda>::empty({rows, 3 * k});
+    backend::cuda::split_tf32(rows, k, xd.data(), side, out.data());
+    const auto h = to_host(out);
+    std::int64_t bad = 0;
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t i = 0; i < k; ++i) {
+        // left [r | h | h], right [h | r | h]
+        const float v = x.data()[r * k + i], *row = h.data() + r * 3 * k;
+        const float head = row[2 * k + i], head2 = side == SplitSide::left ? row[k + i] : row[i];
+        const float rest = side == SplitSide::left ? row[i] : row[k + i];
+        const bool tf32 = (std::bit_cast<std::uint32_t>(head) & 0x1fffu) == 0;
+        const bool exact = double(head) + double(rest) == double(v);
+        // Within half a TF32 step: 2^-11 relative, or 2^-137 absolute among the denormals.
+        const bool small = std::abs(double(rest)) <= std::max(std::abs(double(v)) * 0x1p-11, 0x1p-137);
+        if (!tf32 || std::bit_cast<std::uint32_t>(head2) != std::bit_cast<std::uint32_t>(head) || !exact || !small)
+          ++bad;
+      }
+    CHECK(bad == 0);
+    const float* head0 = h.data() + 2 * k;
+    CHECK(head0[4] == 1.0f + 0x1p-10f);  // the tie rounds away from zero
+    CHECK(head0[5] == -(1.0f + 0x1p-9f));
+  }
+}
+
+TEST_CASE("cuda: split_tf32_gemm equals Eigen and the fp64 product to fp32 accuracy") {
+  Poisoned p;
+  using backend::cuda::SplitSide;
+  std::uint64_t seed = 90;
+  for (auto [m, n, k] :
+       {std::array<std::int64_t, 3>{1, 1, 1}, {7, 5, 13}, {129, 257, 3}, {300, 64, 512}, {33, 96, 1000}})
+    for (bool shared_b : {false, true}) {
+      const std::int64_t batch = 3, nb = shared_b ? 1 : batch;
+      // Rows of very different magnitudes: the split must hold for any exponent.
+      auto a = randn<float>({batch, m, k}, seed++);
+      for (std::int64_t r = 0; r < batch * m; ++r)
+        for (std::int64_t i = 0; i < k; ++i) a.data()[r * k + i] *= std::ldexp(1.0f, int(r % 7) * 6 - 18);
+      const auto b = randn<float>({nb, n, k}, seed++);
+      auto as = Tensor<float, Cuda>::empty({batch, m, 3 * k}), bs = Tensor<float, Cuda>::empty({nb, n, 3 * k});
+      backend::cuda::split_tf32(batch * m, k, to_device(a).data(), SplitSide::left, as.data());
+      backend::cuda::split_tf32(nb * n, k, to_device(b).data(), SplitSide::right, bs.data());
+      // The Eigen path: linear(a_i, b_i) = a_i b_iᵀ per product.
+      std::vector<Tensor<float>> eigen;
+      for (std::int64_t i = 0; i < batch; ++i)
+        eigen.push_back(linear(a.narrow(i, 1), b.narrow(shared_b ? 0 : i, 1).reshape({n, k})));
+      const auto want = concat(eigen, 0);
+      for (int accumulations : {1, 2, 4}) {
+        auto c = Tensor<float, Cuda>::empty({batch, m, n});
+        backend::cuda::split_tf32_gemm(batch, m, n, k, as.data(), m * 3 * k, bs.data(), shared_b ? 0 : n * 3 * k,
+                                       c.data(), m * n, accumulations);
+        // Against the fp64 sums, row by row, relative to the row's Σ|a b| (each row's own scale, so that small
+        // rows count as much as big ones, and cancelling sums do not divide by almost nothing).
+        const auto got = to_host(c);
+        double worst = 0;
+        for (std::int64_t i = 0; i < batch; ++i)
+          for (std::int64_t r = 0; r < m; ++r) {
+            double err = 0, scale = std::numeric_limits<double>::min();
+            for (std::int64_t j = 0; j < n; ++j) {
+              double sum = 0, magnitude = 0;
+              for (std::int64_t q = 0; q < k; ++q) {
+                const double t =
+                    double(a.data()[(i * m + r) * k + q]) * double(b.data()[((shared_b ? 0 : i) * n + j) * k + q]);
+                sum += t, magnitude += std::abs(t);
+              }
+              const double d = std::abs(double(got.data()[(i * m + r) * n + j]) - sum);
+              err = std::isnan(d) ? std::numeric_limits<double>::infinity() : std::max(err, d);
+              scale = std::max(scale, magnitude);
+            }
+            worst = std::max(worst, err / scale);
+          }
+        const std::string what = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
+                                 (shared_b ? " shared b, " : ", ") + std::to_string(accumulations) + " accumulations";
+        INFO(what);
+        MESSAGE("split_tf32_gemm " << what << ": " << worst << " of the row's sum of |a b| from the fp64 product");
+        CHECK(worst <= 1e-5);
+        // One accumulation (the fastest) keeps a looser bound: split_gemm.hpp.
+        check_close(c, want, "split_tf32_gemm against Eigen",
+                    accumulations >= backend::cuda::default_split_accumulations ? 1e-5 : 3e-5);
+      }
+    }
 }

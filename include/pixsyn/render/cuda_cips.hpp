@@ -23,6 +23,8 @@ struct CudaRenderOptions {
   std::int64_t max_pixels = 0;  // (sample, point) pairs per tile; 0 chooses the most the budget allows
   bool graph = true;            // capture the call as a CUDA graph and replay it while the call repeats
   bool fused_layers = true;     // bf16 on an H100-class GPU (sm_90): one kernel per layer, GEMM and epilogue
+  // fp32 on a GPU with TF32 tensor cores: 3×TF32 GEMMs with this many accumulations (split_gemm.hpp); 0: SGEMM
+  int tf32_split = backend::cuda::default_split_accumulations;
 };
 
 template <cips::Config C>
@@ -78,7 +80,8 @@ class CudaCips {
             .workspace_bytes = o.workspace_bytes,
             .max_pixels = o.max_pixels,
             .graph = o.graph,
-            .fused_layers = o.fused_layers};
+            .fused_layers = o.fused_layers,
+            .tf32_split = o.tf32_split};
   }
 
   static std::vector<float> values(const Tensor<float>& t) { return t.to_vector(); }

@@ -2,13 +2,15 @@
 // The fused CIPS inference engine on the GPU (declarations; kernels in src/cuda/cips_fast.cu). It works
 // on plain weight arrays (render/cuda_cips.hpp extracts them from a cips::Generator), so the .cu file
 // never instantiates model types. Per StyledConv: the styles and demodulation are folded into
-// per-sample weights, ONE strided-batched GEMM runs over every pixel of the tile, and ONE epilogue
-// kernel adds noise and bias, applies leaky ReLU·√2 (and the residual sum), accumulates the ToRGB
-// skip in fp32 and stores the next layer's input.
+// per-sample weights, ONE strided-batched GEMM runs over every pixel of the tile (fp32: 3×TF32 where the
+// GPU has TF32 tensor cores), and ONE epilogue kernel adds noise and bias, applies leaky ReLU·√2 (and the
+// residual sum), accumulates the ToRGB skip in fp32 and stores the next layer's input.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+#include "pixsyn/backend/cuda/split_gemm.hpp"
 
 namespace pixsyn::backend::cuda {
 
@@ -46,6 +48,10 @@ struct CipsRenderOptions {
   // bf16 on a compute capability 9.0 GPU: each StyledConv as one kernel (wgmma GEMM with the epilogue
   // fused); false, or elsewhere: a cuBLAS GEMM and an epilogue pass.
   bool fused_layers = true;
+  // fp32 on a GPU with TF32 tensor cores (compute capability 8.0 or newer): every GEMM as a 3×TF32 split
+  // GEMM (split_gemm.hpp) whose head products are summed in this many accumulations (more: closer to
+  // SGEMM accuracy, slower); 0, or elsewhere: cuBLAS SGEMM.
+  int tf32_split = default_split_accumulations;
 };
 
 class CipsEngine {
