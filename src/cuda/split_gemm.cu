@@ -41,7 +41,7 @@ void split_tf32_gemm(std::int64_t batch, std::int64_t m, std::int64_t n, std::in
   }
   // Row-major c = a bᵀ is column-major cᵀ (n, m) = b aᵀ: b's rows (3k long) as the transposed first operand.
   // Pass 0 takes the small terms and the first slice of the head products; passes 1.. the further slices,
-  // each added to c (beta = 1). Slices start at multiples of 4 elements (16-byte aligned operands).
+  // each added to c (beta = 1). The slices of the head products cut it at multiples of 4 elements (16 bytes).
   auto pass = [&](std::int64_t from, std::int64_t to, double beta) {
     if (to > from)
       gemm_ex(true, false, n, m, to - from, b + from, CUDA_R_32F, 3 * k, stride_b, a + from, CUDA_R_32F, 3 * k,

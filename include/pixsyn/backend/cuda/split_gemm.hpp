@@ -6,9 +6,9 @@
 //
 // The three terms run as one TF32 GEMM over 3K: each row of K values is stored split, [r | h | h] for
 // the left factor and [h | r | h] for the right one, so that the small terms come first. What limits the
-// accuracy is the tensor cores' fp32 accumulator, which Hopper truncates (rounds toward zero) at every
-// k-step: the error grows with the number of steps a large sum takes and is biased, so a 512-deep head
-// product in one accumulator is ~2-10x less accurate than an SGEMM (measured; docs/cuda.md). The head
+// accuracy is the tensor cores' fp32 accumulator, which on Hopper behaves as if truncated (rounded toward
+// zero) at every k-step: the error grows with the steps a large sum takes and is biased, so a 512-deep
+// head product in one accumulator is ~2-10x less accurate than an SGEMM (measured: docs/cuda.md). The head
 // products are therefore summed in `accumulations` separate passes over slices of K, each from zero on
 // the tensor cores, added in fp32 by cuBLAS's epilogue (beta = 1): more passes, closer to SGEMM
 // accuracy, at one extra read and write of c per pass.
