@@ -188,7 +188,8 @@ TEST_CASE("bad output paths are refused before any work, naming the problem") {
         "--npy '" + (dir / "missing/out.npy").string() + "': folder '" + (dir / "missing").string() +
             "' does not exist");
   CHECK(contains(error_of([&] { outputs.add_output("--npy", dir / "folder"); }), "is a folder"));
-  CHECK(contains(error_of([&] { outputs.add_output("--npy", dir / "folder/"); }), "names a folder"));
+  CHECK(contains(error_of([&] { outputs.add_output("--npy", dir / "folder/"); }), "is a folder"));
+  CHECK(contains(error_of([&] { outputs.add_output("--npy", dir / "new/"); }), "names a folder, not a file"));
   CHECK(contains(error_of([&] { outputs.add_output("--npy", ""); }), "the path is empty"));
   write_bytes(dir / "file", "");
   CHECK(contains(error_of([&] { outputs.add_output("--npy", dir / "file/out.npy"); }), "is not a folder"));

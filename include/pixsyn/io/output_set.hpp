@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <functional>
@@ -35,6 +36,13 @@ struct FileId {
 inline std::optional<FileId> file_id(const std::filesystem::path& path) {
   struct stat s {};
   if (::stat(path.c_str(), &s) != 0) return std::nullopt;
+  return FileId{s.st_dev, s.st_ino};
+}
+
+// The identity of the file open as descriptor `fd`, or nothing.
+inline std::optional<FileId> file_id(int fd) {
+  struct stat s {};
+  if (::fstat(fd, &s) != 0) return std::nullopt;
   return FileId{s.st_dev, s.st_ino};
 }
 
@@ -73,6 +81,11 @@ class OutputSet {
   }
 
   const std::filesystem::path& target(std::size_t index) const { return outputs_.at(index).target; }
+  // Whether some output is the file `id` (e.g. the program's standard output: then it is no place for messages).
+  bool writes_to(const FileId& id) const {
+    return std::any_of(outputs_.begin(), outputs_.end(),
+                       [&](const Output& o) { return o.new_name.empty() && o.id == id; });
+  }
   Kind kind(std::size_t index) const { return outputs_.at(index).kind; }
 
   // Writes output `index`: `writer` is given the path of a new temporary file (beside the target, or for
@@ -150,28 +163,33 @@ class OutputSet {
     Output o;
     o.role = role;
     o.given = given;
-    o.target = follow_links(role, given);
-    if (o.target.filename().empty() || o.target.filename() == "." || o.target.filename() == "..")
-      fail("names a folder, not a file");
-    const std::filesystem::path folder = o.target.has_parent_path() ? o.target.parent_path() : ".";
+    // The kernel follows the links to the file (also /proc's, such as /dev/stdout to a pipe, which
+    // name no path); the path is followed by hand only to find where a regular file is renamed to.
     struct stat s {};
-    if (::stat(o.target.c_str(), &s) == 0) {
+    if (::stat(given.c_str(), &s) == 0) {
       if (S_ISDIR(s.st_mode)) fail("is a folder");
       if (S_ISFIFO(s.st_mode) || S_ISCHR(s.st_mode))
         o.kind = Kind::stream;
       else if (!S_ISREG(s.st_mode))
         fail("is neither a regular file nor a FIFO or character device");
-      if (::access(o.target.c_str(), W_OK) != 0) fail("is not writable: ", detail::os_error(errno));
+      if (::access(given.c_str(), W_OK) != 0) fail("is not writable: ", detail::os_error(errno));
       o.id = {s.st_dev, s.st_ino};
+      o.target = o.kind == Kind::stream ? given : follow_links(role, given);
     } else {
+      if (errno == ELOOP) fail("too many levels of symbolic links");
       if (errno != ENOENT && errno != ENOTDIR) fail("cannot be checked: ", detail::os_error(errno));
+      o.target = follow_links(role, given);
+      const std::filesystem::path name = o.target.filename();
+      if (name.empty() || name == "." || name == "..") fail("names a folder, not a file");
+      const std::filesystem::path folder = o.target.has_parent_path() ? o.target.parent_path() : ".";
       struct stat f {};
       if (::stat(folder.c_str(), &f) != 0) fail("folder '", folder.string(), "' does not exist");
       if (!S_ISDIR(f.st_mode)) fail("'", folder.string(), "' is not a folder");
       o.id = {f.st_dev, f.st_ino};
-      o.new_name = o.target.filename().string();
+      o.new_name = name.string();
     }
     // A file is replaced by renaming a temporary file in its folder over it.
+    const std::filesystem::path folder = o.target.has_parent_path() ? o.target.parent_path() : ".";
     if (o.kind == Kind::file && ::access(folder.c_str(), W_OK | X_OK) != 0)
       fail("folder '", folder.string(), "' is not writable: ", detail::os_error(errno));
     return o;
