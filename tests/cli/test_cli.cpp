@@ -1,7 +1,5 @@
 // Runs the pixsyn program as a subprocess and compares what it writes with the library's results.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -18,51 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "run_pixsyn.hpp"
+
 using namespace pixsyn;
+using namespace pixsyn::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Run {
-  int code;
-  std::string output;  // stdout and stderr together
-  std::vector<std::string> lines;
-};
-
-// Runs `pixsyn args`, with `environment` (VAR=value ...) set for the program.
-Run pixsyn_cli(const std::string& args, const std::string& environment = "") {
-  const std::string command = environment + " " + PIXSYN_CLI + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string output;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) output.append(buffer, n);
-  const int status = pclose(pipe);
-  Run run{WIFEXITED(status) ? WEXITSTATUS(status) : -1, output, {}};
-  std::istringstream in(output);
-  for (std::string line; std::getline(in, line);) run.lines.push_back(line);
-  return run;
-}
-
-// Runs `pixsyn args` and requires success, showing the program's output otherwise.
-Run pixsyn_ok(const std::string& args, const std::string& environment = "") {
-  Run run = pixsyn_cli(args, environment);
-  INFO("pixsyn ", args, "\n", run.output);
-  REQUIRE(run.code == 0);
-  return run;
-}
-
-// A fresh directory for one test case's files, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int count = 0;
-    path = fs::temp_directory_path() / ("pixsyn_test_cli_" + std::to_string(getpid()) + "_" + std::to_string(count++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -77,14 +37,6 @@ Tensor<float> library_render(const cips::Skips<16>& g, const Tensor<float>& z, s
 void check_equal(const Tensor<float>& got, const Tensor<float>& want) {
   REQUIRE(got.shape() == want.shape());
   for (std::int64_t i = 0; i < want.numel(); ++i) REQUIRE(got.data()[i] == want.data()[i]);
-}
-
-void check_one_error_line(const Run& run, const std::string& needle) {
-  INFO(run.output);
-  CHECK(run.code != 0);
-  REQUIRE(run.lines.size() == 1);
-  CHECK(run.lines[0].rfind("error: ", 0) == 0);
-  CHECK(run.lines[0].find(needle) != std::string::npos);
 }
 
 }  // namespace
@@ -123,7 +75,7 @@ TEST_CASE("info lists every parameter of the model") {
 }
 
 TEST_CASE("render writes the library's images") {
-  TempDir dir;
+  CliTempDir dir;
   const cips::Skips<16> g(3);
 
   SUBCASE("seeded latents, square and non-square") {
@@ -156,8 +108,12 @@ TEST_CASE("render writes the library's images") {
     const std::string common = "render --model cips-skips --size 16 --init-seed 3 --batch 2 --height 8 --width 12";
     pixsyn_ok(common + " --npy " + dir / "whole.npy", "OMP_NUM_THREADS=1");
     const Run tiled = pixsyn_ok(common + " --tile 7 --npy " + dir / "tiled.npy", "OMP_NUM_THREADS=1");
-    CHECK(std::count_if(tiled.lines.begin(), tiled.lines.end(),
-                        [](const std::string& l) { return l.rfind("rendering: ", 0) == 0; }) == 32);
+    // Progress on a pipe: a plain line at each tenth of the 32 tiles, the last one at 100%.
+    std::vector<std::string> progress;
+    std::copy_if(tiled.lines.begin(), tiled.lines.end(), std::back_inserter(progress),
+                 [](const std::string& l) { return l.rfind("render: ", 0) == 0; });
+    CHECK(progress.size() == 10);
+    CHECK(progress.back().rfind("render: 32/32 tiles (100%), ", 0) == 0);
     CHECK(file_bytes(dir / "tiled.npy") == file_bytes(dir / "whole.npy"));
   }
 
@@ -185,24 +141,26 @@ TEST_CASE("render writes the library's images") {
 }
 
 TEST_CASE("errors give one clear line and a non-zero exit") {
-  TempDir dir;
+  CliTempDir dir;
   SUBCASE("unknown model") {
     const Run run = pixsyn_cli("info --model cips-nope --size 16");
     check_one_error_line(run,
-                         "unknown model 'cips-nope'; valid models: cips-skips, cips-res, cips-base, cips-ne, "
-                         "cips-nofourier, cips-sine");
+                         "--model must be one of cips-skips, cips-res, cips-base, cips-ne, cips-nofourier, cips-sine "
+                         "(got cips-nope)");
     CHECK(run.code == 2);
   }
   SUBCASE("unknown size") {
     const Run run = pixsyn_cli("render --model cips-skips --size 48");
-    check_one_error_line(run, "unknown size 48; valid sizes: 16, 32, 64, 128, 256, 512, 1024");
+    check_one_error_line(run, "--size must be one of 16, 32, 64, 128, 256, 512, 1024 (got 48)");
     CHECK(run.code == 2);
   }
   SUBCASE("bad command line") {
     check_one_error_line(pixsyn_cli("render --model cips-skips"), "--size");
-    check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --noise loud"), "loud");
+    check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --noise loud"),
+                         "--noise must be one of off, seeded (got loud)");
     check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --latents z.npy --seed 3"), "excludes");
-    check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --device tpu"), "tpu");
+    check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --device tpu"),
+                         "--device must be one of cpu, cuda (got tpu)");
   }
   SUBCASE("bf16 on the CPU") {
     const Run run = pixsyn_cli("render --model cips-skips --size 16 --precision bf16");

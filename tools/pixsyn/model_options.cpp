@@ -2,14 +2,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include "options.hpp"
+
 namespace pixsyn::cli {
 
 void add_model_options(CLI::App& command, ModelOptions& options) {
-  std::string names;
-  for (const auto& n : model_names()) names += (names.empty() ? "" : ", ") + n;
-  command.add_option("--model", options.name, "Generator: " + names)->required();
-  command.add_option("--size", options.size, "Size (side of the embedding table): 16, 32, ..., 1024")->required();
-  command.add_option("--init-seed", options.init_seed, "Seed of the random initialisation")->capture_default_str();
+  add_choice_option(command, "--model", options.name, model_names(), "Generator")->required();
+  add_integer_choice_option(command, "--size", options.size, model_sizes, "Size (side of the embedding table)")
+      ->required();
+  add_seed_option(command, "--init-seed", options.init_seed, "Seed of the random initialisation");
 }
 
 }  // namespace pixsyn::cli

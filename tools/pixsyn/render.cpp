@@ -5,15 +5,22 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 
+#include "memory.hpp"
 #include "model_options.hpp"
+#include "options.hpp"
 #include "pixsyn/coords/grid.hpp"
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/npy.hpp"
+#include "pixsyn/io/output_set.hpp"
 #include "pixsyn/models/cips/generator.hpp"
+#include "progress.hpp"
 #include "subcommands.hpp"
 #ifdef PIXSYN_WITH_CUDA
 #include "pixsyn/render/cuda_cips.hpp"
@@ -21,6 +28,13 @@
 
 namespace pixsyn::cli {
 namespace {
+
+// The accepted ranges (docs/cli.md lists them). A side of 65536 is 64 times the largest training size;
+// memory, not these bounds, is what limits a render in practice, and it is checked before rendering.
+constexpr std::int64_t max_side = 65536, max_batch = 65536, max_columns = 65536;
+constexpr std::int64_t max_tile = std::int64_t(1) << 24;
+constexpr std::int64_t max_truncation_samples = std::int64_t(1) << 16;
+constexpr double max_truncation = 100;
 
 struct RenderOptions {
   std::string weights;
@@ -37,56 +51,98 @@ struct RenderOptions {
   std::string device = "cpu", precision = "fp32";
   std::string png, npy;
   std::int64_t columns = 0;
+  bool quiet = false;
 };
 
 void add_render_options(CLI::App& render, RenderOptions& r) {
-  render.add_option("--weights", r.weights, "State dict (.safetensors) to load, validated against the model");
+  add_path_option(render, "--weights", r.weights, "State dict (.safetensors) to load, validated against the model");
   CLI::Option* latents =
-      render.add_option("--latents", r.latents, "Latents z: .npy of float32/float64, shape (batch, style_dim)");
-  render.add_option("--seed", r.seed, "Seed of the latents z ~ N(0, I) (Philox)")
-      ->capture_default_str()
-      ->excludes(latents);
-  render.add_option("--batch", r.batch, "Number of seeded latents")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber)
-      ->excludes(latents);
-  render.add_option("--height", r.height, "Image height (default: the model size)")->check(CLI::PositiveNumber);
-  render.add_option("--width", r.width, "Image width (default: the model size)")->check(CLI::PositiveNumber);
-  render.add_option("--truncation", r.truncation, "psi: w = mean_w + psi (w - mean_w)")->capture_default_str();
-  render.add_option("--truncation-samples", r.truncation_samples, "Latents averaged for mean_w")
-      ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  render.add_option("--truncation-seed", r.truncation_seed, "Seed of the latents averaged for mean_w")
-      ->capture_default_str();
-  render.add_option("--noise", r.noise, "Per-pixel noise")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"off", "seeded"}));
-  render.add_option("--noise-seed", r.noise_seed, "Seed of the noise")->capture_default_str();
-  render
-      .add_option("--tile", r.tile,
-                  "Maximum (sample, pixel) pairs rendered at once (default: 65536 on the CPU; on CUDA the most "
-                  "that the renderer's 512 MiB workspace holds)")
-      ->check(CLI::PositiveNumber);
-  render.add_option("--device", r.device, "cpu, or cuda: the fused GPU renderer (cips-skips and cips-res)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"cpu", "cuda"}));
-  render
-      .add_option("--precision", r.precision,
-                  "fp32, or bf16 (--device cuda only: bf16 weights and activations, fp32 accumulation)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16"}));
-  render.add_option("--png", r.png, "Write the batch as a PNG grid (values clamped from [-1, 1] to [0, 1])");
-  render.add_option("--npy", r.npy, "Write the raw float32 images (B, 3, H, W) as .npy");
-  render.add_option("--columns", r.columns, "Columns of the PNG grid (0: about sqrt(B))")
-      ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      add_path_option(render, "--latents", r.latents, "Latents z: .npy of float32/float64, shape (batch, style_dim)");
+  add_seed_option(render, "--seed", r.seed, "Seed of the latents z ~ N(0, I) (Philox)")->excludes(latents);
+  add_integer_option(render, "--batch", r.batch, 1, max_batch, "Number of seeded latents")->excludes(latents);
+  add_integer_option(render, "--height", r.height, 1, max_side, "Image height (default: the model size)")
+      ->default_str("");
+  add_integer_option(render, "--width", r.width, 1, max_side, "Image width (default: the model size)")->default_str("");
+  add_number_option(render, "--truncation", r.truncation, -max_truncation, max_truncation,
+                    "psi: w = mean_w + psi (w - mean_w)");
+  add_integer_option(render, "--truncation-samples", r.truncation_samples, 1, max_truncation_samples,
+                     "Latents averaged for mean_w");
+  add_seed_option(render, "--truncation-seed", r.truncation_seed, "Seed of the latents averaged for mean_w");
+  add_choice_option(render, "--noise", r.noise, {"off", "seeded"}, "Per-pixel noise");
+  add_seed_option(render, "--noise-seed", r.noise_seed, "Seed of the noise");
+  add_integer_option(render, "--tile", r.tile, 1, max_tile,
+                     "Maximum (sample, pixel) pairs rendered at once (default: 65536 on the CPU; on CUDA the most "
+                     "that the renderer's 512 MiB workspace holds)")
+      ->default_str("");
+  add_choice_option(render, "--device", r.device, {"cpu", "cuda"},
+                    "cpu, or cuda: the fused GPU renderer (cips-skips and cips-res)");
+  add_choice_option(render, "--precision", r.precision, {"fp32", "bf16"},
+                    "fp32, or bf16 (--device cuda only: bf16 weights and activations, fp32 accumulation)");
+  add_path_option(render, "--png", r.png, "Write the batch as a PNG grid (values clamped from [-1, 1] to [0, 1])");
+  add_path_option(render, "--npy", r.npy, "Write the raw float32 images (B, 3, H, W) as .npy");
+  add_integer_option(render, "--columns", r.columns, 0, max_columns, "Columns of the PNG grid (0: about sqrt(B))");
+  render.add_flag("-q,--quiet", r.quiet, "No progress report on stderr");
+}
+
+// The flat index of the first NaN or infinity in t, or nothing.
+std::optional<std::int64_t> first_non_finite(const Tensor<float>& t) {
+  const float* begin = t.data();
+  const float* end = begin + t.numel();
+  const float* bad = std::find_if(begin, end, [](float x) { return !std::isfinite(x); });
+  if (bad == end) return std::nullopt;
+  return bad - begin;
 }
 
 Tensor<float> read_latents(const std::string& path, int style_dim) {
   auto z = io::read_npy<float>(path);
   pixsyn::detail::check(z.rank() == 2 && z.dim(0) > 0 && z.dim(1) == style_dim, "--latents '", path, "' has shape ",
                         z.shape(), "; expected (batch, ", style_dim, ")");
+  // float64 values beyond float's range become infinities here, and are refused with the rest.
+  if (const auto bad = first_non_finite(z))
+    pixsyn::detail::fail("--latents '", path, "' holds ", z.data()[*bad], " at (", *bad / style_dim, ", ",
+                         *bad % style_dim, "); latents must be finite");
   return z;
+}
+
+// A render with a NaN or infinity is refused whatever the output format, before anything is written.
+void check_finite(const Tensor<float>& images) {
+  const auto bad = first_non_finite(images);
+  if (!bad) return;
+  const std::int64_t height = images.dim(2), width = images.dim(3), plane = height * width;
+  pixsyn::detail::fail("the render holds ", images.data()[*bad], " at sample ", *bad / (3 * plane), ", channel ",
+                       *bad / plane % 3, ", row ", *bad % plane / width, ", column ", *bad % width,
+                       "; nothing was written");
+}
+
+// The PNG grid's pixel data must fit stb's int-sized buffers: refused before rendering rather than after.
+void check_png_size(std::int64_t batch, std::int64_t height, std::int64_t width, std::int64_t columns) {
+  // The grid as io::image_grid lays it out: columns (about sqrt(B) when 0) of at most B images.
+  const std::int64_t cols =
+      std::min(batch, columns ? columns : static_cast<std::int64_t>(std::ceil(std::sqrt(static_cast<double>(batch)))));
+  const std::int64_t rows = (batch + cols - 1) / cols;
+  const std::uint64_t bytes =
+      saturating_product({saturating_sum({saturating_product({3, std::uint64_t(cols), std::uint64_t(width)}), 1}),
+                          std::uint64_t(rows), std::uint64_t(height)});
+  pixsyn::detail::check(bytes <= INT_MAX, "--png: a grid of ", rows, " x ", cols, " images of ", height, "x", width,
+                        " is more than a PNG can be written with (", INT_MAX,
+                        " bytes of pixel data); use --npy, or fewer or smaller images");
+}
+
+// At least the memory a render of `batch` images of height x width needs on the host: the images (twice
+// on the CPU: (B, P, 3) points, then (B, 3, H, W)), the grid, a tile's activations, and the encoded outputs.
+std::uint64_t render_bytes(const RenderOptions& a, const cips::Config& config, std::int64_t batch, std::int64_t height,
+                           std::int64_t width) {
+  const auto b = std::uint64_t(batch), h = std::uint64_t(height), w = std::uint64_t(width);
+  const std::uint64_t images = saturating_product({b, 3, h, w, sizeof(float)});
+  const std::uint64_t grid = saturating_product({h, w, 2, sizeof(float)});
+  const bool gpu = a.device == "cuda";
+  const std::uint64_t pairs = std::min(saturating_product({b, h, w}), std::uint64_t(a.tile ? a.tile : 65536));
+  const std::uint64_t tile = gpu ? 0 : saturating_product({pairs, 2, std::uint64_t(config.hidden), sizeof(float)});
+  const std::uint64_t render = saturating_sum({images, gpu ? 0 : images, grid, tile});
+  // Writing: the images, plus the .npy's bytes and the PNG grid (float, then 8-bit, then stb's copy).
+  const std::uint64_t write =
+      saturating_sum({images, a.npy.empty() ? 0 : images, a.png.empty() ? 0 : saturating_product({images / 4, 6})});
+  return std::max(render, write);
 }
 
 // On the CPU, in tiles of --tile (sample, pixel) pairs, with progress on stderr.
@@ -95,28 +151,31 @@ Tensor<float> render_cpu(const Model& model, const Tensor<float>& w, const coord
   render::RenderOptions<float> options{.noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
                                        .noise_seed = a.noise_seed};
   if (a.tile) options.max_pixels = a.tile;
-  // Progress only for renders of more than one tile: the first tile already tells.
-  const bool tty = isatty(STDERR_FILENO);
-  bool reported = false;
-  options.progress = [&](std::int64_t done, std::int64_t total) {
-    if (done == total && !reported) return;
-    reported = true;
-    std::cerr << (tty ? "\r" : "") << "rendering: " << 100 * done / total << "% (" << done << " of " << total
-              << " points)" << (tty && done < total ? "" : "\n") << std::flush;
+  const std::int64_t batch = w.dim(0), points = grid.size();
+  const std::int64_t tile_points = std::max<std::int64_t>(1, options.max_pixels / batch);  // as render_points tiles
+  const std::int64_t tiles = (points + tile_points - 1) / tile_points;
+  Progress progress({.label = "render", .enabled = !a.quiet}, tiles, batch * points);
+  options.progress = [&](std::int64_t done, std::int64_t) {
+    progress.update((done + tile_points - 1) / tile_points, done * batch);
   };
   return model.render(w, grid, options);
 }
 
 #ifdef PIXSYN_WITH_CUDA
-// On the GPU with the fused renderer; --tile 0 (the default) lets its workspace budget choose the tile.
+// On the GPU with the fused renderer, which renders all tiles in one call: progress says when it starts
+// and ends. --tile 0 (the default) lets its workspace budget choose the tile.
 Tensor<float> render_gpu(const Model& model, const Tensor<float>& w, const coords::PointSet<float>& grid,
                          const RenderOptions& a) {
-  return model.render_cuda(
+  Progress progress({.label = "render (GPU)", .enabled = !a.quiet}, 1, w.dim(0) * grid.size());
+  progress.started();
+  auto images = model.render_cuda(
       w, grid,
       render::CudaRenderOptions{.precision = a.precision == "bf16" ? render::Precision::bf16 : render::Precision::fp32,
                                 .noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
                                 .noise_seed = a.noise_seed,
                                 .max_pixels = a.tile});
+  progress.update(1, w.dim(0) * grid.size());
+  return images;
 }
 #endif
 
@@ -147,6 +206,16 @@ int Render::run() {
   const ModelOptions& m = model_;
   const RenderOptions& a = options_;
   const bool gpu = a.device == "cuda";
+  const std::int64_t height = a.height ? a.height : m.size, width = a.width ? a.width : m.size;
+
+  // Every output is checked before any work, against the inputs too.
+  io::OutputSet outputs;
+  if (!a.weights.empty()) outputs.add_input("--weights", a.weights);
+  if (!a.latents.empty()) outputs.add_input("--latents", a.latents);
+  const bool save_npy = !a.npy.empty(), save_png = !a.png.empty();
+  const std::size_t npy = save_npy ? outputs.add_output("--npy", a.npy) : 0;
+  const std::size_t png = save_png ? outputs.add_output("--png", a.png) : 0;
+
   auto model = m.make();
 #ifdef PIXSYN_WITH_CUDA
   if (gpu && !model->has_cuda_path())
@@ -154,16 +223,19 @@ int Render::run() {
         pixsyn::detail::concat("model ", m.name, " is not supported on the CUDA fast path; use --device cpu"));
 #endif
   const cips::Config& config = model->config();
-  if (!a.weights.empty()) model->load(a.weights);
   const Tensor<float> z = a.latents.empty() ? Tensor<float>::randn({a.batch, config.style_dim}, Philox{a.seed})
                                             : read_latents(a.latents, config.style_dim);
+  const std::int64_t batch = z.dim(0);
+  if (save_png) check_png_size(batch, height, width, a.columns);
+  check_memory(pixsyn::detail::concat("rendering ", batch, " image", batch == 1 ? "" : "s", " of ", height, "x", width),
+               render_bytes(a, config, batch, height, width));
+  if (!a.weights.empty()) model->load(a.weights);
   // After the inputs are checked, so that a bad input gives one error line and nothing else.
   if (a.weights.empty())
     std::cerr << "note: no --weights given; using a random initialisation (seed " << m.init_seed << ")\n";
   Tensor<float> w = model->map(z);
   if (a.truncation != 1.0) w = cips::truncate(w, model->mean_w(a.truncation_samples, a.truncation_seed), a.truncation);
 
-  const std::int64_t height = a.height ? a.height : m.size, width = a.width ? a.width : m.size;
   const auto grid = coords::grid<float>(height, width);
   const auto start = std::chrono::steady_clock::now();
 #ifdef PIXSYN_WITH_CUDA
@@ -173,16 +245,23 @@ int Render::run() {
 #endif
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  if (!a.npy.empty()) io::write_npy(a.npy, images);
-  if (!a.png.empty()) io::write_png(a.png, io::image_grid(images, a.columns, io::ImageRange::signed_unit));
-  if (a.npy.empty() && a.png.empty()) std::cerr << "note: no --png or --npy given; the images are not saved\n";
+  check_finite(images);
+  if (save_npy) outputs.write(npy, [&](const std::filesystem::path& path) { io::write_npy(path, images); });
+  if (save_png)
+    outputs.write(png, [&](const std::filesystem::path& path) {
+      io::write_png(path, io::image_grid(images, a.columns, io::ImageRange::signed_unit));
+    });
+  outputs.commit();
+  if (!save_npy && !save_png) std::cerr << "note: no --png or --npy given; the images are not saved\n";
 
-  const double pixels = static_cast<double>(images.dim(0) * height * width);
+  const double pixels = static_cast<double>(batch * height * width);
   char rate[64];
   std::snprintf(rate, sizeof rate, "%.3f s, %.0f pixels/s", seconds, pixels / std::max(seconds, 1e-9));
-  std::cout << "rendered " << images.dim(0) << " image" << (images.dim(0) == 1 ? "" : "s") << " of " << height << "x"
-            << width << " with " << m.name << "-" << m.size << (gpu ? " on the GPU (" + a.precision + ")" : "")
-            << " in " << rate << "\n";
+  // With --npy /dev/stdout the summary must not end up inside the file.
+  const auto out = io::file_id(STDOUT_FILENO);
+  (out && outputs.writes_to(*out) ? std::cerr : std::cout)
+      << "rendered " << batch << " image" << (batch == 1 ? "" : "s") << " of " << height << "x" << width << " with "
+      << m.name << "-" << m.size << (gpu ? " on the GPU (" + a.precision + ")" : "") << " in " << rate << "\n";
   return 0;
 }
 
