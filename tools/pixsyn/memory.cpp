@@ -1,24 +1,18 @@
 #include "memory.hpp"
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
 #include <limits>
 
 #include "pixsyn/core/error.hpp"
+#include "pixsyn/core/storage.hpp"
 
 namespace pixsyn::cli {
 namespace {
 
 constexpr std::uint64_t unlimited = std::numeric_limits<std::uint64_t>::max();
-
-std::uint64_t physical_memory() {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  return pages > 0 && page > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page) : unlimited;
-}
 
 std::uint64_t resource_limit(int resource) {
   rlimit limit{};
@@ -36,24 +30,11 @@ std::uint64_t cgroup_limit() {
   return unlimited;
 }
 
-std::string format_bytes(std::uint64_t bytes) {
-  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  double size = static_cast<double>(bytes);
-  int unit = -1;
-  while (size >= 1024 && unit < 5) {
-    size /= 1024;
-    ++unit;
-  }
-  if (unit < 0) return std::to_string(bytes) + " bytes";
-  char text[64];
-  std::snprintf(text, sizeof text, "%llu bytes (%.1f %s)", static_cast<unsigned long long>(bytes), size, units[unit]);
-  return text;
-}
-
 }  // namespace
 
 std::uint64_t usable_memory() {
-  return std::min({physical_memory(), resource_limit(RLIMIT_AS), resource_limit(RLIMIT_DATA), cgroup_limit()});
+  return std::min(
+      {pixsyn::detail::physical_memory(), resource_limit(RLIMIT_AS), resource_limit(RLIMIT_DATA), cgroup_limit()});
 }
 
 std::uint64_t saturating_product(std::initializer_list<std::uint64_t> factors) {
@@ -72,8 +53,8 @@ std::uint64_t saturating_sum(std::initializer_list<std::uint64_t> terms) {
 
 void check_memory(const std::string& what, std::uint64_t bytes) {
   const std::uint64_t usable = usable_memory();
-  pixsyn::detail::check(bytes <= usable, what, " needs at least ", format_bytes(bytes),
-                        " of memory; this machine allows ", format_bytes(usable));
+  pixsyn::detail::check(bytes <= usable, what, " needs at least ", pixsyn::detail::format_bytes(bytes),
+                        " of memory; this machine allows ", pixsyn::detail::format_bytes(usable));
 }
 
 }  // namespace pixsyn::cli

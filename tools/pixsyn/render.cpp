@@ -16,6 +16,7 @@
 #include "model_options.hpp"
 #include "options.hpp"
 #include "pixsyn/coords/grid.hpp"
+#include "pixsyn/core/finite.hpp"
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/npy.hpp"
 #include "pixsyn/io/output_set.hpp"
@@ -82,15 +83,6 @@ void add_render_options(CLI::App& render, RenderOptions& r) {
   add_path_option(render, "--npy", r.npy, "Write the raw float32 images (B, 3, H, W) as .npy");
   add_integer_option(render, "--columns", r.columns, 0, max_columns, "Columns of the PNG grid (0: about sqrt(B))");
   render.add_flag("-q,--quiet", r.quiet, "No progress report on stderr");
-}
-
-// The flat index of the first NaN or infinity in t, or nothing.
-std::optional<std::int64_t> first_non_finite(const Tensor<float>& t) {
-  const float* begin = t.data();
-  const float* end = begin + t.numel();
-  const float* bad = std::find_if(begin, end, [](float x) { return !std::isfinite(x); });
-  if (bad == end) return std::nullopt;
-  return bad - begin;
 }
 
 Tensor<float> read_latents(const std::string& path, int style_dim) {
