@@ -37,7 +37,7 @@ constexpr std::int64_t max_tile = std::int64_t(1) << 24;
 constexpr std::int64_t max_truncation_samples = std::int64_t(1) << 16;
 constexpr double max_truncation = 100;
 
-struct RenderOptions {
+struct RenderArgs {
   std::string weights;
   std::string latents;
   std::uint64_t seed = 0;
@@ -55,7 +55,7 @@ struct RenderOptions {
   bool quiet = false;
 };
 
-void add_render_options(CLI::App& render, RenderOptions& r) {
+void add_render_options(CLI::App& render, RenderArgs& r) {
   add_path_option(render, "--weights", r.weights, "State dict (.safetensors) to load, validated against the model");
   CLI::Option* latents =
       add_path_option(render, "--latents", r.latents, "Latents z: .npy of float32/float64, shape (batch, style_dim)");
@@ -122,13 +122,14 @@ void check_png_size(std::int64_t batch, std::int64_t height, std::int64_t width,
 
 // At least the memory a render of `batch` images of height x width needs on the host: the images (twice
 // on the CPU: (B, P, 3) points, then (B, 3, H, W)), the grid, a tile's activations, and the encoded outputs.
-std::uint64_t render_bytes(const RenderOptions& a, const cips::Config& config, std::int64_t batch, std::int64_t height,
+std::uint64_t render_bytes(const RenderArgs& a, const cips::Config& config, std::int64_t batch, std::int64_t height,
                            std::int64_t width) {
   const auto b = std::uint64_t(batch), h = std::uint64_t(height), w = std::uint64_t(width);
   const std::uint64_t images = saturating_product({b, 3, h, w, sizeof(float)});
   const std::uint64_t grid = saturating_product({h, w, 2, sizeof(float)});
   const bool gpu = a.device == "cuda";
-  const std::uint64_t pairs = std::min(saturating_product({b, h, w}), std::uint64_t(a.tile ? a.tile : 65536));
+  const std::uint64_t pairs = std::min(saturating_product({b, h, w}),
+                                       std::uint64_t(a.tile ? a.tile : render::RenderOptions<float>{}.max_pixels));
   const std::uint64_t tile = gpu ? 0 : saturating_product({pairs, 2, std::uint64_t(config.hidden), sizeof(float)});
   const std::uint64_t render = saturating_sum({images, gpu ? 0 : images, grid, tile});
   // Writing: the images, plus the .npy's bytes and the PNG grid (float, then 8-bit, then stb's copy).
@@ -139,12 +140,12 @@ std::uint64_t render_bytes(const RenderOptions& a, const cips::Config& config, s
 
 // On the CPU, in tiles of --tile (sample, pixel) pairs, with progress on stderr.
 Tensor<float> render_cpu(const Model& model, const Tensor<float>& w, const coords::PointSet<float>& grid,
-                         const RenderOptions& a) {
+                         const RenderArgs& a) {
   render::RenderOptions<float> options{.noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
                                        .noise_seed = a.noise_seed};
   if (a.tile) options.max_pixels = a.tile;
   const std::int64_t batch = w.dim(0), points = grid.size();
-  const std::int64_t tile_points = std::max<std::int64_t>(1, options.max_pixels / batch);  // as render_points tiles
+  const std::int64_t tile_points = render::tile_points(options.max_pixels, batch);
   const std::int64_t tiles = (points + tile_points - 1) / tile_points;
   Progress progress({.label = "render", .enabled = !a.quiet}, tiles, batch * points);
   options.progress = [&](std::int64_t done, std::int64_t) {
@@ -157,7 +158,7 @@ Tensor<float> render_cpu(const Model& model, const Tensor<float>& w, const coord
 // On the GPU with the fused renderer, which renders all tiles in one call: progress says when it starts
 // and ends. --tile 0 (the default) lets its workspace budget choose the tile.
 Tensor<float> render_gpu(const Model& model, const Tensor<float>& w, const coords::PointSet<float>& grid,
-                         const RenderOptions& a) {
+                         const RenderArgs& a) {
   Progress progress({.label = "render (GPU)", .enabled = !a.quiet}, 1, w.dim(0) * grid.size());
   progress.started();
   auto images = model.render_cuda(
@@ -175,11 +176,11 @@ class Render final : public Command {
  public:
   explicit Render(CLI::App& app) {
     add_model_options(app, model_);
-    add_render_options(app, options_);
+    add_render_options(app, args_);
   }
 
   void check() const override {
-    const RenderOptions& a = options_;
+    const RenderArgs& a = args_;
     if (a.precision == "bf16" && a.device != "cuda")
       throw UsageError("--precision bf16 needs --device cuda (the CPU renders in fp32)");
 #ifndef PIXSYN_WITH_CUDA
@@ -191,12 +192,12 @@ class Render final : public Command {
 
  private:
   ModelOptions model_;
-  RenderOptions options_;
+  RenderArgs args_;
 };
 
 int Render::run() {
   const ModelOptions& m = model_;
-  const RenderOptions& a = options_;
+  const RenderArgs& a = args_;
   const bool gpu = a.device == "cuda";
   const std::int64_t height = a.height ? a.height : m.size, width = a.width ? a.width : m.size;
 

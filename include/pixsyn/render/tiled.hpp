@@ -24,6 +24,12 @@ struct RenderOptions {
   std::function<void(std::int64_t, std::int64_t)> progress;
 };
 
+// The points of one tile for a batch of `batch` samples: at most max_pixels (sample, point) pairs, at
+// least one point. (For progress reports: a render of P points takes ceil(P / tile_points) tiles.)
+inline std::int64_t tile_points(std::int64_t max_pixels, std::int64_t batch) {
+  return std::max<std::int64_t>(1, max_pixels / std::max<std::int64_t>(batch, 1));
+}
+
 // Renders w (B, style_dim) at every point (P, 2) -> (B, P, 3), in tiles.
 template <class G, class T>
 Tensor<T> render_points(const G& g, const Tensor<T>& w, const coords::PointSet<T>& points,
@@ -32,7 +38,7 @@ Tensor<T> render_points(const G& g, const Tensor<T>& w, const coords::PointSet<T
   pixsyn::detail::check(points.xy.rank() == 2 && points.xy.dim(1) == 2, "render: points have shape ", points.xy.shape(),
                         "; expected (P, 2)");
   const std::int64_t batch = w.dim(0), total = points.size();
-  const std::int64_t tile = std::max<std::int64_t>(1, options.max_pixels / std::max<std::int64_t>(batch, 1));
+  const std::int64_t tile = tile_points(options.max_pixels, batch);
   auto out = Tensor<T>::empty({batch, total, 3});
   nn::NoiseSource<T> noise{.mode = options.noise, .seed = options.noise_seed, .maps = options.noise_maps, .points = {}};
   // The loop steps by count, not tile: start + tile could pass the largest int64 when tile is huge.
