@@ -65,12 +65,12 @@ TEST_CASE("bad option values are refused in one short message naming the flag an
        "--height must be an integer between 1 and 65536 (got " + std::string(32, '7') + "...)"},
       {{"--noise", "a\nb"}, "--noise must be one of off, seeded (got a?b)"},
   };
-  for (const auto& [options, message] : cases) {
+  for (const auto& c : cases) {  // not a structured binding: doctest's CAPTURE is a lambda, and clang 14 refuses
     std::vector<std::string> args = render;
-    args.insert(args.end(), options.begin(), options.end());
-    CAPTURE(options[0]);
+    args.insert(args.end(), c.first.begin(), c.first.end());
+    CAPTURE(c.first[0]);
     const std::string error = usage_error(args);
-    CHECK(error == message);
+    CHECK(error == c.second);
     CHECK(error.size() <= short_message);
   }
   CHECK(usage_error({"render", "--model", "cips-nope", "--size", "16"}) ==

@@ -168,12 +168,12 @@ TEST_CASE("two outputs naming the same file are refused") {
   const std::pair<fs::path, fs::path> same[] = {{dir / "a.png", dir / "b.png"},
                                                 {dir / "x.png", dir.path() / "." / "x.png"},
                                                 {dir / "new.png", dir / "to_new.png"}};
-  for (const auto& [first, second] : same) {
-    CAPTURE(first);
-    CAPTURE(second);
+  for (const auto& pair : same) {  // not a structured binding: clang 14 cannot capture one in a lambda
+    CAPTURE(pair.first);
+    CAPTURE(pair.second);
     io::OutputSet outputs;
-    outputs.add_output("--png", first);
-    CHECK(contains(error_of([&] { outputs.add_output("--npy", second); }), "are the same file"));
+    outputs.add_output("--png", pair.first);
+    CHECK(contains(error_of([&] { outputs.add_output("--npy", pair.second); }), "are the same file"));
   }
   io::OutputSet distinct;
   distinct.add_output("--png", dir / "x.png");

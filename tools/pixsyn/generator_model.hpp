@@ -57,9 +57,11 @@ class GeneratorModel final : public Model {
 template <template <int, class, class> class Variant, std::size_t... I>
 std::unique_ptr<Model> make_sized(int size, std::uint64_t seed, std::index_sequence<I...>) {
   std::unique_ptr<Model> out;
-  ((size == model_sizes[I] ? (out = std::make_unique<GeneratorModel<Variant<model_sizes[I], float, Cpu>>>(seed), true)
-                           : false) ||
-   ...);
+  // The fold stops at the matching size; its value is not needed (clang warns when it is dropped silently).
+  (void)((size == model_sizes[I]
+              ? (out = std::make_unique<GeneratorModel<Variant<model_sizes[I], float, Cpu>>>(seed), true)
+              : false) ||
+         ...);
   return out;
 }
 
