@@ -8,6 +8,7 @@
 
 #include "pixsyn/ops/activation.hpp"
 #include "pixsyn/ops/arithmetic.hpp"
+#include "pixsyn/ops/biline.hpp"
 #include "pixsyn/ops/grid_sample.hpp"
 #include "pixsyn/ops/layout.hpp"
 #include "pixsyn/ops/math.hpp"
@@ -20,6 +21,7 @@
 #include "pixsyn/autograd/backward.hpp"
 #include "pixsyn/autograd/functions/activation.hpp"
 #include "pixsyn/autograd/functions/arithmetic.hpp"
+#include "pixsyn/autograd/functions/biline.hpp"
 #include "pixsyn/autograd/functions/grid_sample.hpp"
 #include "pixsyn/autograd/functions/layout.hpp"
 #include "pixsyn/autograd/functions/math.hpp"
@@ -35,6 +37,7 @@
 #include "pixsyn/nn/module.hpp"
 #include "pixsyn/nn/serialize.hpp"
 
+#include "pixsyn/coords/axis_grid.hpp"
 #include "pixsyn/coords/cylinder.hpp"
 #include "pixsyn/coords/foveated.hpp"
 #include "pixsyn/coords/grid.hpp"
@@ -42,6 +45,7 @@
 #include "pixsyn/coords/transform.hpp"
 
 #include "pixsyn/models/cips.hpp"
+#include "pixsyn/models/creps.hpp"
 #include "pixsyn/render/tiled.hpp"
 
 #include "pixsyn/metrics/area_downsample.hpp"

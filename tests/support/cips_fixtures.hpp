@@ -35,18 +35,21 @@ inline constexpr cips::Config skips_widths32{
     .size = 32, .hidden = 16, .style_dim = 40, .mapping_layers = 2, .channels = {48, 32, 32, 16}};
 
 // A fixture file `name` split into the generator's weights and the reference tensors ("fixture.*").
-struct CipsFixture {
+struct Fixture {
   std::map<std::string, Tensor<float>> weights, tensors;
   std::map<std::string, std::string> metadata;
 };
 
-inline CipsFixture load_cips_fixture(const std::string& name) {
-  auto file = io::read_safetensors(PIXSYN_SOURCE_DIR "/tests/fixtures/cips/" + name + ".safetensors");
-  CipsFixture fixture{.metadata = std::move(file.metadata)};
+// tests/fixtures/<family>/<name>.safetensors split into weights and fixture.* tensors.
+inline Fixture load_fixture(const std::string& family, const std::string& name) {
+  auto file = io::read_safetensors(PIXSYN_SOURCE_DIR "/tests/fixtures/" + family + "/" + name + ".safetensors");
+  Fixture fixture{.metadata = std::move(file.metadata)};
   for (const auto& [key, raw] : file.tensors)
     (key.rfind("fixture.", 0) == 0 ? fixture.tensors : fixture.weights)[key] = raw.template to<float>();
   return fixture;
 }
+
+inline Fixture load_cips_fixture(const std::string& name) { return load_fixture("cips", name); }
 
 // How relative_error measures: max |got - want| / max |want|, or ‖got - want‖₂ / ‖want‖₂.
 enum class Norm { max, l2 };

@@ -21,6 +21,14 @@ V pixel_norm(const V& x, double eps = 1e-8) {
   return mul(x, rsqrt(add(mean(square(x), {-1}, true), static_cast<T>(eps))));
 }
 
+// w -> center + psi (w - center): the truncation trick in w space (CIPS truncates toward a sampled
+// mean of w, CREPS toward its tracked "w_avg" buffer). center broadcasts against w.
+template <class V>
+V truncate(const V& w, const V& center, double psi) {
+  using T = typename V::value_type;
+  return add(center, mul(sub(w, center), static_cast<T>(psi)));
+}
+
 struct MappingNames {
   std::string layer_prefix;  // layer i is named layer_prefix + (first_index + i)
   int first_index = 1;

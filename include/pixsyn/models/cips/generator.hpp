@@ -207,10 +207,6 @@ class Generator : public nn::Module<T, D> {
 };
 
 // w -> mean_w + psi (w - mean_w): truncation in w space (the notebook's recipe; cips.md §9).
-template <class V>
-V truncate(const V& w, const V& mean_w, double psi) {
-  using T = typename V::value_type;
-  return add(mean_w, mul(sub(w, mean_w), static_cast<T>(psi)));
-}
+using nn::truncate;
 
 }  // namespace pixsyn::cips
