@@ -21,9 +21,13 @@
 #include "pixsyn/coords/grid.hpp"
 #include "pixsyn/models/cips.hpp"
 #include "pixsyn/render/tiled.hpp"
+#include "support.hpp"
 
 using namespace pixsyn;
 using Model = cips::Skips<256>;
+using bench::parse_list;
+using bench::reset_peak;
+using bench::status_kib;
 
 namespace {
 
@@ -38,21 +42,6 @@ std::int64_t macs_per_pixel(const Model& g) {
       macs += p->numel();
   }
   return macs;
-}
-
-// A field of /proc/self/status in KiB (VmRSS, VmHWM).
-std::int64_t status_kib(const std::string& field) {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(field + ":", 0) == 0) return std::stoll(line.substr(field.size() + 1));
-  return -1;
-}
-
-bool reset_peak() {
-  std::ofstream out("/proc/self/clear_refs");
-  out << "5";
-  out.flush();
-  return static_cast<bool>(out);
 }
 
 struct Result {
@@ -90,9 +79,7 @@ Result run_one(int size, int batch, int rows, int runs, int warmup, std::int64_t
     const Tensor<float> img = render::render_image(g, w, grid, options);
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::sort(ms.begin(), ms.end());
-  const double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
-  r.ms_per_image = median / batch;
+  r.ms_per_image = bench::median(ms) / batch;
   r.gflops = 2.0 * macs_per_pixel(g) * grid.size() / (r.ms_per_image * 1e6);
   r.peak_mib = (status_kib("VmHWM") - base) / 1024.0;
   return r;
@@ -104,12 +91,7 @@ Result run_child(const std::string& self, int size, int batch, int rows, int run
   std::ostringstream cmd;
   cmd << self << " --one " << size << " " << batch << " --rows " << rows << " --runs " << runs << " --warmup " << warmup
       << " --tile " << tile << (progress ? " --progress" : "");
-  FILE* pipe = popen(cmd.str().c_str(), "r");
-  if (!pipe) throw std::runtime_error("cannot run " + cmd.str());
-  std::string out;
-  char buf[256];
-  while (std::fgets(buf, sizeof buf, pipe)) out += buf;
-  if (pclose(pipe) != 0) throw std::runtime_error("failed: " + cmd.str() + "\n" + out);
+  const std::string out = bench::run_capture(cmd.str());
   std::istringstream in(out.substr(out.find("RESULT")));
   std::string tag;
   Result r;
@@ -121,13 +103,6 @@ void print_row(const Result& r) {
   std::printf("| %5d² | %5d | %12.1f | %10.2f | %10.0f | %14.0f |\n", r.size, r.batch, r.ms_per_image, r.gflops,
               r.model_mib, r.peak_mib);
   std::fflush(stdout);
-}
-
-std::vector<int> parse_list(const std::string& s) {
-  std::vector<int> out;
-  std::istringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(std::stoi(item));
-  return out;
 }
 
 int usage() {

@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
 #include <pixsyn/autograd/backward.hpp>
+#include <pixsyn/coords/axis_grid.hpp>
 #include <pixsyn/coords/grid.hpp>
 #include <pixsyn/models/creps.hpp>
+#include <pixsyn/render/tiled_creps.hpp>
 
 #include "support/cips_fixtures.hpp"
 #include "support/errors.hpp"
@@ -10,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numbers>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -289,4 +292,89 @@ TEST_CASE("bad inputs are named") {
     CHECK(msg.find("synthesis.decoder_8.0.weight") != std::string::npos);
     CHECK(msg.find("synthesis.b4.input.weight: expected shape") != std::string::npos);
   }
+}
+
+namespace {
+
+// Wide enough (k >= 48, many row blocks) that GEMM blocking and threading would show.
+constexpr creps::Config wide16{.size = 16,
+                               .z_dim = 16,
+                               .w_dim = 16,
+                               .mapping_layers = 2,
+                               .channel_base = 2048,
+                               .channel_max = 96,
+                               .biline_channels = 16,
+                               .thickness = 4};
+
+Tensor<float> crop(const Tensor<float>& img, std::int64_t r0, std::int64_t c0, std::int64_t h, std::int64_t w) {
+  auto out = Tensor<float>::empty({img.dim(0), 3, h, w});
+  for (std::int64_t b = 0; b < img.dim(0); ++b)
+    for (std::int64_t c = 0; c < 3; ++c)
+      for (std::int64_t i = 0; i < h; ++i)
+        for (std::int64_t j = 0; j < w; ++j) out.at({b, c, i, j}) = img.at({b, c, r0 + i, c0 + j});
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a tiled render equals the one-shot render bit for bit, and a tile equals the crop") {
+  creps::Generator<wide16> g(11);
+  const auto w = g.map(Tensor<float>::randn({2, 16}, Philox{3}));
+  const auto grid = coords::axis_grid<float>(13, 17);
+  const auto whole = g.synthesize_grid(w, grid.rows, grid.cols);
+  for (const auto& [max_pixels, max_axis_points] :
+       {std::pair<std::int64_t, std::int64_t>{2, 2}, {14, 6}, {64, 1000}, {333, 11}, {100000, 100000}}) {
+    CAPTURE(max_pixels);
+    CAPTURE(max_axis_points);
+    std::int64_t calls = 0;
+    render::CrepsRenderOptions<float> options{.max_pixels = max_pixels, .max_axis_points = max_axis_points};
+    options.progress = [&](std::int64_t, std::int64_t) { ++calls; };
+    const auto tiled = render::render_image(g, w, grid, options);
+    CHECK(calls == (13 * 17 + max_pixels / 2 - 1) / (max_pixels / 2));
+    CHECK(tiled.to_vector() == whole.to_vector());
+    const auto tile = render::render_image(g, w, coords::crop(grid, 4, 9, 7, 5), options);
+    CHECK(tile.to_vector() == crop(whole, 4, 9, 7, 5).to_vector());
+  }
+  // Points in chunks equal points at once.
+  const auto points = coords::to_points(coords::crop(grid, 2, 3, 5, 6));
+  const auto all = render::render_points(g, w, points, {.max_pixels = 1 << 20, .max_axis_points = 1 << 20});
+  CHECK(render::render_points(g, w, points, {.max_pixels = 6, .max_axis_points = 14}).to_vector() == all.to_vector());
+  CHECK(render::render_points(g, w, points, {.max_pixels = 50, .max_axis_points = 2}).to_vector() == all.to_vector());
+  // The dense variant tiles the same way.
+  creps::Generator<dense16> nb(4);
+  const auto wn = nb.map(Tensor<float>::randn({1, 16}, Philox{5}));
+  CHECK(render::render_image(nb, wn, grid, {.max_pixels = 7}).to_vector() ==
+        nb.synthesize_grid(wn, grid.rows, grid.cols).to_vector());
+  CHECK_THROWS_WITH_AS(render::render_image(g, w, grid, {.max_axis_points = 0}), doctest::Contains("max_axis_points"),
+                       Error);
+}
+
+TEST_CASE("geometric control: any scale, zoom and rotation through coordinates") {
+  creps::Generator<wide16> g(12);
+  const auto w = g.map(Tensor<float>::randn({1, 16}, Philox{8}));
+  const auto fine = g.synthesize_grid(w, coords::linspace<float>(0, 1, 9), coords::linspace<float>(0, 1, 17));
+  // Any scale: 5 x 9 points over the same span are every other pixel of the 9 x 17 render.
+  const auto coarse = g.synthesize_grid(w, coords::linspace<float>(0, 1, 5), coords::linspace<float>(0, 1, 9));
+  for (std::int64_t i = 0; i < 5; ++i)
+    for (std::int64_t j = 0; j < 9; ++j)
+      for (int c = 0; c < 3; ++c) CHECK(coarse.at({0, c, i, j}) == fine.at({0, c, 2 * i, 2 * j}));
+  // Zoom x2 about the centre, per axis: the 5 x 9 view is the middle of the fine render.
+  const auto zoomed = coords::transform(coords::zoom(2.0f, 0.5f, 0.5f), coords::axis_grid<float>(5, 9));
+  CHECK(g.synthesize_grid(w, zoomed.rows, zoomed.cols).to_vector() == crop(fine, 2, 4, 5, 9).to_vector());
+  // A quarter turn about the centre moves pixel (i, j) of a square grid to (j, n - 1 - i).
+  const auto square = coords::axis_grid<float>(9, 9);
+  const auto img = g.synthesize_grid(w, square.rows, square.cols);
+  const auto turned =
+      coords::transform(coords::rotation(std::numbers::pi_v<float> / 2, 0.5f, 0.5f), coords::to_points(square));
+  const auto rgb = render::render_points(g, w, turned);
+  double err = 0, scale = 0;
+  for (std::int64_t i = 0; i < 9; ++i)
+    for (std::int64_t j = 0; j < 9; ++j)
+      for (int c = 0; c < 3; ++c) {
+        // Point (x_j, y_i) turns to (1 - y_i, x_j): row j, column 8 - i.
+        err = std::max(err, double(std::abs(rgb.at({0, i * 9 + j, c}) - img.at({0, c, j, 8 - i}))));
+        scale = std::max(scale, double(std::abs(img.at({0, c, j, 8 - i}))));
+      }
+  MESSAGE("quarter turn vs the permuted grid render: " << err / scale);
+  CHECK(err / scale < 1e-5);
 }

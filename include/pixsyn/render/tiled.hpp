@@ -30,8 +30,15 @@ inline std::int64_t tile_points(std::int64_t max_pixels, std::int64_t batch) {
   return std::max<std::int64_t>(1, max_pixels / std::max<std::int64_t>(batch, 1));
 }
 
-// Renders w (B, style_dim) at every point (P, 2) -> (B, P, 3), in tiles.
+// A generator that renders a point set with one call, g.synthesize(w, xy, noise) (CIPS); CREPS has its
+// own overloads in render/tiled_creps.hpp.
 template <class G, class T>
+concept PointSynthesizer = requires(const G& g, const Tensor<T>& t, const nn::NoiseSource<T>& noise) {
+  g.synthesize(t, t, noise);
+};
+
+// Renders w (B, style_dim) at every point (P, 2) -> (B, P, 3), in tiles.
+template <class T, PointSynthesizer<T> G>
 Tensor<T> render_points(const G& g, const Tensor<T>& w, const coords::PointSet<T>& points,
                         const RenderOptions<T>& options = {}) {
   pixsyn::detail::check(options.max_pixels > 0, "render: max_pixels must be positive, got ", options.max_pixels);
@@ -70,7 +77,7 @@ Tensor<T> to_images(const Tensor<T>& rgb, std::int64_t height, std::int64_t widt
 }
 
 // Renders a grid point set to images (B, 3, H, W).
-template <class G, class T>
+template <class T, PointSynthesizer<T> G>
 Tensor<T> render_image(const G& g, const Tensor<T>& w, const coords::PointSet<T>& grid,
                        const RenderOptions<T>& options = {}) {
   pixsyn::detail::check(grid.is_grid(), "render_image: the point set is not a grid; use render_points");

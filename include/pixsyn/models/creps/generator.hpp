@@ -160,21 +160,12 @@ class Generator : public nn::Module<T, D> {
       requires(C.features == Features::biline) {
     check_w(w, "embed_axis");
     detail::check_coordinates("creps::Generator::embed_axis", "coordinates", t);
-    const auto& b4 = *synthesis.blocks.front();
     const std::int64_t batch = w.dim(0), n = t.numel();
-    V x = b4.input->axis(style(w, 0), t, axis == Axis::rows ? 0 : 1);
-    x = b4.fc1(x, style(w, 1));
-    V res;
     std::vector<V> levels;
-    for (int k = 3; k <= C.log_size(); ++k) {
-      const auto& block = *synthesis.blocks[k - 2];
-      x = (*block.fc0)(x, style(w, 2 * k - 5));
-      x = block.fc1(x, style(w, 2 * k - 4));
-      const V y = block.tores(x, style(w, 2 * k - 3));
-      res = res.defined() ? add(res, y) : y;
+    run_blocks(w, synthesis.blocks.front()->input->axis(style(w, 0), t, axis == Axis::rows ? 0 : 1), [&](const V& res) {
       levels.push_back(
           reshape(mul(res, static_cast<T>(std::sqrt(0.5))), Shape{batch, n, C.thickness, C.biline_channels}));
-    }
+    });
     return levels;
   }
 
@@ -232,17 +223,9 @@ class Generator : public nn::Module<T, D> {
       return synthesize_pairs(w, embed_axis(w, ys, Axis::rows), embed_axis(w, xs, Axis::cols), diagonal, diagonal,
                               options);
     } else {
-      const auto& b4 = *synthesis.blocks.front();
-      V x = b4.fc1(b4.input->dense(style(w, 0), ys, xs), style(w, 1));
-      V res;
-      for (int k = 3; k <= C.log_size(); ++k) {
-        const auto& block = *synthesis.blocks[k - 2];
-        x = (*block.fc0)(x, style(w, 2 * k - 5));
-        x = block.fc1(x, style(w, 2 * k - 4));
-        const V y = block.tores(x, style(w, 2 * k - 3));
-        res = res.defined() ? add(res, y) : y;
-      }
-      return head(w, res, options);
+      V feature;
+      run_blocks(w, synthesis.blocks.front()->input->dense(style(w, 0), ys, xs), [&](const V& res) { feature = res; });
+      return head(w, feature, options);
     }
   }
 
@@ -287,6 +270,21 @@ class Generator : public nn::Module<T, D> {
         "creps::Generator::", op, ": w has shape ", w.shape(), "; expected (batch, ", C.w_dim, ") or (batch, ", num_ws,
         ", ", C.w_dim, ")");
     pixsyn::detail::check(w.dim(0) > 0, "creps::Generator::", op, ": the batch is empty");
+  }
+
+  // b4.fc1 on the input x0, then blocks b8 .. bR; calls level(S_r) with the accumulated ToRes output
+  // of every block (the official "skip" accumulation, spec §1.5).
+  template <class V, class F>
+  void run_blocks(const V& w, const V& x0, F&& level) const {
+    V x = synthesis.blocks.front()->fc1(x0, style(w, 1)), res;
+    for (int k = 3; k <= C.log_size(); ++k) {
+      const auto& block = *synthesis.blocks[k - 2];
+      x = (*block.fc0)(x, style(w, 2 * k - 5));
+      x = block.fc1(x, style(w, 2 * k - 4));
+      const V y = block.tores(x, style(w, 2 * k - 3));
+      res = res.defined() ? add(res, y) : y;
+      level(res);
+    }
   }
 
   // The w of layer i: w itself when one w serves every layer.
