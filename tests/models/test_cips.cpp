@@ -131,8 +131,9 @@ TEST_CASE("gradients reach every parameter through the Var forward") {
   const auto plain = g.synthesize(g.map(z.value()), xy.value(), noise);
   for (std::int64_t i = 0; i < plain.numel(); ++i) CHECK(out.value().data()[i] == doctest::Approx(plain.data()[i]));
   autograd::backward(sum(mul(out, out)));
-  for (const auto& [name, p] : g.named_parameters()) {
-    INFO(name);
+  for (const auto& named : g.named_parameters()) {  // not a structured binding: INFO is a lambda to clang 14
+    const auto* p = named.second;
+    INFO(named.first);
     REQUIRE(p->grad().defined());
     double norm = 0;
     for (std::int64_t i = 0; i < p->numel(); ++i) norm += std::abs(p->grad().value().data()[i]);

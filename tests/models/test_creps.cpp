@@ -255,8 +255,10 @@ TEST_CASE("gradients reach every trainable parameter through the Var forward, an
   for (std::int64_t i = 0; i < plain.numel(); ++i) CHECK(out.value().data()[i] == doctest::Approx(plain.data()[i]));
   autograd::backward(sum(mul(out, out)));
   const auto dead = dead_keys_of(g);
-  CHECK(dead.size() == 4 + 8);  // b4.tores: weight, bias, affine.{weight,bias}; decoder_8: 4 layers
-  for (const auto& [name, p] : g.named_parameters()) {
+  CHECK(dead.size() == 4 + 8);                      // b4.tores: weight, bias, affine.{weight,bias}; decoder_8: 4 layers
+  for (const auto& named : g.named_parameters()) {  // not a structured binding: INFO is a lambda to clang 14
+    const std::string& name = named.first;
+    const auto* p = named.second;
     INFO(name);
     if (std::find(dead.begin(), dead.end(), name) != dead.end()) {
       CHECK(!p->grad().defined());
@@ -322,8 +324,9 @@ TEST_CASE("a tiled render equals the one-shot render bit for bit, and a tile equ
   const auto w = g.map(Tensor<float>::randn({2, 16}, Philox{3}));
   const auto grid = coords::axis_grid<float>(13, 17);
   const auto whole = g.synthesize_grid(w, grid.rows, grid.cols);
-  for (const auto& [max_pixels, max_axis_points] :
+  for (const auto& budget :  // not a structured binding: doctest's CAPTURE is a lambda, and clang 14 refuses
        {std::pair<std::int64_t, std::int64_t>{2, 2}, {14, 6}, {64, 1000}, {333, 11}, {100000, 100000}}) {
+    const std::int64_t max_pixels = budget.first, max_axis_points = budget.second;
     CAPTURE(max_pixels);
     CAPTURE(max_axis_points);
     std::int64_t calls = 0;
