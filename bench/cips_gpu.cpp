@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "gpu_timing.hpp"
 #include "pixsyn/backend/cuda/split_gemm.hpp"
 #include "pixsyn/coords/grid.hpp"
 #include "pixsyn/models/cips.hpp"
@@ -31,12 +32,7 @@ using namespace pixsyn;
 using Model = cips::Skips<256>;
 constexpr double flop_per_pixel = 6.80e6;
 
-void check(cudaError_t err, const char* call) {
-  if (err != cudaSuccess) {
-    std::fprintf(stderr, "%s: %s\n", call, cudaGetErrorString(err));
-    std::exit(1);
-  }
-}
+using bench::check;
 
 struct Row {
   int size, batch;
@@ -56,35 +52,11 @@ std::map<std::pair<int, int>, double> read_official(const std::string& path) {
   return ms;
 }
 
-struct Result {
-  double median_ms, peak_mib, extra_mib;
-};
+using Result = bench::GpuTiming;
 
 Result measure(render::CudaCips<Model::config>& fast, const Tensor<float, Cuda>& w, int size,
                const render::CudaRenderOptions& options, int repeats) {
-  auto stream = static_cast<cudaStream_t>(backend::cuda::Context::instance().stream());
-  backend::cuda::synchronize();
-  const std::size_t before = backend::cuda::pool_used_bytes();
-  backend::cuda::reset_pool_peak();
-  for (int i = 0; i < 3; ++i) fast.render_grid(w, size, size, options);  // warm-up: workspace, graph, clocks
-  cudaEvent_t start, stop;
-  check(cudaEventCreate(&start), "cudaEventCreate");
-  check(cudaEventCreate(&stop), "cudaEventCreate");
-  std::vector<double> ms;
-  for (int i = 0; i < repeats; ++i) {
-    check(cudaEventRecord(start, stream), "cudaEventRecord");
-    const auto out = fast.render_grid(w, size, size, options);
-    check(cudaEventRecord(stop, stream), "cudaEventRecord");
-    check(cudaEventSynchronize(stop), "cudaEventSynchronize");
-    float t = 0;
-    check(cudaEventElapsedTime(&t, start, stop), "cudaEventElapsedTime");
-    ms.push_back(t);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-  const double peak = static_cast<double>(backend::cuda::pool_peak_bytes());
-  return {ms[ms.size() / 2], peak / (1 << 20), (peak - static_cast<double>(before)) / (1 << 20)};
+  return bench::time_gpu([&] { fast.render_grid(w, size, size, options); }, repeats);
 }
 
 // The ceilings: one 512x512 layer's GEMM over `pixels` (strided-batched over 16 samples, the shape of the

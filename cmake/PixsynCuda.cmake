@@ -26,11 +26,12 @@ target_include_directories(pixsyn_cuda PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE
                                               $<INSTALL_INTERFACE:include>)
 target_link_libraries(pixsyn_cuda PUBLIC pixsyn CUDA::cudart CUDA::cublas CUDA::cublasLt)
 
-# Hopper's fused layer (src/cuda/sm90) uses sm_90a-only instructions (wgmma, TMA): when the list names 90,
-# it is compiled for exactly that target and its objects join pixsyn_cuda; the renderer picks it at run
-# time on a compute capability 9.0 GPU.
+# Hopper's kernels (src/cuda/sm90: the fused modulated layer, CREPS's per-pixel kernel on wgmma) use
+# sm_90a-only instructions (wgmma, TMA): when the list names 90, they are compiled for exactly that target
+# and their objects join pixsyn_cuda; the renderers pick them at run time on a compute capability 9.0 GPU.
 if(CMAKE_CUDA_ARCHITECTURES MATCHES "(^|;)90")
-  add_library(pixsyn_cuda_sm90 OBJECT ${PROJECT_SOURCE_DIR}/src/cuda/sm90/fused_layer.cu)
+  file(GLOB _pixsyn_cuda_sm90_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/cuda/sm90/*.cu)
+  add_library(pixsyn_cuda_sm90 OBJECT ${_pixsyn_cuda_sm90_sources})
   set_target_properties(pixsyn_cuda_sm90 PROPERTIES CUDA_ARCHITECTURES OFF POSITION_INDEPENDENT_CODE ON)
   target_compile_options(pixsyn_cuda_sm90 PRIVATE -std=c++20 -gencode=arch=compute_90a,code=sm_90a)
   target_include_directories(pixsyn_cuda_sm90 PRIVATE ${PROJECT_SOURCE_DIR}/src/cuda)

@@ -3,7 +3,8 @@
 # tests, and prints a summary. Dependencies without system packages come from .gpu-deps/ (copied
 # there by `tools/gpu-check.sh --stage-deps` on a development machine).
 #   tools/gpu-check.sh [--gpu-only] [--bench] [--sanitize]   --gpu-only skips the CPU tests; --bench runs
-#   bench_cips_gpu too; --sanitize runs the GPU tests under compute-sanitizer as well (tools/gpu-sanitize.sh).
+#   bench_cips_gpu and bench_creps_gpu too; --sanitize runs the GPU tests under compute-sanitizer as well
+#   (tools/gpu-sanitize.sh).
 # PIXSYN_TEST_FILTER (a regex over test sources) narrows the tests built, as in tests/CMakeLists.txt.
 # The install and header checks need the system packages, so they run in CI (tools/test.sh) only.
 set -uo pipefail
@@ -43,7 +44,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIXSYN_CUDA=ON \
   -DPIXSYN_TEST_FILTER="${PIXSYN_TEST_FILTER:-}" -DPIXSYN_BUILD_EXAMPLES=OFF -DPIXSYN_BUILD_BENCH=$([ $bench = 1 ] && echo ON || echo OFF) >"$build.configure.log" 2>&1 \
   || { tail -30 "$build.configure.log"; echo "SUMMARY: configure FAILED"; exit 1; }
 targets=(test_cuda)
-[ $bench = 1 ] && targets+=(bench_cips_gpu)
+[ $bench = 1 ] && targets+=(bench_cips_gpu bench_creps_gpu)
 [ $gpu_only = 0 ] && targets=(all)
 if ! cmake --build "$build" --parallel "$jobs" --target "${targets[@]}" >"$build.build.log" 2>&1; then
   grep -E "error|FAILED" -A3 "$build.build.log" | head -60
@@ -71,7 +72,10 @@ if [ $gpu_only = 0 ]; then
     status=1
   fi
 fi
-if [ $bench = 1 ]; then "$build/bench/bench_cips_gpu" || status=1; fi
+if [ $bench = 1 ]; then
+  "$build/bench/bench_cips_gpu" || status=1
+  "$build/bench/bench_creps_gpu" || status=1
+fi
 sanitized="not run"
 if [ $sanitize = 1 ]; then
   if tools/gpu-sanitize.sh "$build"; then sanitized="clean"; else sanitized="FAILED"; status=1; fi

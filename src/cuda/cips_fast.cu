@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "common.cuh"
+#include "fast_render.cuh"
 #include "fold.cuh"
 #include "gemm.cuh"
 #include "pixsyn/backend/cuda/cips_fast.hpp"
@@ -29,33 +30,6 @@ namespace {
 
 constexpr const char* op_name = "cips fast render";
 using bf16 = __nv_bfloat16;
-
-__device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(bf16 v) { return __bfloat162float(v); }
-
-// Eight consecutive values as one (bf16) or two (fp32) 16-byte accesses.
-__device__ __forceinline__ void load8(const float* p, float (&v)[8]) {
-  const float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
-  v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
-}
-__device__ __forceinline__ void load8(const bf16* p, float (&v)[8]) {
-  const uint4 raw = *reinterpret_cast<const uint4*>(p);
-  const auto* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
-  for (int k = 0; k < 4; ++k) {
-    const float2 f = __bfloat1622float2(h[k]);
-    v[2 * k] = f.x, v[2 * k + 1] = f.y;
-  }
-}
-__device__ __forceinline__ void store8(float* p, const float (&v)[8]) {
-  reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
-  reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
-}
-__device__ __forceinline__ void store8(bf16* p, const float (&v)[8]) {
-  uint4 raw;
-  auto* h = reinterpret_cast<__nv_bfloat162*>(&raw);
-  for (int k = 0; k < 4; ++k) h[k] = __floats2bfloat162_rn(v[2 * k], v[2 * k + 1]);
-  *reinterpret_cast<uint4*>(p) = raw;
-}
 
 // Input features of `count` points starting at point `first`: Fourier sin(W xy + b) then the embedding
 // table sampled bilinearly (align_corners = false, border), as nn::FourierFeatures / CoordinateEmbedding.
@@ -107,111 +81,6 @@ __global__ void features_kernel(FeatureArgs f, A* out) {
   }
 }
 
-// styles (B, R) += modulation bias (R)
-__global__ void add_style_bias(std::int64_t batch, std::int64_t rows, const float* bias, float* styles) {
-  for (std::int64_t t = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; t < batch * rows;
-       t += std::int64_t(gridDim.x) * blockDim.x)
-    styles[t] += bias[t % rows];
-}
-
-struct EpilogueArgs {
-  std::int64_t rows, count, channels;  // rows = samples × count, each of `channels` values
-  const float* bias;
-  bool noise;
-  float noise_weight;
-  std::uint64_t seed, layer, sample0, first;  // noise: global sample and point indices
-  const void* residual;                       // (rows, channels) shortcut, or null
-  bool residual_split;                        // the shortcut is stored split (rows, 3 channels): h + r
-  const float* rgb_weight;                    // (samples, 3, channels) folded ToRGB, rgb_weight_stride apart, or null
-  std::int64_t rgb_weight_stride;
-  const float* rgb_bias;  // (3)
-  float* rgb;             // (samples, 3, rgb_stride) at the chunk's first sample
-  std::int64_t rgb_stride;
-  bool rgb_first, store;
-};
-
-// One warp per (sample, point) row: z <- f(gemm + noise·nw + bias) [+ shortcut, /√2], and the ToRGB dot
-// products reduced across the warp into the fp32 RGB sum. gemm is fp32 (in place in plain fp32 mode, a
-// scratch buffer in bf16 and split modes: one rounding per layer, not two); z and the shortcut are A.
-// Split: z rows are the left factor of the next 3×TF32 GEMM (3 channels floats).
-template <class A, bool Split, bool Vec>
-__global__ void epilogue_kernel(EpilogueArgs e, const float* gemm, A* z) {
-  const float gain = static_cast<float>(1.4142135623730951), slope_gain = static_cast<float>(0.2 * 1.4142135623730951);
-  const float root2 = static_cast<float>(1.4142135623730951);
-  const int lane = threadIdx.x % 32;
-  const std::int64_t warps = std::int64_t(gridDim.x) * (blockDim.x / 32);
-  for (std::int64_t r = blockIdx.x * std::int64_t(blockDim.x / 32) + threadIdx.x / 32; r < e.rows; r += warps) {
-    const std::int64_t b = r / e.count, p = r % e.count;
-    float nz = 0;
-    if (e.noise) {
-      if (lane == 0) {
-        const std::uint64_t offset = (e.layer << 56) | ((e.sample0 + b) << 40);
-        nz = static_cast<float>(pixsyn::detail::philox_normal(e.seed, offset, e.first + p)) * e.noise_weight;
-      }
-      nz = __shfl_sync(0xffffffffu, nz, 0);
-    }
-    const float* in = gemm + r * e.channels;
-    A* row = z + r * e.channels * (Split ? 3 : 1);
-    const bool res_split = Split && e.residual_split;
-    const A* res = e.residual ? static_cast<const A*>(e.residual) + r * e.channels * (res_split ? 3 : 1) : nullptr;
-    const float* tw = e.rgb_weight ? e.rgb_weight + b * e.rgb_weight_stride : nullptr;
-    float acc[3] = {0, 0, 0};
-    auto apply = [&](float v, std::int64_t o, float shortcut) {
-      if (e.noise) v = v + nz;
-      v = v + e.bias[o];
-      v = v * (v > 0 ? gain : slope_gain);
-      if (res) v = (v + shortcut) / root2;
-      if (tw)
-        for (int c = 0; c < 3; ++c) acc[c] += v * tw[c * e.channels + o];
-      return v;
-    };
-    if constexpr (Vec) {
-      for (std::int64_t o = lane * 8; o < e.channels; o += 256) {
-        float v[8], s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        load8(in + o, v);
-        if (res) load8(res + o, s);
-        if (res && res_split) {  // [r | h | h]: r + h is the exact value
-          float t[8];
-          load8(res + 2 * e.channels + o, t);
-          for (int k = 0; k < 8; ++k) s[k] += t[k];
-        }
-        for (int k = 0; k < 8; ++k) v[k] = apply(v[k], o + k, s[k]);
-        if (!e.store) continue;
-        if constexpr (Split) {
-          float h[8], t[8];
-          for (int k = 0; k < 8; ++k) h[k] = tf32_head(v[k]), t[k] = v[k] - h[k];
-          store8(row + o, t);  // [r | h | h], as store_split
-          store8(row + e.channels + o, h);
-          store8(row + 2 * e.channels + o, h);
-        } else {
-          store8(row + o, v);
-        }
-      }
-    } else {
-      for (std::int64_t o = lane; o < e.channels; o += 32) {
-        float shortcut = 0;
-        if (res) shortcut = to_float(res[o]) + (res_split ? to_float(res[2 * e.channels + o]) : 0.0f);
-        const float v = apply(in[o], o, shortcut);
-        if (!e.store) continue;
-        if constexpr (Split)
-          store_split(v, row, e.channels, o, SplitSide::left);
-        else
-          row[o] = convert_to<A>(v);
-      }
-    }
-    if (tw) {
-      for (int c = 0; c < 3; ++c)
-        for (int m = 16; m > 0; m /= 2) acc[c] += __shfl_xor_sync(0xffffffffu, acc[c], m);
-      if (lane == 0)
-        for (int c = 0; c < 3; ++c) {
-          float* dst = e.rgb + (b * 3 + c) * e.rgb_stride + e.first + p;
-          const float t = acc[c] + e.rgb_bias[c];
-          *dst = e.rgb_first ? t : *dst + t;
-        }
-    }
-  }
-}
-
 // After a fused layer with a ToRGB: rgb (samples, 3, rgb_stride) at point `first` (+)= Σ of the per-tile
 // partial sums (parts, rows, 3) + bias, summed in a fixed order.
 __global__ void reduce_rgb(std::int64_t rows, std::int64_t count, int parts, const float* partial, const float* bias,
@@ -226,58 +95,11 @@ __global__ void reduce_rgb(std::int64_t rows, std::int64_t count, int parts, con
   }
 }
 
-// Device memory from the context's pool, released on destruction.
-class Buffer {
- public:
-  Buffer() = default;
-  explicit Buffer(std::size_t bytes) : bytes_(bytes), p_(bytes ? allocate(bytes) : nullptr) {}
-  template <class T>
-  explicit Buffer(const std::vector<T>& host) : Buffer(host.size() * sizeof(T)) {
-    if (bytes_) copy_to_device(p_, host.data(), bytes_);
-  }
-  ~Buffer() {
-    if (p_) deallocate(p_);
-  }
-  Buffer(Buffer&& o) noexcept : bytes_(o.bytes_), p_(o.p_) { o.p_ = nullptr, o.bytes_ = 0; }
-  Buffer& operator=(Buffer&& o) noexcept {
-    std::swap(bytes_, o.bytes_);
-    std::swap(p_, o.p_);
-    return *this;
-  }
-  template <class T = void>
-  T* get() const {
-    return static_cast<T*>(p_);
-  }
-  std::size_t bytes() const { return bytes_; }
-
- private:
-  std::size_t bytes_ = 0;
-  void* p_ = nullptr;
-};
-
-std::vector<bf16> to_bf16(const std::vector<float>& v) {
-  std::vector<bf16> out(v.size());
-  for (std::size_t i = 0; i < v.size(); ++i) out[i] = __float2bfloat16_rn(v[i]);
-  return out;
-}
-
 struct DeviceLayer {
   std::int64_t in, out, style_row;
   float noise_weight;
   Buffer weight, bias;
 };
-
-// How a call stores its GEMM operands: bf16, fp32, or fp32 split for 3×TF32 GEMMs (three floats a value)
-// summed in `accumulations` passes.
-struct Storage {
-  bool half, split;
-  int accumulations;
-  std::size_t weight_bytes() const { return half ? 2 : 4; }              // per stored weight element
-  std::size_t value_bytes() const { return half ? 2 : split ? 12 : 4; }  // per activation value
-  // Elements between two samples' folded weights of l, padded so that each starts 256-byte aligned.
-  std::int64_t fold_stride(const DeviceLayer& l) const { return ((split ? 3 : 1) * l.in * l.out + 127) / 128 * 128; }
-};
-constexpr Storage plain_fp32{false, false, 0};  // the ToRGB folds: fp32, read by the epilogue
 
 // What a captured graph depends on besides the engine's own buffers.
 using GraphKey = std::tuple<const float*, std::int64_t, const float*, std::int64_t, std::int64_t, float*, int, bool,
@@ -295,14 +117,9 @@ struct CipsEngine::Impl {
 
   // Per-call state, kept between calls so that a repeated call replays its graph.
   Buffer w, xy, xs, ys, styles, workspace;
-  cudaGraphExec_t graph = nullptr;
-  GraphKey key{};
+  CapturedCall<GraphKey> graph;
 
-  ~Impl() {
-    if (graph) cudaGraphExecDestroy(graph);
-  }
-
-  DeviceLayer upload(const CipsLayer& l) {
+  DeviceLayer upload(const ModulatedLayer& l) {
     pixsyn::detail::check(l.weight.size() == std::size_t(l.in * l.out) &&
                               l.modulation.size() == std::size_t(l.in * style_dim) &&
                               l.modulation_bias.size() == std::size_t(l.in),
@@ -315,7 +132,7 @@ struct CipsEngine::Impl {
   // Elements of one sample's folded StyledConv weights.
   std::int64_t fold_elems(const Storage& st) const {
     std::int64_t n = 0;
-    for (const auto& l : convs) n += st.fold_stride(l);
+    for (const auto& l : convs) n += st.fold_stride(l.in, l.out);
     return n;
   }
   // Whether this call's GEMMs are 3×TF32 splits: fp32 on a GPU with TF32 tensor cores.
@@ -356,7 +173,7 @@ CipsEngine::CipsEngine(const CipsWeights& wt) : impl_(std::make_unique<Impl>()) 
                         wt.convs.front().in, " channels, the features have ", m.input_width);
   m.fourier_weight = Buffer(wt.fourier_weight), m.fourier_bias = Buffer(wt.fourier_bias), m.table = Buffer(wt.table);
   std::vector<float> modulation, modulation_bias;
-  auto add = [&](const CipsLayer& l) {
+  auto add = [&](const ModulatedLayer& l) {
     modulation.insert(modulation.end(), l.modulation.begin(), l.modulation.end());
     modulation_bias.insert(modulation_bias.end(), l.modulation_bias.begin(), l.modulation_bias.end());
     return m.upload(l);
@@ -367,13 +184,13 @@ CipsEngine::CipsEngine(const CipsWeights& wt) : impl_(std::make_unique<Impl>()) 
   }
   for (const auto& l : wt.to_rgbs) {
     m.to_rgbs.push_back(add(l));
-    m.rgb_fold_elems += plain_fp32.fold_stride(m.to_rgbs.back());
+    m.rgb_fold_elems += plain_fp32.fold_stride(m.to_rgbs.back().in, m.to_rgbs.back().out);
   }
   pixsyn::detail::check(!wt.residual || wt.shortcuts.size() * 2 + 1 == wt.convs.size(),
                         "cips fast path: a residual model has one shortcut entry per block");
   for (std::size_t i = 0; i < wt.shortcuts.size(); ++i) {
     const auto& s = wt.shortcuts[i];
-    const CipsLayer& conv1 = wt.convs[1 + 2 * i];  // the shortcut maps the block input as conv1 does
+    const ModulatedLayer& conv1 = wt.convs[1 + 2 * i];  // the shortcut maps the block input as conv1 does
     pixsyn::detail::check(s.empty() || s.size() == std::size_t(conv1.in * conv1.out), "cips fast path: shortcut ", i,
                           " has ", s.size(), " weights, expected ", conv1.out, " x ", conv1.in);
     m.shortcut32.emplace_back(s);
@@ -397,11 +214,8 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
   cudaStream_t s = stream();
 
   // Styles of every layer for the whole batch: (B, R) = w Mᵀ + bias.
-  gemm_ex(true, false, style_rows, batch, style_dim, modulation.get(), CUDA_R_32F, style_dim, 0, w.get(), CUDA_R_32F,
-          style_dim, 0, 0.0, styles.get(), CUDA_R_32F, style_rows, 0, 1, CUBLAS_COMPUTE_32F, op_name);
-  add_style_bias<<<grid_for(batch * style_rows), block_size, 0, s>>>(batch, style_rows, modulation_bias.get<float>(),
-                                                                     styles.get<float>());
-  check_launch(op_name);
+  compute_styles(batch, style_rows, style_dim, modulation.get<float>(), modulation_bias.get<float>(), w.get<float>(),
+                 styles.get<float>(), op_name);
 
   // Workspace: folded weights of a chunk of samples, then the tile buffers.
   char* base = workspace.get<char>();
@@ -426,7 +240,7 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
     std::int64_t offset = 0;
     for (const auto& l : convs) {
       char* dst = fold + offset * we;
-      const std::int64_t stride = st.fold_stride(l);
+      const std::int64_t stride = st.fold_stride(l.in, l.out);
       const unsigned blocks = unsigned(nb * l.out);
       const float* weight = l.weight.get<float>();
       if (half)
@@ -446,7 +260,7 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
     std::vector<float*> rgb_folded;
     offset = 0;
     for (const auto& l : to_rgbs) {
-      const std::int64_t stride = plain_fp32.fold_stride(l);
+      const std::int64_t stride = plain_fp32.fold_stride(l.in, l.out);
       fold_styles<<<unsigned(nb * 3), block_size, 0, s>>>(l.in, 3, l.weight.get<float>(), style + l.style_row,
                                                           style_rows, false, 1e-8f, stride, rgb_fold + offset);
       check_launch(op_name);
@@ -482,8 +296,9 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
       auto gemm = [&](const DeviceLayer& l, const void* weights, const void* x, bool shared_x, float* z) {
         if (split)
           return split_tf32_gemm(nb, n, l.out, l.in, static_cast<const float*>(x), shared_x ? 0 : n * 3 * l.in,
-                                 static_cast<const float*>(weights), st.fold_stride(l), z, n * l.out, st.accumulations);
-        gemm_ex(true, false, l.out, n, l.in, weights, type, l.in, st.fold_stride(l), x, type, l.in,
+                                 static_cast<const float*>(weights), st.fold_stride(l.in, l.out), z, n * l.out,
+                                 st.accumulations);
+        gemm_ex(true, false, l.out, n, l.in, weights, type, l.in, st.fold_stride(l.in, l.out), x, type, l.in,
                 shared_x ? 0 : n * l.in, 0.0, z, CUDA_R_32F, l.out, n * l.out, nb, CUBLAS_COMPUTE_32F, op_name);
       };
 #if PIXSYN_CUDA_SM90
@@ -494,13 +309,14 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
         sm90::FusedLayer f;
         f.samples = nb, f.count = n, f.in = l.in, f.out = l.out;
         f.x = static_cast<const bf16*>(x), f.shared_x = shared_x;
-        f.weight = static_cast<const bf16*>(weights), f.weight_stride = st.fold_stride(l);
+        f.weight = static_cast<const bf16*>(weights), f.weight_stride = st.fold_stride(l.in, l.out);
         f.bias = l.bias.get<float>();
         f.noise = o.noise, f.noise_weight = l.noise_weight, f.seed = o.noise_seed, f.layer = layer;
         f.sample0 = static_cast<std::uint64_t>(b0), f.first = static_cast<std::uint64_t>(first);
         f.residual = static_cast<const bf16*>(residual);
         if (rgb >= 0) {
-          f.rgb_weight = rgb_folded[rgb], f.rgb_weight_stride = plain_fp32.fold_stride(to_rgbs[rgb]);
+          f.rgb_weight = rgb_folded[rgb],
+          f.rgb_weight_stride = plain_fp32.fold_stride(to_rgbs[rgb].in, to_rgbs[rgb].out);
           f.rgb_partial = rgb_partial;
         }
         f.z = layer + 1 == convs.size() ? nullptr : static_cast<bf16*>(z);
@@ -530,28 +346,19 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
                        residual,
                        residual_split,
                        rgb >= 0 ? rgb_folded[rgb] : nullptr,
-                       rgb >= 0 ? plain_fp32.fold_stride(to_rgbs[rgb]) : 0,
+                       rgb >= 0 ? plain_fp32.fold_stride(to_rgbs[rgb].in, to_rgbs[rgb].out) : 0,
                        rgb >= 0 ? to_rgbs[rgb].bias.get<float>() : nullptr,
                        out + b0 * 3 * points,
                        points,
                        rgb == 0,
-                       !last};
-        const unsigned blocks = static_cast<unsigned>(std::min<std::int64_t>((nb * n + 7) / 8, 1 << 20));
-        const bool vec = l.out % 8 == 0;
-        if (half) {
-          auto* zz = static_cast<bf16*>(z);
-          vec ? epilogue_kernel<bf16, false, true><<<blocks, 256, 0, s>>>(a, in, zz)
-              : epilogue_kernel<bf16, false, false><<<blocks, 256, 0, s>>>(a, in, zz);
-        } else if (split) {
-          auto* zz = static_cast<float*>(z);
-          vec ? epilogue_kernel<float, true, true><<<blocks, 256, 0, s>>>(a, in, zz)
-              : epilogue_kernel<float, true, false><<<blocks, 256, 0, s>>>(a, in, zz);
-        } else {
-          auto* zz = static_cast<float*>(z);
-          vec ? epilogue_kernel<float, false, true><<<blocks, 256, 0, s>>>(a, in, zz)
-              : epilogue_kernel<float, false, false><<<blocks, 256, 0, s>>>(a, in, zz);
-        }
-        check_launch(op_name);
+                       !last,
+                       0.0f};
+        if (half)
+          launch_epilogue<bf16, false>(a, in, static_cast<bf16*>(z), op_name);
+        else if (split)
+          launch_epilogue<float, true>(a, in, static_cast<float*>(z), op_name);
+        else
+          launch_epilogue<float, false>(a, in, static_cast<float*>(z), op_name);
       };
 
       // One StyledConv: fused, or a GEMM and the epilogue pass.
@@ -621,25 +428,14 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
   pixsyn::detail::check(o.workspace_bytes > fixed + 64 * per_point, "cips fast path: a workspace of ",
                         o.workspace_bytes, " bytes is too small for this model (needs more than ",
                         fixed + 64 * per_point, ")");
-  std::int64_t count = static_cast<std::int64_t>((o.workspace_bytes - fixed) / per_point);
-  if (o.max_pixels > 0) count = std::min(count, std::max<std::int64_t>(1, o.max_pixels / chunk));
-  count = std::min(count, points);
-  if (count > 64) {  // equal tiles, multiples of 64 points (the last may be shorter)
-    const std::int64_t most = count - count % 64, tiles = (points + most - 1) / most;
-    count = std::min(most, ((points + tiles - 1) / tiles + 63) / 64 * 64);
-  }
+  const std::int64_t count = tile_rows(o.workspace_bytes - fixed, per_point, o.max_pixels, chunk, points);
 
   const auto w_bytes = static_cast<std::size_t>(batch * style_dim) * 4;
   const auto style_bytes = static_cast<std::size_t>(batch * style_rows) * 4;
   if (w.bytes() < w_bytes) w = Buffer(w_bytes);
   copy_on_device(w.get(), w_in, w_bytes);
   if (styles.bytes() < style_bytes) styles = Buffer(style_bytes);
-  const std::size_t need = fixed + count * per_point;
-  if (workspace.bytes() < need) {
-    if (graph) cudaGraphExecDestroy(graph), graph = nullptr;
-    workspace = Buffer();  // free first: the budget bounds the peak
-    workspace = Buffer(need);
-  }
+  graph.reserve(workspace, fixed + count * per_point);
 
   const std::int64_t tiles = (points + count - 1) / count * ((batch + chunk - 1) / chunk);
   const bool use_graph = o.graph && tiles <= 64;
@@ -657,27 +453,7 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
                    count,
                    fused,
                    st.accumulations};
-  cudaStream_t s = stream();
-  if (!graph || k != key) {
-    if (graph) cudaGraphExecDestroy(graph), graph = nullptr;
-    cublas();  // the handle must exist before capture: creating it allocates, which capture forbids
-    cudaGraph_t g = nullptr;
-    check_cuda(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), op_name, "cudaStreamBeginCapture");
-    try {
-      record(batch, xy, width, points, out, o, fused, st, chunk, count);
-    } catch (...) {
-      cudaStreamEndCapture(s, &g);
-      if (g) cudaGraphDestroy(g);
-      cudaGetLastError();
-      throw;
-    }
-    check_cuda(cudaStreamEndCapture(s, &g), op_name, "cudaStreamEndCapture");
-    const cudaError_t err = cudaGraphInstantiate(&graph, g, 0);
-    cudaGraphDestroy(g);
-    check_cuda(err, op_name, "cudaGraphInstantiate");
-    key = k;
-  }
-  check_cuda(cudaGraphLaunch(graph, s), op_name, "cudaGraphLaunch");
+  graph.launch(k, op_name, [&] { record(batch, xy, width, points, out, o, fused, st, chunk, count); });
 }
 
 void CipsEngine::render(const float* w, std::int64_t batch, const float* xy, std::int64_t points, float* out,
@@ -699,35 +475,6 @@ void CipsEngine::render_grid(const float* w, std::int64_t batch, const std::vect
   copy_to_device(m.ys.get(), ys.data(), ys.size() * 4);
   m.run(w, batch, nullptr, static_cast<std::int64_t>(xs.size()), static_cast<std::int64_t>(xs.size() * ys.size()), out,
         options);
-}
-
-namespace {
-std::size_t pool_attribute(cudaMemPoolAttr attribute) {
-  cudaMemPool_t pool;
-  check_cuda(cudaDeviceGetMemPool(&pool, Context::instance().device()), "memory pool", "cudaDeviceGetMemPool");
-  std::uint64_t value = 0;
-  check_cuda(cudaMemPoolGetAttribute(pool, attribute, &value), "memory pool", "cudaMemPoolGetAttribute");
-  return static_cast<std::size_t>(value);
-}
-}  // namespace
-
-bool fused_layers_supported() {
-#if PIXSYN_CUDA_SM90
-  return sm90::available();
-#else
-  return false;
-#endif
-}
-
-std::size_t pool_used_bytes() { return pool_attribute(cudaMemPoolAttrUsedMemCurrent); }
-std::size_t pool_peak_bytes() { return pool_attribute(cudaMemPoolAttrUsedMemHigh); }
-
-void reset_pool_peak() {
-  cudaMemPool_t pool;
-  check_cuda(cudaDeviceGetMemPool(&pool, Context::instance().device()), "reset_pool_peak", "cudaDeviceGetMemPool");
-  std::uint64_t zero = 0;
-  check_cuda(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &zero), "reset_pool_peak",
-             "cudaMemPoolSetAttribute");
 }
 
 }  // namespace pixsyn::backend::cuda

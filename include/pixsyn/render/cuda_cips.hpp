@@ -93,7 +93,7 @@ class CudaCips {
   }
 
   // A modulated FC layer with the runtime scales the CPU applies (ModulatedFc, EqualLinear).
-  static backend::cuda::CipsLayer layer(const nn::ModulatedFc<float>& fc) {
+  static backend::cuda::ModulatedLayer layer(const nn::ModulatedFc<float>& fc) {
     const std::int64_t in = fc.in_channels(), out = fc.out_channels();
     return {.in = in,
             .out = out,
@@ -103,13 +103,13 @@ class CudaCips {
             .bias = {},
             .noise_weight = 0};
   }
-  static backend::cuda::CipsLayer styled(const nn::StyledConv<float>& conv) {
+  static backend::cuda::ModulatedLayer styled(const nn::StyledConv<float>& conv) {
     auto l = layer(conv.conv);
     l.bias = values(conv.activate.bias.value());
     l.noise_weight = conv.noise.weight.value().data()[0];
     return l;
   }
-  static backend::cuda::CipsLayer to_rgb(const nn::ToRgb<float>& t) {
+  static backend::cuda::ModulatedLayer to_rgb(const nn::ToRgb<float>& t) {
     auto l = layer(t.conv);
     l.bias = values(t.bias.value());
     return l;

@@ -40,6 +40,7 @@ struct Params {
   std::int64_t rgb_weight_stride;
   float* rgb_partial;
   bool store;
+  float clamp;
 };
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -148,7 +149,7 @@ __device__ __forceinline__ void wgmma_m64n256k16(float (&d)[128], std::uint64_t 
       : "l"(a), "l"(b), "r"(accumulate));
 }
 
-template <bool Residual, bool Rgb>
+template <bool Residual, bool Rgb, bool Clamp>
 __global__ void __launch_bounds__(threads, 1)
     fused_layer_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ CUtensorMap w_map,
                        const __grid_constant__ CUtensorMap z_map, Params p) {
@@ -261,6 +262,7 @@ __global__ void __launch_bounds__(threads, 1)
           float v = d[4 * j + 2 * h + e] + row_noise[h];
           v = v + (e ? bias.y : bias.x);
           v = v * (v > 0 ? gain : slope_gain);
+          if constexpr (Clamp) v = fminf(fmaxf(v, -p.clamp), p.clamp);
           if constexpr (Residual) v = (v + (e ? shortcut.y : shortcut.x)) / root2;
           if constexpr (Rgb)
             for (int c = 0; c < 3; ++c) rgb[h][c] += v * columns[(c + 1) * tile_out + col + e];
@@ -309,7 +311,7 @@ __global__ void __launch_bounds__(threads, 1)
 #else
 
 // What the host pass sees (the device code exists for sm_90a only); launched only where available().
-template <bool Residual, bool Rgb>
+template <bool Residual, bool Rgb, bool Clamp>
 __global__ void fused_layer_kernel(const __grid_constant__ CUtensorMap, const __grid_constant__ CUtensorMap,
                                    const __grid_constant__ CUtensorMap, Params) {}
 
@@ -354,8 +356,9 @@ bool available() {
     check_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), op_name,
                "cudaDeviceGetAttribute");
     if (major != 9 || minor != 0) return false;
-    for (auto kernel : {fused_layer_kernel<false, false>, fused_layer_kernel<false, true>,
-                        fused_layer_kernel<true, false>, fused_layer_kernel<true, true>})
+    for (auto kernel : {fused_layer_kernel<false, false, false>, fused_layer_kernel<false, true, false>,
+                        fused_layer_kernel<true, false, false>, fused_layer_kernel<true, true, false>,
+                        fused_layer_kernel<false, false, true>})
       check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes), op_name,
                  "cudaFuncSetAttribute");
     return true;
@@ -393,7 +396,8 @@ void fused_layer(const FusedLayer& l, cudaStream_t stream) {
            l.rgb_weight,
            l.rgb_weight_stride,
            l.rgb_partial,
-           l.z != nullptr};
+           l.z != nullptr,
+           l.clamp};
   p.tiles = l.samples * p.m_tiles * p.n_tiles;
   static const int sms = [] {
     int n = 0;
@@ -403,8 +407,12 @@ void fused_layer(const FusedLayer& l, cudaStream_t stream) {
   }();
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>(p.tiles, sms));
   const bool residual = l.residual != nullptr, rgb = l.rgb_weight != nullptr;
-  const auto kernel = residual ? (rgb ? fused_layer_kernel<true, true> : fused_layer_kernel<true, false>)
-                               : (rgb ? fused_layer_kernel<false, true> : fused_layer_kernel<false, false>);
+  pixsyn::detail::check(l.clamp == 0 || (!residual && !rgb && !l.noise), op_name,
+                        ": a clamped layer has no noise, residual or ToRGB");
+  const auto kernel = l.clamp > 0 ? fused_layer_kernel<false, false, true>
+                      : residual
+                          ? (rgb ? fused_layer_kernel<true, true, false> : fused_layer_kernel<true, false, false>)
+                          : (rgb ? fused_layer_kernel<false, true, false> : fused_layer_kernel<false, false, false>);
   kernel<<<blocks, threads, smem_bytes, stream>>>(x, w, z, p);
   check_launch(op_name);
 }

@@ -1,8 +1,9 @@
 #pragma once
-// One StyledConv of the bf16 CIPS renderer as a single Hopper kernel (sm_90a): TMA loads of the
-// activations and of the sample's folded weights, wgmma with fp32 accumulation, and the layer's whole
-// epilogue (noise, bias, leaky ReLU·√2, residual, ToRGB dot products) applied to the accumulators
-// before one bf16 store. Built only when CMAKE_CUDA_ARCHITECTURES names 90. Included from .cu files.
+// One modulated layer of the bf16 CIPS and CREPS renderers as a single Hopper kernel (sm_90a): TMA
+// loads of the activations and of the sample's folded weights, wgmma with fp32 accumulation, and the
+// layer's whole epilogue (noise, bias, leaky ReLU·√2, CREPS's clamp, residual, ToRGB dot products)
+// applied to the accumulators before one bf16 store. Built only when CMAKE_CUDA_ARCHITECTURES names 90. Included from
+// .cu files.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
@@ -32,6 +33,7 @@ struct FusedLayer {
   std::int64_t rgb_weight_stride = 0;
   float* rgb_partial = nullptr;  // (ceil(out / tile_out), samples·count, 3) ToRGB sums without the bias
   __nv_bfloat16* z = nullptr;    // the activations, or null when only the ToRGB sums are needed
+  float clamp = 0;  // > 0: the activations are clamped to ±clamp (CREPS; without noise, residual or ToRGB)
 };
 
 // Throws pixsyn::Error when the shapes do not suit the kernel (in, out multiples of 8).

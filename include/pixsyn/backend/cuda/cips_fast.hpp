@@ -10,31 +10,22 @@
 #include <memory>
 #include <vector>
 
+#include "pixsyn/backend/cuda/fast_render.hpp"
 #include "pixsyn/backend/cuda/split_gemm.hpp"
 
 namespace pixsyn::backend::cuda {
 
-enum class Precision { fp32, bf16 };
-
-// One modulated FC layer, host fp32, runtime scales already applied (as the CPU layers apply them).
-struct CipsLayer {
-  std::int64_t in = 0, out = 0;
-  std::vector<float> weight;           // (out, in) · 1/√in
-  std::vector<float> modulation;       // (in, style_dim) · 1/√style_dim
-  std::vector<float> modulation_bias;  // (in)
-  std::vector<float> bias;             // activate.bias (out) of a StyledConv, or the ToRGB bias (3)
-  float noise_weight = 0;              // StyledConv only
-};
-
 struct CipsWeights {
   std::int64_t style_dim = 0, hidden = 0, table_size = 0;
   bool fourier = true, learned = true;
-  bool residual = false;                      // CIPSres blocks and one final ToRGB, else CIPSskip
-  std::vector<float> fourier_weight;          // (hidden, 2)
-  std::vector<float> fourier_bias;            // (hidden)
-  std::vector<float> table;                   // the embedding, channels last (S, S, hidden)
-  std::vector<CipsLayer> convs;               // the StyledConvs in forward order: first, then two per block
-  std::vector<CipsLayer> to_rgbs;             // skips: one per block; residual: to_rgb_last
+  bool residual = false;              // CIPSres blocks and one final ToRGB, else CIPSskip
+  std::vector<float> fourier_weight;  // (hidden, 2)
+  std::vector<float> fourier_bias;    // (hidden)
+  std::vector<float> table;           // the embedding, channels last (S, S, hidden)
+  // Weights (out, in) · 1/√in, modulation (in, style_dim) · 1/√style_dim; bias: activate.bias of a
+  // StyledConv, or the ToRGB bias (3).
+  std::vector<ModulatedLayer> convs;          // the StyledConvs in forward order: first, then two per block
+  std::vector<ModulatedLayer> to_rgbs;        // skips: one per block; residual: to_rgb_last
   std::vector<std::vector<float>> shortcuts;  // residual: per block, (out, in) · 1/√in, or empty (identity)
 };
 
@@ -74,14 +65,5 @@ class CipsEngine {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Whether bf16 renders can take the fused Hopper layers here: built for sm_90a and a compute
-// capability 9.0 GPU (CipsRenderOptions::fused_layers).
-bool fused_layers_supported();
-
-// The memory pool's bytes in use now, their high-water mark (cudaMemPoolAttrUsedMemHigh), and its reset.
-std::size_t pool_used_bytes();
-std::size_t pool_peak_bytes();
-void reset_pool_peak();
 
 }  // namespace pixsyn::backend::cuda
