@@ -165,8 +165,8 @@ int main(int argc, char** argv) {
       "runs after %d warm-up\n\n",
       PIXSYN_BENCH_FLAGS, omp_get_max_threads(), static_cast<long long>(tile), static_cast<long long>(axis_tile), runs,
       warmup);
-  std::printf("| H x W       | batch | ms per image | of which bi-line path | GFLOP/s | model MiB | peak +MiB |\n");
-  std::printf("|-------------|-------|--------------|-----------------------|---------|-----------|-----------|\n");
+  std::printf("| H x W         | batch | ms per image | of which bi-line path | GFLOP/s | model MiB | peak +MiB |\n");
+  std::printf("|---------------|-------|--------------|-----------------------|---------|-----------|-----------|\n");
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   auto print = [](const Result& r) {
     std::printf("| %5d x %-5d | %5d | %12.1f | %21.1f | %7.2f | %9.0f | %9.0f |\n", r.height, r.width, r.batch,
