@@ -13,6 +13,7 @@
 #include "pixsyn/autograd/backward.hpp"
 #include "pixsyn/autograd/functions/activation.hpp"
 #include "pixsyn/autograd/functions/arithmetic.hpp"
+#include "pixsyn/autograd/functions/biline.hpp"
 #include "pixsyn/autograd/functions/layout.hpp"
 #include "pixsyn/autograd/functions/math.hpp"
 #include "pixsyn/autograd/functions/permute.hpp"
@@ -284,6 +285,42 @@ TEST_CASE_TEMPLATE("cuda: permute, transpose and layout ops match the CPU", T, f
   CHECK_THROWS_AS(index_select(to_device(x), 2, Tensor<std::int64_t, Cpu>::from({5}, {1})), pixsyn::Error);
   CHECK_THROWS_AS(slice(to_device(x), 1, 2, 9), pixsyn::Error);
   CHECK_THROWS_AS(concat(std::vector{to_device(x), to_device(randn<T>({3, 4, 5, 7}, 1))}, 1), pixsyn::Error);
+}
+
+TEST_CASE_TEMPLATE("cuda: biline_compose matches the CPU, and so do its derivatives", T, float, double) {
+  Poisoned p;
+  // (B, H, D, K) rows and (B, W, D, K) columns; a grid of every pair and a diagonal with repeats.
+  const auto u = randn<T>({2, 3, 5, 7}, 30), v = randn<T>({2, 4, 5, 7}, 31);
+  std::vector<std::int64_t> gr, gc;
+  for (std::int64_t i = 0; i < 3; ++i)
+    for (std::int64_t j = 0; j < 4; ++j) gr.push_back(i), gc.push_back(j);
+  const auto rows = Tensor<std::int64_t, Cpu>::from(gr, {12}), cols = Tensor<std::int64_t, Cpu>::from(gc, {12});
+  const auto dr = Tensor<std::int64_t, Cpu>::from({2, 0, 1, 1, 2}, {5}),
+             dc = Tensor<std::int64_t, Cpu>::from({3, 0, 1, 1, 0}, {5});
+  check_close(biline_compose(to_device(u), to_device(v), rows, cols), biline_compose(u, v, rows, cols), "grid");
+  check_close(biline_compose(to_device(u), to_device(v), dr, dc), biline_compose(u, v, dr, dc), "diagonal");
+  // Thickness 1 (a plain outer product).
+  const auto u1 = slice(u, 2, 0, 1), v1 = slice(v, 2, 0, 1);
+  check_close(biline_compose(to_device(u1), to_device(v1), rows, cols), biline_compose(u1, v1, rows, cols),
+              "thickness 1");
+  CHECK_THROWS_AS(biline_compose(to_device(u), to_device(v), Tensor<std::int64_t, Cpu>::from({3}, {1}),
+                                 Tensor<std::int64_t, Cpu>::from({0}, {1})),
+                  pixsyn::Error);
+  if constexpr (std::is_same_v<T, double>) {
+    // First and second derivatives of Σ sin(compose(u, v)) on Var (the composite of gathers, a product
+    // and a sum) on both devices.
+    auto run = [&](auto a, auto b) {
+      using V = decltype(a);
+      const V y = sum(sin(biline_compose(a, b, dr, dc)));
+      const auto g = autograd::grad(std::vector<V>{y}, std::vector<V>{a, b}, {.create_graph = true});
+      const auto gg = autograd::grad(std::vector<V>{add(sum(square(g[0])), sum(square(g[1])))}, std::vector<V>{a, b});
+      return std::vector<V>{y, g[0], g[1], gg[0], gg[1]};
+    };
+    const auto cpu = run(Var<double>::parameter(u), Var<double>::parameter(v));
+    const auto gpu = run(Var<double, Cuda>::parameter(to_device(u)), Var<double, Cuda>::parameter(to_device(v)));
+    const char* names[] = {"value", "du", "dv", "d2 u", "d2 v"};
+    for (std::size_t k = 0; k < cpu.size(); ++k) check_close(gpu[k].value(), cpu[k].value(), names[k]);
+  }
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <pixsyn/render/tiled_creps.hpp>
 
 #include "support/cips_fixtures.hpp"
+#include "support/creps_fixtures.hpp"
 #include "support/errors.hpp"
 
 #include <algorithm>
@@ -22,42 +23,6 @@ using namespace pixsyn;
 using namespace pixsyn::test;
 
 namespace {
-
-// The fixture configurations (tools/reference/make_creps_fixtures.py).
-constexpr creps::Config official16{.size = 16,
-                                   .z_dim = 24,
-                                   .w_dim = 24,
-                                   .mapping_layers = 2,
-                                   .channel_base = 256,
-                                   .channel_max = 32,
-                                   .biline_channels = 16};
-constexpr creps::Config thick4_scaled32{.size = 32,
-                                        .z_dim = 32,
-                                        .w_dim = 32,
-                                        .mapping_layers = 3,
-                                        .channel_base = 512,
-                                        .channel_max = 32,
-                                        .biline_channels = 16,
-                                        .thickness = 4};
-constexpr creps::Config single16{.size = 16,
-                                 .z_dim = 16,
-                                 .w_dim = 16,
-                                 .mapping_layers = 2,
-                                 .channel_base = 256,
-                                 .channel_max = 32,
-                                 .biline_channels = 8,
-                                 .thickness = 4,
-                                 .fusion = creps::Fusion::final,
-                                 .refinement_blocks = 1};
-constexpr creps::Config dense16{.size = 16,
-                                .z_dim = 16,
-                                .w_dim = 16,
-                                .mapping_layers = 2,
-                                .channel_base = 128,
-                                .channel_max = 16,
-                                .biline_channels = 8,
-                                .features = creps::Features::dense,
-                                .fusion = creps::Fusion::final};
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;

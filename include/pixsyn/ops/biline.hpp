@@ -1,8 +1,9 @@
 #pragma once
-// biline_compose on Tensor: CREPS's composition of thick bi-lines at (row, column) index pairs, the
-// fused kernel. A grid is the set of all pairs; arbitrary points are the diagonal (row k, column k).
+// biline_compose on Tensor (CPU and CUDA): CREPS's composition of thick bi-lines at (row, column) index
+// pairs, the fused kernel. A grid is the set of all pairs; arbitrary points are the diagonal (row k, column k).
 #include <cstdint>
 
+#include "pixsyn/backend/cuda/biline.hpp"
 #include "pixsyn/backend/eigen/biline.hpp"
 #include "pixsyn/core/tensor.hpp"
 #include "pixsyn/ops/layout.hpp"
@@ -31,6 +32,18 @@ Tensor<T, Cpu> biline_compose(const Tensor<T, Cpu>& u, const Tensor<T, Cpu>& v, 
                               const Tensor<std::int64_t, Cpu>& cols) {
   detail::check_biline_compose(u.shape(), v.shape(), rows, cols);
   return backend::eigen::biline_compose(u, v, rows.data(), cols.data(), rows.numel());
+}
+
+// The same on the GPU; the indices are CPU tensors (checked on the host, then copied).
+template <class T>
+Tensor<T, Cuda> biline_compose(const Tensor<T, Cuda>& u, const Tensor<T, Cuda>& v,
+                               const Tensor<std::int64_t, Cpu>& rows, const Tensor<std::int64_t, Cpu>& cols) {
+  detail::check_biline_compose(u.shape(), v.shape(), rows, cols);
+  auto out = Tensor<T, Cuda>::empty({u.dim(0), rows.numel(), u.dim(3)});
+  const auto r = detail::index_on<Cuda>(rows), c = detail::index_on<Cuda>(cols);
+  backend::cuda::biline_compose(u.dim(0), u.dim(1), v.dim(1), u.dim(2), u.dim(3), u.data(), v.data(), r.data(),
+                                c.data(), rows.numel(), out.data());
+  return out;
 }
 
 }  // namespace pixsyn

@@ -10,6 +10,7 @@
 #include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/coords/grid.hpp"
 #include "pixsyn/models/cips/generator.hpp"
+#include "pixsyn/render/detail/host_weights.hpp"
 
 namespace pixsyn::render {
 
@@ -84,34 +85,26 @@ class CudaCips {
             .tf32_split = o.tf32_split};
   }
 
-  static std::vector<float> values(const Tensor<float>& t) { return t.to_vector(); }
-  static std::vector<float> scaled(const Tensor<float>& t, double scale) {
-    auto v = values(t);
-    const auto s = static_cast<float>(scale);
-    for (auto& x : v) x *= s;  // the same fp32 product as the CPU layers' mul(weight, scale)
-    return v;
-  }
-
   // A modulated FC layer with the runtime scales the CPU applies (ModulatedFc, EqualLinear).
   static backend::cuda::ModulatedLayer layer(const nn::ModulatedFc<float>& fc) {
     const std::int64_t in = fc.in_channels(), out = fc.out_channels();
     return {.in = in,
             .out = out,
-            .weight = scaled(fc.weight.value(), 1.0 / std::sqrt(static_cast<double>(in))),
-            .modulation = scaled(fc.affine.weight.value(), 1.0 / std::sqrt(static_cast<double>(C.style_dim))),
-            .modulation_bias = values(fc.affine.bias.value()),
+            .weight = detail::scaled(fc.weight.value(), 1.0 / std::sqrt(static_cast<double>(in))),
+            .modulation = detail::scaled(fc.affine.weight.value(), 1.0 / std::sqrt(static_cast<double>(C.style_dim))),
+            .modulation_bias = detail::values(fc.affine.bias.value()),
             .bias = {},
             .noise_weight = 0};
   }
   static backend::cuda::ModulatedLayer styled(const nn::StyledConv<float>& conv) {
     auto l = layer(conv.conv);
-    l.bias = values(conv.activate.bias.value());
+    l.bias = detail::values(conv.activate.bias.value());
     l.noise_weight = conv.noise.weight.value().data()[0];
     return l;
   }
   static backend::cuda::ModulatedLayer to_rgb(const nn::ToRgb<float>& t) {
     auto l = layer(t.conv);
-    l.bias = values(t.bias.value());
+    l.bias = detail::values(t.bias.value());
     return l;
   }
 
@@ -124,8 +117,8 @@ class CudaCips {
     wt.learned = C.has_learned();
     wt.residual = C.topology == cips::Topology::residual;
     if constexpr (C.has_fourier()) {
-      wt.fourier_weight = values(g.lff->ffm.conv.weight.value());
-      wt.fourier_bias = values(g.lff->ffm.conv.bias.value());
+      wt.fourier_weight = detail::values(g.lff->ffm.conv.weight.value());
+      wt.fourier_bias = detail::values(g.lff->ffm.conv.bias.value());
     }
     if constexpr (C.has_learned()) {
       // (1, C, S, S) -> channels last (S, S, C), so that neighbouring channels are neighbours in memory.
@@ -142,8 +135,9 @@ class CudaCips {
         wt.convs.push_back(styled(block->conv2));
         const auto& skip = block->skip;
         wt.shortcuts.push_back(
-            skip.empty() ? std::vector<float>{}
-                         : scaled(skip[0].weight.value(), 1.0 / std::sqrt(static_cast<double>(skip[0].weight.dim(1)))));
+            skip.empty()
+                ? std::vector<float>{}
+                : detail::scaled(skip[0].weight.value(), 1.0 / std::sqrt(static_cast<double>(skip[0].weight.dim(1)))));
       }
       wt.to_rgbs.push_back(to_rgb(*g.to_rgb_last));
     } else {
