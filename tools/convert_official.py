@@ -1,14 +1,19 @@
 #!/usr/bin/python3
-"""Convert an official CIPS checkpoint (.pt) to .safetensors for pixsyn.
+"""Convert an official CIPS checkpoint (.pt) or CREPS network pickle (.pkl) to .safetensors for pixsyn.
 
-Accepts a bare g_ema state dict (the released *_g_ema.pt files) or a training checkpoint written by
-the official train.py (a dict with 'g', 'd', 'g_ema', ... entries; only 'g_ema' is kept).  Keys are
-kept unchanged, every tensor is written as float32, and the file gets the metadata
-  {"format": "pixsyn", "source": <input file name>, "model": "cips-skips" | "cips-res", "size": <S>}.
-The key set and every shape are checked against the official layout (cips.md section 6) before
-anything is written; a file that does not fit is refused with the list of problems.
+CIPS: a bare g_ema state dict (the released *_g_ema.pt files) or a training checkpoint written by the
+official train.py (a dict with 'g', 'd', 'g_ema', ... entries; only 'g_ema' is kept).
+CREPS: a StyleGAN3-format network pickle (a dict with 'G', 'D', 'G_ema', ...; only 'G_ema' is kept):
+its state dict, flattened from the pickled modules without running the source code they embed, and
+its constructor arguments (init_kwargs).
+Keys are kept unchanged, every tensor is written as float32, and the file gets the metadata
+  {"format": "pixsyn", "source": <input file name>, "model": <pixsyn model name>, "size": <S>}
+(CREPS adds "init_kwargs", as JSON).  The key set and every shape are checked against the official
+layout (cips.md section 6, creps.md section 4) before anything is written; a file that does not fit
+is refused with the list of problems.
 
   /usr/bin/python3 tools/convert_official.py ffhq256_g_ema.pt ffhq256.safetensors
+  /usr/bin/python3 tools/convert_official.py creps-ffhq-512x512.pkl creps512.safetensors
   /usr/bin/python3 tools/convert_official.py --check ffhq256.safetensors   # inspect only
 
 Needs PyTorch (and numpy, which comes with it).  See docs/convert.md.
@@ -16,6 +21,7 @@ Needs PyTorch (and numpy, which comes with it).  See docs/convert.md.
 
 import argparse
 import io
+import json
 import os
 import pickle
 import sys
@@ -26,6 +32,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
 import cips_reference as ref  # noqa: E402  (official layout: state_dict_shapes)
+import creps_reference as creps_ref  # noqa: E402
 import safetensors_io  # noqa: E402
 
 MODELS = {"skips": "cips-skips", "residual": "cips-res"}
@@ -49,26 +56,33 @@ def _rebuild_parameter(data, *unused):
     return data
 
 
-class _ZipUnpickler(pickle.Unpickler):
-    """Reads torch's zip checkpoint format resolving only tensors and plain containers, so that an
-    untrusted file cannot run code.  (torch 1.13's weights_only loader rejects the floats in optimizer
-    state and ignores a custom pickle_module, hence this small reader.)"""
-
-    def __init__(self, archive, prefix):
-        self.archive, self.prefix, self.storages = archive, prefix, {}
-        super().__init__(io.BytesIO(archive.read(prefix + "data.pkl")))
+class _SafeUnpickler(pickle.Unpickler):
+    """Resolves only tensors, storages and plain containers, so that an untrusted file cannot run code.
+    (torch 1.13's weights_only loader rejects the floats in optimizer state and ignores a custom
+    pickle_module, hence these small readers.)"""
 
     def find_class(self, module, name):
         if module == "collections" and name == "OrderedDict":
             return OrderedDict
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
             return _rebuild_tensor
-        if module == "torch._utils" and name == "_rebuild_parameter":
+        if module == "torch._utils" and name in ("_rebuild_parameter", "_rebuild_parameter_with_state"):
             return _rebuild_parameter
         if module == "torch" and name in _STORAGE_DTYPES:
             return _STORAGE_DTYPES[name]
+        return self.unknown_class(module, name)
+
+    def unknown_class(self, module, name):
         raise pickle.UnpicklingError("refusing to load %s.%s (not a tensor or a plain container; rerun with "
                                      "--trust-pickle if you trust the file)" % (module, name))
+
+
+class _ZipUnpickler(_SafeUnpickler):
+    """torch's zip checkpoint format: data.pkl with storages in data/<key>."""
+
+    def __init__(self, archive, prefix):
+        self.archive, self.prefix, self.storages = archive, prefix, {}
+        super().__init__(io.BytesIO(archive.read(prefix + "data.pkl")))
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"):
@@ -83,27 +97,191 @@ class _ZipUnpickler(pickle.Unpickler):
         return self.storages[key]
 
 
+# The legacy (pre-zip) torch.save format, which pickled tensors embed for their storages
+# (torch.storage._load_from_bytes): pickles of the magic number, the protocol version, the system
+# info and the storage (a persistent id), a pickle of the storage keys, then per storage an 8-byte
+# little-endian element count and the raw data.
+_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+
+
+class _LegacyStorageUnpickler(_SafeUnpickler):
+    def persistent_load(self, pid):
+        if not (isinstance(pid, tuple) and len(pid) == 6 and pid[0] == "storage" and isinstance(pid[1], torch.dtype)):
+            raise pickle.UnpicklingError("unknown persistent id %r in an embedded storage" % (pid,))
+        if pid[5] is not None:
+            raise pickle.UnpicklingError("embedded storage views are not supported")
+        return pid
+
+
+def _storage_from_bytes(data):
+    f = io.BytesIO(data)
+    header = [_LegacyStorageUnpickler(f).load() for _ in range(4)]
+    magic, _, info, pid = header
+    if magic != _LEGACY_MAGIC or not isinstance(info, dict) or not isinstance(pid, tuple):
+        raise pickle.UnpicklingError("an embedded storage is not in torch's legacy format")
+    if not info.get("little_endian", False):
+        raise pickle.UnpicklingError("big-endian storages are not supported")
+    keys = _LegacyStorageUnpickler(f).load()
+    if keys != [pid[2]]:
+        raise pickle.UnpicklingError("an embedded storage lists keys %r; expected [%r]" % (keys, pid[2]))
+    dtype, numel = pid[1], pid[4]
+    count = int.from_bytes(f.read(8), "little")
+    itemsize = torch.empty(0, dtype=dtype).element_size()
+    raw = bytearray(f.read(count * itemsize))
+    if count != numel or len(raw) != count * itemsize:
+        raise pickle.UnpicklingError("an embedded storage holds %d bytes; expected %d values" % (len(raw), numel))
+    return torch.frombuffer(raw, dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+
+
+class _Stub:
+    """An inert stand-in for a pickled object of a class this reader does not resolve: it records the
+    class name, the arguments and the state, and runs nothing."""
+
+    qualname = "?"
+
+    def __new__(cls, *args, **kwargs):
+        obj = super().__new__(cls)
+        obj.args, obj.state = args, None
+        return obj
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __setstate__(self, state):
+        self.state = state
+
+
+class _PersistentObject(_Stub):
+    """torch_utils.persistence's reconstruction of a decorated class: meta holds class_name, the
+    object's state and the source code of its module, which is never executed here."""
+
+    def __new__(cls, meta):
+        obj = super().__new__(cls)
+        if not isinstance(meta, dict):
+            raise pickle.UnpicklingError("a persistent object without its meta dict")
+        obj.qualname = "%s (persistent)" % meta.get("class_name")
+        obj.state = meta.get("state")
+        return obj
+
+
+class _EasyDict(dict):
+    """dnnlib.util.EasyDict: a dict (its attribute access is not needed here)."""
+
+
+def _reconstructor(cls, base, state):  # copyreg._reconstructor (protocol 0/1 pickles)
+    return cls.__new__(cls) if isinstance(cls, type) and issubclass(cls, _Stub) else _Stub()
+
+
+class _NetworkUnpickler(_SafeUnpickler):
+    """A StyleGAN3-format network pickle (CREPS's .pkl files): modules are pickled whole, persistent
+    classes carry their own source code, and tensors embed legacy storages. Every class other than
+    tensors, storages and plain containers becomes an inert _Stub: nothing in the file is executed."""
+
+    def __init__(self, f):
+        super().__init__(f)
+        self.stubs = {}
+
+    def find_class(self, module, name):
+        if module == "torch.storage" and name == "_load_from_bytes":
+            return _storage_from_bytes
+        if module == "torch_utils.persistence" and name == "_reconstruct_persistent_obj":
+            return _PersistentObject
+        if module == "dnnlib.util" and name == "EasyDict":
+            return _EasyDict
+        if module == "copyreg" and name == "_reconstructor":
+            return _reconstructor
+        if module == "builtins" and name in ("set", "frozenset"):
+            return {"set": set, "frozenset": frozenset}[name]
+        return super().find_class(module, name)
+
+    def unknown_class(self, module, name):
+        key = "%s.%s" % (module, name)
+        if key not in self.stubs:
+            self.stubs[key] = type(str(name), (_Stub,), {"qualname": key})
+        return self.stubs[key]
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("unexpected persistent id %r in a network pickle" % (pid,))
+
+
 def load_checkpoint(path, trust):
+    """The object in a CIPS .pt file (zip or legacy torch format) or a StyleGAN3-format .pkl."""
     if not os.path.isfile(path):
         raise ConversionError("no such file")
     try:
-        if trust:
-            return torch.load(path, map_location="cpu", weights_only=False)
-        if not zipfile.is_zipfile(path):  # legacy (torch < 1.6) format: torch's own safe loader
-            return torch.load(path, map_location="cpu", weights_only=True)
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            pkl = [n for n in names if n.endswith("/data.pkl")]
-            if len(pkl) != 1:
-                raise ConversionError("a zip file but not a torch checkpoint (no single */data.pkl)")
-            prefix = pkl[0][:-len("data.pkl")]
-            if prefix + "byteorder" in names and archive.read(prefix + "byteorder") != b"little":
-                raise ConversionError("big-endian checkpoints are not supported")
-            return _ZipUnpickler(archive, prefix).load()
+        if zipfile.is_zipfile(path):
+            if trust:
+                return torch.load(path, map_location="cpu", weights_only=False)
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+                pkl = [n for n in names if n.endswith("/data.pkl")]
+                if len(pkl) != 1:
+                    raise ConversionError("a zip file but not a torch checkpoint (no single */data.pkl)")
+                prefix = pkl[0][:-len("data.pkl")]
+                if prefix + "byteorder" in names and archive.read(prefix + "byteorder") != b"little":
+                    raise ConversionError("big-endian checkpoints are not supported")
+                return _ZipUnpickler(archive, prefix).load()
+        # A plain pickle: a network pickle, or the legacy (torch < 1.6) format, which starts with its
+        # magic number and goes to torch's own safe loader.
+        with open(path, "rb") as f:
+            obj = pickle.load(f) if trust else _NetworkUnpickler(f).load()
+        if obj == _LEGACY_MAGIC:
+            return torch.load(path, map_location="cpu", weights_only=not trust)
+        return obj
     except ConversionError:
         raise
     except Exception as e:  # torch, pickle and zipfile raise errors of several kinds
-        raise ConversionError("cannot read it as a PyTorch checkpoint: %s" % e)
+        raise ConversionError("cannot read it as a PyTorch checkpoint or network pickle: %s" % e)
+
+
+def _check_state_dict(sd):
+    bad = [str(k) for k, v in sd.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)
+           or not v.is_floating_point()]
+    if bad:
+        raise ConversionError("entries that are not floating-point tensors with string keys: %s" % ", ".join(bad[:12]))
+    if not sd:
+        raise ConversionError("the state dict is empty")
+    return sd
+
+
+def _flatten_module(module, prefix, out):
+    """A pickled torch module's state dict: its parameters, then its persistent buffers, then its
+    children, recursively (torch's state_dict order)."""
+    state = module.state if isinstance(module, _Stub) else None
+    if not (isinstance(state, dict) and all(isinstance(state.get(k), dict)
+                                            for k in ("_parameters", "_buffers", "_modules"))):
+        raise ConversionError("'%s' is a %s, not a pickled torch module" % (
+            prefix.rstrip(".") or "G_ema", getattr(module, "qualname", type(module).__name__)))
+    skip = state.get("_non_persistent_buffers_set") or set()
+    for name, t in list(state["_parameters"].items()) + [(n, b) for n, b in state["_buffers"].items() if n not in skip]:
+        if t is not None:
+            out[prefix + str(name)] = t
+    for name, child in state["_modules"].items():
+        if child is not None:
+            _flatten_module(child, "%s%s." % (prefix, name), out)
+    return out
+
+
+def _plain(value):
+    """init_kwargs as JSON-ready values (an EasyDict is a dict; anything else unknown becomes its name)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return "<%s>" % getattr(value, "qualname", type(value).__name__)
+
+
+def extract_network(obj):
+    """(state dict, init_kwargs) of the 'G_ema' network in a StyleGAN3-format pickle."""
+    g = obj["G_ema"]
+    if isinstance(g, torch.nn.Module):  # --trust-pickle with the official code on the Python path
+        sd, kwargs = g.state_dict(), getattr(g, "init_kwargs", {})
+    else:
+        sd = _flatten_module(g, "", OrderedDict())
+        kwargs = g.state.get("_init_kwargs", {}) if isinstance(g.state, dict) else {}
+    return _check_state_dict(sd), _plain(kwargs)
 
 
 def extract_state_dict(obj):
@@ -118,14 +296,9 @@ def extract_state_dict(obj):
         sd = obj
     else:
         raise ConversionError("neither a bare state dict (all values tensors) nor a training checkpoint with a "
-                              "'g_ema' entry; top-level keys: %s" % ", ".join(map(str, list(obj)[:12])))
-    bad = [str(k) for k, v in sd.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)
-           or not v.is_floating_point()]
-    if bad:
-        raise ConversionError("entries that are not floating-point tensors with string keys: %s" % ", ".join(bad[:12]))
-    if not sd:
-        raise ConversionError("the state dict is empty")
-    return sd
+                              "'g_ema' entry, nor a network pickle with a 'G_ema' entry; top-level keys: %s"
+                              % ", ".join(map(str, list(obj)[:12])))
+    return _check_state_dict(sd)
 
 
 def detect(sd):
@@ -148,6 +321,15 @@ def detect(sd):
     return variant, size
 
 
+def _layout_problems(sd, want):
+    """Every missing, unexpected and wrongly shaped key of sd against want (key -> shape)."""
+    problems = ["missing '%s' %s" % (k, s) for k, s in want.items() if k not in sd]
+    problems += ["unexpected '%s'" % k for k in sd if k not in want]
+    problems += ["'%s' has shape %s; expected %s" % (k, tuple(sd[k].shape), s)
+                 for k, s in want.items() if k in sd and tuple(sd[k].shape) != s]
+    return problems
+
+
 def check_layout(sd, variant, size):
     """Compares keys and shapes with the official layout (widths from the file, channel multiplier 2)."""
     try:
@@ -161,10 +343,7 @@ def check_layout(sd, variant, size):
         want = ref.state_dict_shapes(cfg)
     except ValueError as e:
         raise ConversionError(str(e))
-    problems = ["missing '%s' %s" % (k, s) for k, s in want.items() if k not in sd]
-    problems += ["unexpected '%s'" % k for k in sd if k not in want]
-    problems += ["'%s' has shape %s; expected %s" % (k, tuple(sd[k].shape), s)
-                 for k, s in want.items() if k in sd and tuple(sd[k].shape) != s]
+    problems = _layout_problems(sd, want)
     if problems:
         raise ConversionError("does not match the official %s layout at size %d (hidden %d, style %d, %d mapping "
                               "layers):\n  %s" % (MODELS[variant], size, hidden, style_dim, n_mlp,
@@ -176,34 +355,132 @@ def summary(sd, variant, size):
     return "%s, size %d: %d keys, %s parameters" % (MODELS[variant], size, len(sd), format(params, ","))
 
 
+# ---------------------------------------------------------------------------------------------------
+# CREPS (creps.md sections 0, 4 and 8)
+# ---------------------------------------------------------------------------------------------------
+
+def _shape(sd, key):
+    if key not in sd:
+        raise ConversionError("not an official CREPS generator: '%s' is missing" % key)
+    return tuple(sd[key].shape)
+
+
+def creps_config(sd, kwargs):
+    """The configuration of a CREPS state dict, from its shapes; init_kwargs, when present, must agree."""
+    weight = _shape(sd, "synthesis.b4.input.weight")
+    if len(weight) != 4 or weight[:1] + weight[2:3] != (1, 1) or weight[3] % 2:
+        raise ConversionError("'synthesis.b4.input.weight' has shape %s; expected (1, channels, 1, 2 x thickness) "
+                              "(official bi-line CREPS)" % (weight,))
+    blocks = sorted(int(k.split(".")[1][1:]) for k in sd if k.startswith("synthesis.b") and k.endswith(".fc1.weight")
+                    and k.split(".")[1][1:].isdigit())
+    size = blocks[-1] if blocks else 0
+    if size < 8 or size & (size - 1):
+        raise ConversionError("the last synthesis block is b%d; the size must be a power of two >= 8" % size)
+    widths = {r: _shape(sd, "synthesis.b%d.fc1.weight" % r)[0] for r in blocks}
+    mapping = _shape(sd, "mapping.fc0.weight")
+    cfg = creps_ref.default_config(
+        size=size, z_dim=mapping[1], w_dim=mapping[0],
+        mapping_layers=sum(1 for k in sd if k.startswith("mapping.fc") and k.endswith(".weight")),
+        # channel_max is the widest block; channel_base / size the narrowest when it is below the cap.
+        channel_max=widths[4], channel_base=kwargs.get("channel_base", widths[size] * size),
+        biline_channels=_shape(sd, "synthesis.decoder_img.weight")[1], thickness=weight[3] // 2,
+        refinement_blocks=sum(1 for b in ("block0", "block1") if "synthesis.%s.fc0.weight" % b in sd),
+        fusion="layer_wise" if "synthesis.decoder_%d.0.weight" % size in sd else "final")
+    expected = {"img_resolution": size, "z_dim": cfg["z_dim"], "w_dim": cfg["w_dim"], "c_dim": 0, "img_channels": 3,
+                "channel_max": cfg["channel_max"], "biline_channels": cfg["biline_channels"]}
+    clash = ["%s = %r (the weights say %r)" % (k, kwargs[k], v) for k, v in expected.items()
+             if k in kwargs and kwargs[k] != v]
+    if clash:
+        raise ConversionError("init_kwargs disagree with the weights: %s%s" % (", ".join(clash), (
+            "; conditional models are not supported (pixsyn's mapping has no label embedding)"
+            if kwargs.get("c_dim") else "")))
+    return cfg
+
+
+def creps_model_name(cfg):
+    """The pixsyn program's name for the configuration, or None when no registered type has it."""
+    official = creps_ref.default_config(size=cfg["size"], thickness=cfg["thickness"])
+    if any(cfg[k] != official[k] for k in official if k not in ("fusion",)):
+        return None
+    if cfg["fusion"] == "final":
+        return "creps-single-d%d" % cfg["thickness"]
+    return "creps" if cfg["thickness"] == 8 else "creps-multi-d%d" % cfg["thickness"]
+
+
+def check_creps_layout(sd, cfg):
+    problems = _layout_problems(sd, creps_ref.state_dict_shapes(cfg))
+    if problems:
+        raise ConversionError("does not match the official CREPS layout at size %d (channel_base %d, channel_max %d, "
+                              "thickness %d, %d bi-line channels):\n  %s" % (
+                                  cfg["size"], cfg["channel_base"], cfg["channel_max"], cfg["thickness"],
+                                  cfg["biline_channels"], "\n  ".join(problems)))
+
+
+def creps_summary(sd, cfg):
+    params = sum(t.numel() for k, t in sd.items() if k not in creps_ref.BUFFERS)
+    name = creps_model_name(cfg) or "CREPS (channel_base %d, channel_max %d, thickness %d: no registered pixsyn " \
+                                      "model; load it into a creps::Generator of this Config)" % (
+                                          cfg["channel_base"], cfg["channel_max"], cfg["thickness"])
+    return "%s, size %d: %d keys, %s trainable parameters" % (name, cfg["size"], len(sd), format(params, ","))
+
+
+# ---------------------------------------------------------------------------------------------------
+
+def write_atomically(tensors, path, meta):
+    """Writes to a temporary file beside `path`, then renames it into place."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
+    try:
+        safetensors_io.save_file(tensors, tmp, meta)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("input", help="official .pt checkpoint, or a .safetensors file with --check")
+    p.add_argument("input", help="official CIPS .pt checkpoint or CREPS .pkl, or a .safetensors file with --check")
     p.add_argument("output", nargs="?", help="output .safetensors (default: input with .safetensors suffix)")
     p.add_argument("--check", action="store_true", help="validate and print key and parameter counts; write nothing")
     p.add_argument("--trust-pickle", action="store_true",
-                   help="allow arbitrary pickled objects in the checkpoint (only for files you trust)")
+                   help="allow arbitrary pickled objects in the checkpoint (only for files you trust; a CREPS .pkl "
+                        "then needs the official code's torch_utils, dnnlib and training on PYTHONPATH)")
     a = p.parse_args(argv)
     try:
+        kwargs = None
         if a.input.endswith(".safetensors"):
             if not a.check:
                 raise ConversionError("%s is already a safetensors file (use --check to inspect it)" % a.input)
             sd, meta = safetensors_io.load_file(a.input)
             print("metadata: %s" % dict(sorted(meta.items())))
+            if "init_kwargs" in meta:
+                kwargs = json.loads(meta["init_kwargs"])
         else:
-            sd = extract_state_dict(load_checkpoint(a.input, a.trust_pickle))
-        variant, size = detect(sd)
-        check_layout(sd, variant, size)
+            obj = load_checkpoint(a.input, a.trust_pickle)
+            if isinstance(obj, dict) and "G_ema" in obj:
+                sd, kwargs = extract_network(obj)
+            else:
+                sd = extract_state_dict(obj)
+        if "synthesis.b4.input.weight" in sd or kwargs is not None:
+            cfg = creps_config(sd, kwargs or {})
+            check_creps_layout(sd, cfg)
+            text, size = creps_summary(sd, cfg), cfg["size"]
+            meta = {"model": creps_model_name(cfg) or "creps-custom", "size": size,
+                    "init_kwargs": json.dumps(kwargs or {}, sort_keys=True)}
+        else:
+            variant, size = detect(sd)
+            check_layout(sd, variant, size)
+            text, meta = summary(sd, variant, size), {"model": MODELS[variant], "size": size}
         if a.check:
-            print(summary(sd, variant, size))
+            print(text)
             return 0
         out = a.output or os.path.splitext(a.input)[0] + ".safetensors"
-        if os.path.abspath(out) == os.path.abspath(a.input):
+        if os.path.abspath(out) == os.path.abspath(a.input) or (os.path.exists(out) and os.path.samefile(out, a.input)):
             raise ConversionError("output would overwrite the input")
         tensors = OrderedDict((k, v.detach().to(torch.float32).contiguous()) for k, v in sd.items())
-        meta = {"format": "pixsyn", "source": os.path.basename(a.input), "model": MODELS[variant], "size": size}
-        safetensors_io.save_file(tensors, out, meta)
-        print("wrote %s: %s" % (out, summary(tensors, variant, size)))
+        write_atomically(tensors, out, dict({"format": "pixsyn", "source": os.path.basename(a.input)}, **meta))
+        print("wrote %s: %s" % (out, text))
         return 0
     except ConversionError as e:
         print("convert_official: %s: %s" % (a.input, e), file=sys.stderr)
