@@ -144,9 +144,10 @@ TEST_CASE("errors give one clear line and a non-zero exit") {
   CliTempDir dir;
   SUBCASE("unknown model") {
     const Run run = pixsyn_cli("info --model cips-nope --size 16");
-    check_one_error_line(run,
-                         "--model must be one of cips-skips, cips-res, cips-base, cips-ne, cips-nofourier, cips-sine "
-                         "(got cips-nope)");
+    check_one_error_line(
+        run,
+        "--model must be one of cips-skips, cips-res, cips-base, cips-ne, cips-nofourier, cips-sine, creps, "
+        "creps-multi-d<N>, creps-single-d<N> (N = 1, 2, 4, 8, 16), creps-nb (got cips-nope)");
     CHECK(run.code == 2);
   }
   SUBCASE("unknown size") {

@@ -56,6 +56,13 @@ TEST_CASE("bad option values are refused in one short message naming the flag an
       {{"--truncation", "1e400"}, "--truncation must be a finite number between -100 and 100 (got 1e400)"},
       {{"--truncation", "101"}, "--truncation must be a finite number between -100 and 100 (got 101)"},
       {{"--noise", "loud"}, "--noise must be one of off, seeded (got loud)"},
+      {{"--zoom", "0"}, "--zoom must be a finite number between 1e-06 and 1e+06 (got 0)"},
+      {{"--zoom", "-2"}, "--zoom must be a finite number between 1e-06 and 1e+06 (got -2)"},
+      {{"--zoom", "nan"}, "--zoom must be a finite number between 1e-06 and 1e+06 (got nan)"},
+      {{"--shift-x", "inf"}, "--shift-x must be a finite number between -1e+06 and 1e+06 (got inf)"},
+      {{"--shift-y", "1e7"}, "--shift-y must be a finite number between -1e+06 and 1e+06 (got 1e7)"},
+      {{"--rotate", "nan"}, "--rotate must be a finite number between -1e+06 and 1e+06 (got nan)"},
+      {{"--refinement", "fp8"}, "--refinement must be one of fp32, fp16 (got fp8)"},
       {{"--device", "tpu"}, "--device must be one of cpu, cuda (got tpu)"},
       {{"--precision", "fp8"}, "--precision must be one of fp32, bf16 (got fp8)"},
       {{"--npy", ""}, "--npy needs a path (got an empty one)"},
@@ -74,7 +81,8 @@ TEST_CASE("bad option values are refused in one short message naming the flag an
     CHECK(error.size() <= short_message);
   }
   CHECK(usage_error({"render", "--model", "cips-nope", "--size", "16"}) ==
-        "--model must be one of cips-skips, cips-res, cips-base, cips-ne, cips-nofourier, cips-sine (got cips-nope)");
+        "--model must be one of cips-skips, cips-res, cips-base, cips-ne, cips-nofourier, cips-sine, creps, "
+        "creps-multi-d<N>, creps-single-d<N> (N = 1, 2, 4, 8, 16), creps-nb (got cips-nope)");
   CHECK(usage_error({"info", "--model", "cips-skips", "--size", "48"}) ==
         "--size must be one of 16, 32, 64, 128, 256, 512, 1024 (got 48)");
   CHECK(usage_error({"info", "--model", "cips-skips", "--size", "16", "--init-seed", "-1"}) ==
@@ -161,4 +169,36 @@ TEST_CASE("parsing chooses the subcommand, checks option combinations and answer
       usage_error({"info", "--model", "cips-skips", "--size", "16", std::string(3000, 'q') + "\n"});
   CHECK(extra.size() <= 200);
   CHECK(extra.find('\n') == std::string::npos);
+}
+
+TEST_CASE("options a family does not take are refused after parsing, naming the option and the model") {
+  CHECK(usage_error({"render", "--model", "creps", "--size", "16", "--noise", "seeded"}) ==
+        "--noise seeded: creps has no noise inputs");
+  CHECK(usage_error({"render", "--model", "creps-nb", "--size", "16", "--truncation-samples", "10"}) ==
+        "--truncation-samples does not apply to creps-nb: its truncation centre is stored in the weights "
+        "(mapping.w_avg), not sampled");
+  CHECK(usage_error({"render", "--model", "creps", "--size", "16", "--truncation-seed", "3"})
+            .rfind("--truncation-seed does not apply to creps", 0) == 0);
+  CHECK(usage_error({"render", "--model", "cips-skips", "--size", "16", "--refinement", "fp32"}) ==
+        "--refinement is for CREPS models; cips-skips has no fp16 refinement blocks");
+  CHECK(usage_error({"consistency", "--model", "cips-res", "--size", "16", "--refinement", "fp16"}) ==
+        "--refinement is for CREPS models; cips-res has no fp16 refinement blocks");
+  // Accepted where the family has them.
+  CHECK(usage_error({"render", "--model", "creps-single-d2", "--size", "16", "--refinement", "fp16", "--truncation",
+                     "0.5", "--rotate", "30", "--zoom", "0.5", "--shift-x", "-0.25", "--shift-y", "2"}) == "");
+  CHECK(usage_error({"render", "--model", "cips-sine", "--size", "16", "--noise", "seeded", "--truncation-samples",
+                     "10", "--rotate", "-90"}) == "");
+}
+
+TEST_CASE("an unregistered thickness or size names the registered ones") {
+  CHECK(usage_error({"info", "--model", "creps-multi-d3", "--size", "16"}) ==
+        "--model creps-multi-d3 is not registered; the registered creps-multi-d<N> are creps-multi-d1, "
+        "creps-multi-d2, creps-multi-d4, creps-multi-d8, creps-multi-d16");
+  CHECK(usage_error({"info", "--model", "creps-single-d32", "--size", "16"}) ==
+        "--model creps-single-d32 is not registered; the registered creps-single-d<N> are creps-single-d1, "
+        "creps-single-d2, creps-single-d4, creps-single-d8, creps-single-d16");
+  CHECK(usage_error({"info", "--model", "creps", "--size", "8"}) ==
+        "--size must be one of 16, 32, 64, 128, 256, 512, 1024 (got 8)");
+  CHECK(usage_error({"consistency", "--model", "creps", "--size", "16", "--n", "0"}) ==
+        "--n must be an integer between 1 and 65536 (got 0)");
 }

@@ -1,8 +1,9 @@
 // cips::Base at every registered size (one translation unit per family keeps compile times in check).
-#include "generator_model.hpp"
+#include "cips_model.hpp"
+#include "families.hpp"
 
 namespace pixsyn::cli::detail {
 
-std::unique_ptr<Model> make_base(int size, std::uint64_t seed) { return make_family<cips::Base>(size, seed); }
+ModelEntry cips_base_entry() { return cips_entry<cips::Base>("cips-base"); }
 
 }  // namespace pixsyn::cli::detail

@@ -1,10 +1,9 @@
 // cips::NoEmbedding at every registered size (one translation unit per family keeps compile times in check).
-#include "generator_model.hpp"
+#include "cips_model.hpp"
+#include "families.hpp"
 
 namespace pixsyn::cli::detail {
 
-std::unique_ptr<Model> make_no_embedding(int size, std::uint64_t seed) {
-  return make_family<cips::NoEmbedding>(size, seed);
-}
+ModelEntry cips_no_embedding_entry() { return cips_entry<cips::NoEmbedding>("cips-ne"); }
 
 }  // namespace pixsyn::cli::detail

@@ -1,8 +1,9 @@
 // cips::Residual at every registered size (one translation unit per family keeps compile times in check).
-#include "generator_model.hpp"
+#include "cips_model.hpp"
+#include "families.hpp"
 
 namespace pixsyn::cli::detail {
 
-std::unique_ptr<Model> make_residual(int size, std::uint64_t seed) { return make_family<cips::Residual>(size, seed); }
+ModelEntry cips_residual_entry() { return cips_entry<cips::Residual>("cips-res"); }
 
 }  // namespace pixsyn::cli::detail

@@ -1,8 +1,9 @@
 // cips::Sine at every registered size (one translation unit per family keeps compile times in check).
-#include "generator_model.hpp"
+#include "cips_model.hpp"
+#include "families.hpp"
 
 namespace pixsyn::cli::detail {
 
-std::unique_ptr<Model> make_sine(int size, std::uint64_t seed) { return make_family<cips::Sine>(size, seed); }
+ModelEntry cips_sine_entry() { return cips_entry<cips::Sine>("cips-sine"); }
 
 }  // namespace pixsyn::cli::detail

@@ -1,8 +1,9 @@
 // cips::Skips at every registered size (one translation unit per family keeps compile times in check).
-#include "generator_model.hpp"
+#include "cips_model.hpp"
+#include "families.hpp"
 
 namespace pixsyn::cli::detail {
 
-std::unique_ptr<Model> make_skips(int size, std::uint64_t seed) { return make_family<cips::Skips>(size, seed); }
+ModelEntry cips_skips_entry() { return cips_entry<cips::Skips>("cips-skips"); }
 
 }  // namespace pixsyn::cli::detail

@@ -12,45 +12,14 @@
 namespace pixsyn::cli {
 namespace {
 
-const char* to_string(cips::Topology t) {
-  switch (t) {
-    case cips::Topology::skips:
-      return "skips (ToRGB after every block, summed)";
-    case cips::Topology::residual:
-      return "residual (residual blocks, one final ToRGB)";
-    case cips::Topology::base:
-      return "base (plain stack, one final ToRGB)";
-  }
-  return "?";
-}
-
-const char* to_string(cips::Embedding e) {
-  switch (e) {
-    case cips::Embedding::fourier_and_learned:
-      return "Fourier features + learned embedding";
-    case cips::Embedding::fourier_only:
-      return "Fourier features only";
-    case cips::Embedding::learned_only:
-      return "learned embedding only";
-  }
-  return "?";
-}
-
-const char* to_string(cips::Activation a) { return a == cips::Activation::sine ? "sine" : "leaky_relu"; }
-
-void print_config(const std::string& name, const cips::Config& c) {
-  std::ostringstream channels;
-  for (int i = 0; i < c.blocks(); ++i) channels << (i ? " " : "") << c.channel(i);
-  std::cout << "model:          " << name << "\n"
-            << "size:           " << c.size << " (embedding table " << c.size << "x" << c.size << ")\n"
-            << "hidden:         " << c.hidden << "\n"
-            << "style_dim:      " << c.style_dim << "\n"
-            << "mapping:        " << c.mapping_layers << " layers, lr_mul " << c.mapping_lr_mul << "\n"
-            << "topology:       " << to_string(c.topology) << "\n"
-            << "embedding:      " << to_string(c.embedding) << "\n"
-            << "activation:     " << to_string(c.activation) << "\n"
-            << "block channels: " << channels.str() << " (channel multiplier " << c.channel_multiplier << ")\n"
-            << "noise maps:     " << c.styled_convs() << "\n\n";
+// "model:" and the family's configuration, one aligned "field: value" line each.
+void print_config(const std::string& name, const Model& model) {
+  auto line = [](const std::string& field, const std::string& value) {
+    std::cout << field << ":" << std::string(field.size() < 15 ? 15 - field.size() : 1, ' ') << value << "\n";
+  };
+  line("model", name);
+  for (const auto& [field, value] : model.describe()) line(field, value);
+  std::cout << "\n";
 }
 
 void print_layer_table(const std::vector<ParameterInfo>& parameters) {
@@ -77,7 +46,7 @@ class Info final : public Command {
 
   int run() override {
     const auto model = model_.make();
-    print_config(model_.name, model->config());
+    print_config(model_.name, *model);
     print_layer_table(model->parameters());
     std::cout << "parameters: " << model->parameter_count() << "\n";
     return 0;

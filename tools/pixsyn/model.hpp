@@ -1,25 +1,23 @@
 #pragma once
-// The pixsyn program's model registry: every (family, size) generator type is instantiated once,
-// behind a small type-erased interface, so that the command line deals in names and sizes only
-// (strings at the edge, templates inside).
+// The pixsyn program's models: every (name, size) generator type is instantiated once, behind a small
+// family-agnostic interface, so that the command line deals in names and sizes only (strings at the
+// edge, templates inside). A family (CIPS, CREPS, ...) implements Model once for all its types
+// (cips_model.hpp, creps_model.hpp) and adds its names to the registry (registry.cpp); every subcommand
+// works on Model, so families share the plumbing.
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "pixsyn/coords/point_set.hpp"
-#include "pixsyn/core/error.hpp"
-#include "pixsyn/models/cips/config.hpp"
-#include "pixsyn/render/tiled.hpp"
+#include "pixsyn/core/shape.hpp"
+#include "pixsyn/core/tensor.hpp"
+#include "pixsyn/nn/noise.hpp"
 #include "usage_error.hpp"
-
-#ifdef PIXSYN_WITH_CUDA
-namespace pixsyn::render {
-struct CudaRenderOptions;
-}
-#endif
+#include "view.hpp"
 
 namespace pixsyn::cli {
 
@@ -28,50 +26,94 @@ struct ParameterInfo {
   Shape shape;
 };
 
+// What a family offers beyond the common interface. The subcommands refuse an option the model lacks,
+// naming the option and the model, before any work.
+struct Capabilities {
+  bool noise = false;               // per-pixel noise inputs (--noise seeded)
+  bool fp16_refinement = false;     // the official fp16 refinement emulation (--refinement fp16)
+  bool sampled_truncation = false;  // the truncation centre is a mean over sampled latents (--truncation-samples)
+  bool cuda = false;                // a fused GPU renderer (--device cuda)
+};
+
+// Where the truncation centre comes from, for families that estimate it (CIPS: the mean w of
+// `samples` latents drawn from Philox{seed}); families with a stored centre (CREPS: mapping.w_avg)
+// ignore it.
+struct TruncationSampling {
+  std::int64_t samples = 4096;
+  std::uint64_t seed = 0;
+};
+
+struct RenderSettings {
+  std::int64_t tile = 1 << 16;  // at most this many (sample, point) pairs at once
+  nn::NoiseMode noise = nn::NoiseMode::off;
+  std::uint64_t noise_seed = 0;
+  bool fp16_refinement = false;
+  // Called after each tile with the points done (of height x width).
+  std::function<void(std::int64_t)> progress;
+};
+
+#ifdef PIXSYN_WITH_CUDA
+struct CudaSettings {
+  bool bf16 = false;  // bf16 weights and activations with fp32 accumulation; fp32 otherwise
+  nn::NoiseMode noise = nn::NoiseMode::off;
+  std::uint64_t noise_seed = 0;
+  std::int64_t tile = 0;  // 0: the most that the renderer's workspace holds
+};
+#endif
+
 class Model {
  public:
   virtual ~Model() = default;
-  virtual const cips::Config& config() const = 0;
+  virtual int size() const = 0;
+  // The width of z (and of the latents files).
+  virtual int latent_dim() const = 0;
+  // The configuration as (field, value) lines for `pixsyn info`.
+  virtual std::vector<std::pair<std::string, std::string>> describe() const = 0;
+  virtual Capabilities capabilities() const = 0;
+  // Trainable parameters (buffers excluded).
   virtual std::int64_t parameter_count() const = 0;
   // Every parameter in state-dict order.
   virtual std::vector<ParameterInfo> parameters() const = 0;
   // Loads a safetensors state dict with full validation (throws pixsyn::Error listing every bad key).
   virtual void load(const std::filesystem::path& path) = 0;
-  // z (B, style_dim) -> w (B, style_dim)
+  // z (B, latent_dim) -> w (B, w_dim)
   virtual Tensor<float> map(const Tensor<float>& z) const = 0;
-  // The truncation centre: mean w over `samples` latents drawn from Philox{seed}.
-  virtual Tensor<float> mean_w(std::int64_t samples, std::uint64_t seed) const = 0;
-  // w (B, style_dim) at a grid -> images (B, 3, H, W), rendered in tiles.
-  virtual Tensor<float> render(const Tensor<float>& w, const coords::PointSet<float>& grid,
-                               const render::RenderOptions<float>& options) const = 0;
+  // The centre that --truncation pulls w toward.
+  virtual Tensor<float> truncation_center(const TruncationSampling& sampling) const = 0;
+  // Points per tile of a render of `batch` images of `view` (the progress report's step).
+  virtual std::int64_t tile_points(std::int64_t batch, const View& view, const RenderSettings& settings) const = 0;
+  // Memory a render of `batch` images of `view` needs beyond the images themselves: its coordinates
+  // and a tile's activations (at least; for the up-front memory check).
+  virtual std::uint64_t working_bytes(std::int64_t batch, const View& view, const RenderSettings& settings) const = 0;
+  // w (B, w_dim) -> images (B, 3, view.height, view.width), on the CPU in tiles of bounded memory.
+  virtual Tensor<float> render(const Tensor<float>& w, const View& view, const RenderSettings& settings) const = 0;
 #ifdef PIXSYN_WITH_CUDA
-  // Whether the fused GPU renderer (render::CudaCips) serves this model: the official CIPSskip and CIPSres.
-  virtual bool has_cuda_path() const = 0;
-  // As render, on the GPU with the fused renderer (the same grid, seeded noise formula and tiling of
-  // (sample, pixel) pairs); only for models with has_cuda_path().
-  virtual Tensor<float> render_cuda(const Tensor<float>& w, const coords::PointSet<float>& grid,
-                                    const render::CudaRenderOptions& options) const = 0;
+  // As render, on the GPU with the family's fused renderer; only when capabilities().cuda.
+  virtual Tensor<float> render_cuda(const Tensor<float>& w, const View& view, const CudaSettings& settings) const = 0;
 #endif
 };
 
-// The registered names ("cips-skips", ...) and sizes.
+// A registered name: its family's capabilities are known without building a model, so that option
+// checks run right after parsing.
+struct ModelEntry {
+  std::string name;
+  std::string family;  // "CIPS", "CREPS"
+  Capabilities capabilities;
+  std::unique_ptr<Model> (*make)(int size, std::uint64_t seed);
+};
+
+// The registered names ("cips-skips", "creps", "creps-multi-d4", ...) and sizes.
 const std::vector<std::string>& model_names();
+// The same for messages and help texts, numbered members grouped ("creps-multi-d<N> (N = 1, 2, ...)").
+const std::string& model_name_list();
 inline constexpr std::array<int, 7> model_sizes{16, 32, 64, 128, 256, 512, 1024};
+
+// The entry of `name`; throws UsageError listing the valid choices when it is not registered (for a
+// family with a thickness D in its names, the registered values of D).
+const ModelEntry& find_model(const std::string& name);
 
 // The generator `name` at `size` with the seeded random initialisation; throws UsageError (listing
 // the valid choices) when either is not registered.
 std::unique_ptr<Model> make_model(const std::string& name, int size, std::uint64_t seed);
 
-namespace detail {
-
-// One family at every registered size; null for an unregistered size. Each is defined in its own
-// translation unit (family_*.cpp).
-std::unique_ptr<Model> make_skips(int size, std::uint64_t seed);
-std::unique_ptr<Model> make_residual(int size, std::uint64_t seed);
-std::unique_ptr<Model> make_base(int size, std::uint64_t seed);
-std::unique_ptr<Model> make_no_embedding(int size, std::uint64_t seed);
-std::unique_ptr<Model> make_no_fourier(int size, std::uint64_t seed);
-std::unique_ptr<Model> make_sine(int size, std::uint64_t seed);
-
-}  // namespace detail
 }  // namespace pixsyn::cli

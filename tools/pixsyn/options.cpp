@@ -122,6 +122,19 @@ CLI::Option* add_choice_option(CLI::App& app, const std::string& flag, std::stri
       ->default_str(target);
 }
 
+CLI::Option* add_checked_option(CLI::App& app, const std::string& flag, std::string& target,
+                                std::function<void(const std::string&)> accept, const std::string& help,
+                                const std::string& type) {
+  return add_converted(
+             app, flag,
+             [&target, accept = std::move(accept)](const std::string& text) {
+               accept(text);
+               target = text;
+             },
+             help, type)
+      ->default_str(target);
+}
+
 CLI::Option* add_integer_choice_option(CLI::App& app, const std::string& flag, int& target,
                                        std::span<const int> choices, const std::string& help) {
   const std::vector<int> allowed(choices.begin(), choices.end());

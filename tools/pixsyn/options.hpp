@@ -4,6 +4,7 @@
 // ("--height must be an integer between 1 and 65536 (got 0)"): no silent wrap of "-1" to 2^64 - 1,
 // no NaN, no 309-digit bound. Every numeric option of every subcommand goes through these.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,6 +30,12 @@ CLI::Option* add_number_option(CLI::App& app, const std::string& flag, double& t
 // One of `choices`, listed in the help text.
 CLI::Option* add_choice_option(CLI::App& app, const std::string& flag, std::string& target,
                                std::vector<std::string> choices, const std::string& help);
+
+// A string that `accept` accepts: it throws UsageError naming the problem otherwise. `type` is the
+// value's placeholder in the help text.
+CLI::Option* add_checked_option(CLI::App& app, const std::string& flag, std::string& target,
+                                std::function<void(const std::string&)> accept, const std::string& help,
+                                const std::string& type);
 
 // One of the integers `choices` (e.g. the registered model sizes).
 CLI::Option* add_integer_choice_option(CLI::App& app, const std::string& flag, int& target,

@@ -1,5 +1,5 @@
 // pixsyn render: images from a registered generator (random or loaded weights, seeded or given
-// latents, any H x W, in tiles), on the CPU or with the fused GPU renderer.
+// latents, any H x W, a moved camera, in tiles), on the CPU or with the fused GPU renderer.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -15,17 +15,13 @@
 #include "memory.hpp"
 #include "model_options.hpp"
 #include "options.hpp"
-#include "pixsyn/coords/grid.hpp"
 #include "pixsyn/core/finite.hpp"
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/npy.hpp"
 #include "pixsyn/io/output_set.hpp"
-#include "pixsyn/models/cips/generator.hpp"
+#include "pixsyn/nn/mapping.hpp"
 #include "progress.hpp"
 #include "subcommands.hpp"
-#ifdef PIXSYN_WITH_CUDA
-#include "pixsyn/render/cuda_cips.hpp"
-#endif
 
 namespace pixsyn::cli {
 namespace {
@@ -36,6 +32,9 @@ constexpr std::int64_t max_side = 65536, max_batch = 65536, max_columns = 65536;
 constexpr std::int64_t max_tile = std::int64_t(1) << 24;
 constexpr std::int64_t max_truncation_samples = std::int64_t(1) << 16;
 constexpr double max_truncation = 100;
+// The camera: shifts of a million images and magnifications from 1e-6 to 1e6 are far beyond use; the
+// bounds only keep the coordinates finite.
+constexpr double max_shift = 1e6, min_zoom = 1e-6, max_zoom = 1e6, max_degrees = 1e6;
 
 struct RenderArgs {
   std::string weights;
@@ -43,33 +42,55 @@ struct RenderArgs {
   std::uint64_t seed = 0;
   std::int64_t batch = 1;
   std::int64_t height = 0, width = 0;  // 0: the model size
+  double shift_x = 0, shift_y = 0, zoom = 1, rotate = 0;
   double truncation = 1.0;
   std::int64_t truncation_samples = 4096;
   std::uint64_t truncation_seed = 0;
   std::string noise = "off";
   std::uint64_t noise_seed = 0;
   std::int64_t tile = 0;  // 0: the device's default
-  std::string device = "cpu", precision = "fp32";
+  std::string device = "cpu", precision = "fp32", refinement = "fp32";
   std::string png, npy;
   std::int64_t columns = 0;
   bool quiet = false;
 };
 
-void add_render_options(CLI::App& render, RenderArgs& r) {
+// The options that only some families take: checked against the model once it is known.
+struct FamilyOptions {
+  CLI::Option* truncation_samples = nullptr;
+  CLI::Option* truncation_seed = nullptr;
+  CLI::Option* refinement = nullptr;
+};
+
+FamilyOptions add_render_options(CLI::App& render, RenderArgs& r) {
   add_path_option(render, "--weights", r.weights, "State dict (.safetensors) to load, validated against the model");
   CLI::Option* latents =
       add_path_option(render, "--latents", r.latents, "Latents z: .npy of float32/float64, shape (batch, style_dim)");
   add_seed_option(render, "--seed", r.seed, "Seed of the latents z ~ N(0, I) (Philox)")->excludes(latents);
   add_integer_option(render, "--batch", r.batch, 1, max_batch, "Number of seeded latents")->excludes(latents);
-  add_integer_option(render, "--height", r.height, 1, max_side, "Image height (default: the model size)")
+  add_integer_option(render, "--height", r.height, 1, max_side,
+                     "Image height: sample points down the rows (default: the model size)")
       ->default_str("");
-  add_integer_option(render, "--width", r.width, 1, max_side, "Image width (default: the model size)")->default_str("");
+  add_integer_option(render, "--width", r.width, 1, max_side,
+                     "Image width: sample points across the columns (default: the model size)")
+      ->default_str("");
+  add_number_option(render, "--shift-x", r.shift_x, -max_shift, max_shift,
+                    "Move the camera right by this many training-image widths (the content moves left)");
+  add_number_option(render, "--shift-y", r.shift_y, -max_shift, max_shift,
+                    "Move the camera down by this many training-image heights (the content moves up)");
+  add_number_option(render, "--zoom", r.zoom, min_zoom, max_zoom,
+                    "Magnify the content this many times about the view's centre (< 1 zooms out)");
+  add_number_option(render, "--rotate", r.rotate, -max_degrees, max_degrees,
+                    "Turn the content this many degrees counter-clockwise on screen (CREPS: each pixel is then "
+                    "rendered as a point of its own)");
+  FamilyOptions family;
   add_number_option(render, "--truncation", r.truncation, -max_truncation, max_truncation,
-                    "psi: w = mean_w + psi (w - mean_w)");
-  add_integer_option(render, "--truncation-samples", r.truncation_samples, 1, max_truncation_samples,
-                     "Latents averaged for mean_w");
-  add_seed_option(render, "--truncation-seed", r.truncation_seed, "Seed of the latents averaged for mean_w");
-  add_choice_option(render, "--noise", r.noise, {"off", "seeded"}, "Per-pixel noise");
+                    "psi: w = center + psi (w - center); the center is CIPS's mean_w, CREPS's mapping.w_avg");
+  family.truncation_samples = add_integer_option(render, "--truncation-samples", r.truncation_samples, 1,
+                                                 max_truncation_samples, "Latents averaged for mean_w (CIPS)");
+  family.truncation_seed =
+      add_seed_option(render, "--truncation-seed", r.truncation_seed, "Seed of the latents averaged for mean_w (CIPS)");
+  add_choice_option(render, "--noise", r.noise, {"off", "seeded"}, "Per-pixel noise (CIPS)");
   add_seed_option(render, "--noise-seed", r.noise_seed, "Seed of the noise");
   add_integer_option(render, "--tile", r.tile, 1, max_tile,
                      "Maximum (sample, pixel) pairs rendered at once (default: 65536 on the CPU; on CUDA the most "
@@ -79,10 +100,12 @@ void add_render_options(CLI::App& render, RenderArgs& r) {
                     "cpu, or cuda: the fused GPU renderer (cips-skips and cips-res)");
   add_choice_option(render, "--precision", r.precision, {"fp32", "bf16"},
                     "fp32, or bf16 (--device cuda only: bf16 weights and activations, fp32 accumulation)");
+  family.refinement = add_refinement_option(render, r.refinement);
   add_path_option(render, "--png", r.png, "Write the batch as a PNG grid (values clamped from [-1, 1] to [0, 1])");
   add_path_option(render, "--npy", r.npy, "Write the raw float32 images (B, 3, H, W) as .npy");
   add_integer_option(render, "--columns", r.columns, 0, max_columns, "Columns of the PNG grid (0: about sqrt(B))");
   render.add_flag("-q,--quiet", r.quiet, "No progress report on stderr");
+  return family;
 }
 
 Tensor<float> read_latents(const std::string& path, int style_dim) {
@@ -120,54 +143,45 @@ void check_png_size(std::int64_t batch, std::int64_t height, std::int64_t width,
                         " bytes of pixel data); use --npy, or fewer or smaller images");
 }
 
-// At least the memory a render of `batch` images of height x width needs on the host: the images (twice
-// on the CPU: (B, P, 3) points, then (B, 3, H, W)), the grid, a tile's activations, and the encoded outputs.
-std::uint64_t render_bytes(const RenderArgs& a, const cips::Config& config, std::int64_t batch, std::int64_t height,
-                           std::int64_t width) {
-  const auto b = std::uint64_t(batch), h = std::uint64_t(height), w = std::uint64_t(width);
-  const std::uint64_t images = saturating_product({b, 3, h, w, sizeof(float)});
-  const std::uint64_t grid = saturating_product({h, w, 2, sizeof(float)});
-  const bool gpu = a.device == "cuda";
-  const std::uint64_t pairs = std::min(saturating_product({b, h, w}),
-                                       std::uint64_t(a.tile ? a.tile : render::RenderOptions<float>{}.max_pixels));
-  const std::uint64_t tile = gpu ? 0 : saturating_product({pairs, 2, std::uint64_t(config.hidden), sizeof(float)});
-  const std::uint64_t render = saturating_sum({images, gpu ? 0 : images, grid, tile});
+// At least the memory a render of `batch` images needs on the host: the images, the model's working set
+// (coordinates, a tile's activations), and the encoded outputs.
+std::uint64_t render_bytes(const RenderArgs& a, const Model& model, std::int64_t batch, const View& view,
+                           const RenderSettings& settings) {
+  const std::uint64_t images = saturating_product(
+      {std::uint64_t(batch), 3, std::uint64_t(view.height), std::uint64_t(view.width), sizeof(float)});
+  const std::uint64_t render =
+      saturating_sum({images, a.device == "cuda" ? 0 : model.working_bytes(batch, view, settings)});
   // Writing: the images, plus the .npy's bytes and the PNG grid (float, then 8-bit, then stb's copy).
   const std::uint64_t write =
       saturating_sum({images, a.npy.empty() ? 0 : images, a.png.empty() ? 0 : saturating_product({images / 4, 6})});
   return std::max(render, write);
 }
 
-// On the CPU, in tiles of --tile (sample, pixel) pairs, with progress on stderr.
-Tensor<float> render_cpu(const Model& model, const Tensor<float>& w, const coords::PointSet<float>& grid,
-                         const RenderArgs& a) {
-  render::RenderOptions<float> options{.noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
-                                       .noise_seed = a.noise_seed};
-  if (a.tile) options.max_pixels = a.tile;
-  const std::int64_t batch = w.dim(0), points = grid.size();
-  const std::int64_t tile_points = render::tile_points(options.max_pixels, batch);
+// On the CPU, in tiles of --tile (sample, point) pairs, with progress on stderr.
+Tensor<float> render_cpu(const Model& model, const Tensor<float>& w, const View& view, RenderSettings settings,
+                         bool quiet) {
+  const std::int64_t batch = w.dim(0), points = view.height * view.width;
+  const std::int64_t tile_points = model.tile_points(batch, view, settings);
   const std::int64_t tiles = (points + tile_points - 1) / tile_points;
-  Progress progress({.label = "render", .enabled = !a.quiet}, tiles, batch * points);
-  options.progress = [&](std::int64_t done, std::int64_t) {
-    progress.update((done + tile_points - 1) / tile_points, done * batch);
-  };
-  return model.render(w, grid, options);
+  Progress progress({.label = "render", .enabled = !quiet}, tiles, batch * points);
+  settings.progress = [&](std::int64_t done) { progress.update((done + tile_points - 1) / tile_points, done * batch); };
+  return model.render(w, view, settings);
 }
 
 #ifdef PIXSYN_WITH_CUDA
 // On the GPU with the fused renderer, which renders all tiles in one call: progress says when it starts
 // and ends. --tile 0 (the default) lets its workspace budget choose the tile.
-Tensor<float> render_gpu(const Model& model, const Tensor<float>& w, const coords::PointSet<float>& grid,
-                         const RenderArgs& a) {
-  Progress progress({.label = "render (GPU)", .enabled = !a.quiet}, 1, w.dim(0) * grid.size());
+Tensor<float> render_gpu(const Model& model, const Tensor<float>& w, const View& view, const RenderArgs& a) {
+  const std::int64_t pixels = w.dim(0) * view.height * view.width;
+  Progress progress({.label = "render (GPU)", .enabled = !a.quiet}, 1, pixels);
   progress.started();
-  auto images = model.render_cuda(
-      w, grid,
-      render::CudaRenderOptions{.precision = a.precision == "bf16" ? render::Precision::bf16 : render::Precision::fp32,
-                                .noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
-                                .noise_seed = a.noise_seed,
-                                .max_pixels = a.tile});
-  progress.update(1, w.dim(0) * grid.size());
+  auto images =
+      model.render_cuda(w, view,
+                        CudaSettings{.bf16 = a.precision == "bf16",
+                                     .noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
+                                     .noise_seed = a.noise_seed,
+                                     .tile = a.tile});
+  progress.update(1, pixels);
   return images;
 }
 #endif
@@ -176,7 +190,7 @@ class Render final : public Command {
  public:
   explicit Render(CLI::App& app) {
     add_model_options(app, model_);
-    add_render_options(app, args_);
+    family_ = add_render_options(app, args_);
   }
 
   void check() const override {
@@ -186,6 +200,21 @@ class Render final : public Command {
 #ifndef PIXSYN_WITH_CUDA
     if (a.device == "cuda") throw UsageError("this pixsyn was built without CUDA (configure with -DPIXSYN_CUDA=ON)");
 #endif
+    // Options the chosen family does not take are refused, naming the option and the model.
+    const ModelEntry& entry = model_.entry();
+    const Capabilities& caps = entry.capabilities;
+    if (a.noise != "off" && !caps.noise)
+      throw UsageError(pixsyn::detail::concat("--noise ", a.noise, ": ", entry.name, " has no noise inputs"));
+    for (const CLI::Option* o : {family_.truncation_samples, family_.truncation_seed})
+      if (o->count() && !caps.sampled_truncation)
+        throw UsageError(pixsyn::detail::concat(o->get_name(), " does not apply to ", entry.name,
+                                                ": its truncation centre is stored in the weights (mapping.w_avg), "
+                                                "not sampled"));
+    check_refinement_option(*family_.refinement, entry);
+    if (a.device == "cuda" && !caps.cuda)
+      throw UsageError(pixsyn::detail::concat(
+          "model ", entry.name, " is not supported on the CUDA fast path",
+          entry.family == "CREPS" ? " (the CREPS GPU renderer is not built yet)" : "", "; use --device cpu"));
   }
 
   int run() override;
@@ -193,6 +222,7 @@ class Render final : public Command {
  private:
   ModelOptions model_;
   RenderArgs args_;
+  FamilyOptions family_;
 };
 
 int Render::run() {
@@ -210,31 +240,37 @@ int Render::run() {
   const std::size_t png = save_png ? outputs.add_output("--png", a.png) : 0;
 
   auto model = m.make();
-#ifdef PIXSYN_WITH_CUDA
-  if (gpu && !model->has_cuda_path())
-    throw UsageError(
-        pixsyn::detail::concat("model ", m.name, " is not supported on the CUDA fast path; use --device cpu"));
-#endif
-  const cips::Config& config = model->config();
-  const Tensor<float> z = a.latents.empty() ? Tensor<float>::randn({a.batch, config.style_dim}, Philox{a.seed})
-                                            : read_latents(a.latents, config.style_dim);
+  const Tensor<float> z = a.latents.empty() ? Tensor<float>::randn({a.batch, model->latent_dim()}, Philox{a.seed})
+                                            : read_latents(a.latents, model->latent_dim());
   const std::int64_t batch = z.dim(0);
+  const View view{.height = height,
+                  .width = width,
+                  .shift_x = a.shift_x,
+                  .shift_y = a.shift_y,
+                  .zoom = a.zoom,
+                  .rotate_degrees = a.rotate};
+  const RenderSettings settings{.tile = a.tile ? a.tile : RenderSettings{}.tile,
+                                .noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
+                                .noise_seed = a.noise_seed,
+                                .fp16_refinement = a.refinement == "fp16",
+                                .progress = {}};
   if (save_png) check_png_size(batch, height, width, a.columns);
   check_memory(pixsyn::detail::concat("rendering ", batch, " image", batch == 1 ? "" : "s", " of ", height, "x", width),
-               render_bytes(a, config, batch, height, width));
+               render_bytes(a, *model, batch, view, settings));
   if (!a.weights.empty()) model->load(a.weights);
   // After the inputs are checked, so that a bad input gives one error line and nothing else.
   if (a.weights.empty())
     std::cerr << "note: no --weights given; using a random initialisation (seed " << m.init_seed << ")\n";
   Tensor<float> w = model->map(z);
-  if (a.truncation != 1.0) w = cips::truncate(w, model->mean_w(a.truncation_samples, a.truncation_seed), a.truncation);
+  if (a.truncation != 1.0)
+    w = nn::truncate(w, model->truncation_center({.samples = a.truncation_samples, .seed = a.truncation_seed}),
+                     a.truncation);
 
-  const auto grid = coords::grid<float>(height, width);
   const auto start = std::chrono::steady_clock::now();
 #ifdef PIXSYN_WITH_CUDA
-  const Tensor<float> images = gpu ? render_gpu(*model, w, grid, a) : render_cpu(*model, w, grid, a);
+  const Tensor<float> images = gpu ? render_gpu(*model, w, view, a) : render_cpu(*model, w, view, settings, a.quiet);
 #else
-  const Tensor<float> images = render_cpu(*model, w, grid, a);
+  const Tensor<float> images = render_cpu(*model, w, view, settings, a.quiet);
 #endif
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 

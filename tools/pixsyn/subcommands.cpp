@@ -9,6 +9,7 @@ std::span<const Subcommand> subcommands() {
   static const std::vector<Subcommand> table{
       info_subcommand(),
       render_subcommand(),
+      consistency_subcommand(),
   };
   return table;
 }

@@ -1,0 +1,14 @@
+// creps and creps-multi-d<D> at every registered size (one translation unit per family keeps compile
+// times in check). MultiDecoder<S, 8> is Official<S>, one type: creps-multi-d8 is another name for creps.
+#include "creps_model.hpp"
+#include "families.hpp"
+
+namespace pixsyn::cli::detail {
+
+std::vector<ModelEntry> creps_multi_entries() {
+  auto entries = thickness_entries<creps::MultiDecoder>("creps-multi-d");
+  entries.insert(entries.begin(), creps_entry<creps::Official>("creps"));
+  return entries;
+}
+
+}  // namespace pixsyn::cli::detail

@@ -1,0 +1,38 @@
+#pragma once
+// What every family's Model implementation shares: instantiating a variant at every registered size,
+// and the parameter table. Included only by the family translation units (cips_model.hpp, creps_model.hpp).
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "memory.hpp"
+#include "model.hpp"
+
+namespace pixsyn::cli::detail {
+
+// Model<Variant<size>> for the registered `size`; null for another one.
+template <template <class> class Model, template <int, class, class> class Variant, std::size_t... I>
+std::unique_ptr<cli::Model> make_sized(int size, std::uint64_t seed, std::index_sequence<I...>) {
+  std::unique_ptr<cli::Model> out;
+  // The fold stops at the matching size; its value is not needed (clang warns when it is dropped silently).
+  (void)((size == model_sizes[I] ? (out = std::make_unique<Model<Variant<model_sizes[I], float, Cpu>>>(seed), true)
+                                 : false) ||
+         ...);
+  return out;
+}
+
+template <template <class> class Model, template <int, class, class> class Variant>
+std::unique_ptr<cli::Model> make_sized(int size, std::uint64_t seed) {
+  return make_sized<Model, Variant>(size, seed, std::make_index_sequence<model_sizes.size()>{});
+}
+
+// Every parameter of a generator, in state-dict order.
+template <class G>
+std::vector<ParameterInfo> parameter_table(const G& g) {
+  std::vector<ParameterInfo> out;
+  for (const auto& [name, p] : g.named_parameters()) out.push_back({name, p->shape()});
+  return out;
+}
+
+}  // namespace pixsyn::cli::detail
