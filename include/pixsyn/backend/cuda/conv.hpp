@@ -1,0 +1,24 @@
+#pragma once
+// 2-D convolutions on the GPU (declarations; kernels in src/cuda/conv.cu): im2col into a workspace, then
+// cuBLAS strided-batched GEMMs, as the CPU path (backend/eigen/conv.hpp) computes them. No cuDNN.
+#include "pixsyn/backend/conv_geometry.hpp"
+#include "pixsyn/backend/cuda/fast_render.hpp"
+
+namespace pixsyn::backend::cuda {
+
+// y (B, O, Ho, Wo) = conv2d(x (B, I, H, W), w): cross-correlation with zero padding (torch's conv2d).
+// fp32 runs SGEMM; Precision::bf16 rounds x and w to bf16 and accumulates in fp32 on the tensor cores.
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, Precision precision = Precision::fp32);
+void conv2d(const ConvGeometry& g, const double* x, const double* w, double* y);
+
+// dx (B, I, H, W) = the adjoint of conv2d applied to dy (B, O, Ho, Wo): conv2d's input gradient and
+// conv_transpose2d. Precision as for conv2d.
+void conv2d_input_grad(const ConvGeometry& g, const float* dy, const float* w, float* dx,
+                       Precision precision = Precision::fp32);
+void conv2d_input_grad(const ConvGeometry& g, const double* dy, const double* w, double* dx);
+
+// dw = conv2d's weight gradient: (O, I, kh, kw) summed over the batch, or (B, O, I, kh, kw) per sample.
+void conv2d_weight_grad(const ConvGeometry& g, const float* x, const float* dy, float* dw);
+void conv2d_weight_grad(const ConvGeometry& g, const double* x, const double* dy, double* dw);
+
+}  // namespace pixsyn::backend::cuda

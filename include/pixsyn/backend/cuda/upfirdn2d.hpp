@@ -1,0 +1,12 @@
+#pragma once
+// upfirdn2d on the GPU (declarations; the kernel is in src/cuda/upfirdn2d.cu): one thread per output pixel
+// sums the filter taps that land on input samples, as the CPU kernel (backend/eigen/upfirdn2d.hpp) does.
+#include "pixsyn/backend/fir_geometry.hpp"
+
+namespace pixsyn::backend::cuda {
+
+// y (planes, out_h, out_w) = upfirdn2d(x (planes, in_h, in_w), f (taps_y, taps_x)); f on the device.
+void upfirdn2d(const FirGeometry& g, const float* x, const float* f, float* y);
+void upfirdn2d(const FirGeometry& g, const double* x, const double* f, double* y);
+
+}  // namespace pixsyn::backend::cuda
