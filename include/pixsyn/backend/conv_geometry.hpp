@@ -16,11 +16,11 @@ struct ConvGeometry {
   bool per_sample = false;  // weights (B, O, I, kh, kw), else one (O, I, kh, kw) for every sample
 
   // The depth of a GEMM: one weight row (O rows of I · kh · kw).
-  std::int64_t depth() const { return in_channels * kernel_h * kernel_w; }
-  std::int64_t in_plane() const { return height * width; }
-  std::int64_t out_plane() const { return out_height * out_width; }
+  PIXSYN_HOST_DEVICE std::int64_t depth() const { return in_channels * kernel_h * kernel_w; }
+  PIXSYN_HOST_DEVICE std::int64_t in_plane() const { return height * width; }
+  PIXSYN_HOST_DEVICE std::int64_t out_plane() const { return out_height * out_width; }
   // Elements between two samples' weights (0: shared).
-  std::int64_t weight_stride() const { return per_sample ? out_channels * depth() : 0; }
+  PIXSYN_HOST_DEVICE std::int64_t weight_stride() const { return per_sample ? out_channels * depth() : 0; }
 };
 
 // The x-side index read by output index `out` at kernel tap `tap` (outside [0, extent): zero padding).
