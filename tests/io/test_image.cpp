@@ -1,11 +1,16 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <fstream>
+#include <limits>
+#include <span>
 #include <string>
+#include <vector>
 
 #include <pixsyn/io/atomic_file.hpp>
 #include <pixsyn/io/image.hpp>
+#include "support/errors.hpp"
 #include "support/temp_files.hpp"
 
 using namespace pixsyn;
@@ -96,6 +101,68 @@ TEST_CASE("image errors name the file and the problem") {
   CHECK_THROWS_WITH_AS(io::write_png(dir / "w.png", nan_image), doctest::Contains("NaN (channel 0, row 1, column 0)"),
                        pixsyn::Error);
   CHECK_FALSE(std::filesystem::exists(dir / "w.png"));
+}
+
+namespace {
+
+// The first bytes of a PNG (signature and IHDR chunk, CRC not checked by the decoder) that claims an
+// 8-bit RGB image of width x height.
+std::string png_header(std::uint32_t width, std::uint32_t height) {
+  std::string bytes("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16);
+  for (const std::uint32_t v : {width, height})
+    for (int shift = 24; shift >= 0; shift -= 8) bytes += static_cast<char>((v >> shift) & 0xff);
+  return bytes + std::string("\x08\x02\0\0\0\0\0\0\0", 9);
+}
+
+std::span<const std::byte> as_bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+}  // namespace
+
+TEST_CASE("decode_image reads PNG and JPEG, and refuses other formats, truncation and huge sizes") {
+  using pixsyn::test::contains;
+  using pixsyn::test::error_of;
+  TempDir dir;
+  auto image = Tensor<float>::zeros({3, 6, 10});
+  for (std::int64_t i = 0; i < image.numel(); ++i) image.data()[i] = static_cast<float>(i % 7) / 6.0f;
+  io::write_png(dir / "a.png", image);
+  const std::string png = pixsyn::test::read_bytes(dir / "a.png");
+  CHECK(io::decode_image(as_bytes(png)).to_vector() == io::read_image(dir / "a.png").to_vector());
+
+  // A JPEG written by stb: it decodes to the right size, close to the original.
+  std::string jpeg;
+  std::vector<unsigned char> pixels(6 * 10 * 3, 128);
+  stbi_write_jpg_to_func(
+      [](void* context, void* data, int size) {
+        static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<std::size_t>(size));
+      },
+      &jpeg, 10, 6, 3, pixels.data(), 95);
+  const auto decoded = io::decode_image(as_bytes(jpeg), "a.jpg");
+  CHECK(decoded.shape() == Shape{3, 6, 10});
+  CHECK(std::abs(decoded.at({1, 3, 4}) - 128.0f / 255.0f) < 0.02f);
+
+  CHECK(contains(error_of([&] { io::decode_image(as_bytes(png.substr(0, png.size() - 20)), "cut.png"); }),
+                 "read_image: 'cut.png': cannot decode"));
+  CHECK(contains(error_of([&] { io::decode_image(as_bytes(jpeg.substr(0, 100)), "cut.jpg"); }), "cannot decode"));
+  // Found by the fuzzer: a Huffman table of more than 256 codes made stb 2.27 write past its tables.
+  std::string bad_table = jpeg;
+  const auto dht = bad_table.find("\xff\xc4");
+  REQUIRE(dht != std::string::npos);
+  for (std::size_t i = 0; i < 16; ++i) bad_table[dht + 5 + i] = '\xff';
+  CHECK(contains(error_of([&] { io::decode_image(as_bytes(bad_table), "dht.jpg"); }),
+                 "read_image: 'dht.jpg': cannot decode: corrupt JPEG (a Huffman table of 4080 codes; at most 256)"));
+  CHECK(contains(error_of([&] { io::decode_image(as_bytes(std::string("BM\x36\0\0\0", 6)), "a.bmp"); }),
+                 "not a PNG or JPEG file"));
+  CHECK(contains(error_of([&] { io::decode_image(as_bytes(png), "a.png", {.max_pixels = 59}); }),
+                 "the image is 10 x 6 pixels, more than the limit of 59 (ImageLimits::max_pixels)"));
+  // Huge sizes claimed by a few bytes are refused before the decoder allocates anything.
+  CHECK(contains(error_of([&] { io::decode_image(as_bytes(png_header(16384, 16385))); }),
+                 "the image is 16384 x 16385 pixels, more than the limit of 268435456"));
+  // Beyond the decoder's own limits, also without ours.
+  CHECK(contains(error_of([&] {
+                   io::decode_image(as_bytes(png_header(1 << 24, 1 << 24)), "bomb.png",
+                                    {.max_pixels = std::numeric_limits<std::int64_t>::max()});
+                 }),
+                 "read_image: 'bomb.png': cannot decode"));
 }
 
 TEST_CASE("resize_bilinear interpolates when enlarging and averages areas when shrinking") {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <string>
 
 #include <pixsyn/io/npy.hpp>
@@ -119,6 +120,40 @@ TEST_CASE("bad .npy files give errors that name the path and the problem") {
                                             raw<float>({1}))),
                    "truncated"));
     CHECK(contains(read_error(dir, make_npy(good_dict, raw<float>({1, 2, 3}))), "4 unexpected trailing bytes"));
+  }
+  SUBCASE("a shape whose byte count overflows") {
+    CHECK(contains(
+        read_error(dir, make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }",
+                                 raw<float>({1}))),
+        "truncated: shape (4611686018427387904, 4) of <f4 needs more than 9223372036854775807 bytes"));
+    CHECK(contains(
+        read_error(dir, make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1152921504606846976,), }", "")),
+        "needs more than 9223372036854775807 bytes"));
+    CHECK(contains(
+        read_error(dir, make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (9223372036854775808,), }", "")),
+        "malformed header (shape extent larger than 2^63 - 1"));
+  }
+  SUBCASE("a header longer than numpy's limit") {
+    const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }" + std::string(20000, ' ');
+    CHECK(contains(read_error(dir, make_npy(dict, raw<float>({1, 2}), 2)), "exceeds numpy's limit of 10000"));
+  }
+  SUBCASE("keys twice, unknown keys, text after the dict") {
+    CHECK(contains(read_error(dir, make_npy("{'descr': '<f4', 'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
+                                            raw<float>({1, 2}))),
+                   "the key 'descr' appears twice"));
+    CHECK(contains(read_error(dir, make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': True}",
+                                            raw<float>({1, 2}))),
+                   "header has the unexpected key 'x'"));
+    CHECK(contains(
+        read_error(dir, make_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } junk", raw<float>({1, 2}))),
+        "unexpected text after the dictionary"));
+  }
+  SUBCASE("from memory") {
+    const std::string bytes = make_npy(good_dict, raw<float>({1, 2}));
+    CHECK(io::parse_npy<double>(std::as_bytes(std::span(bytes.data(), bytes.size()))).to_vector() ==
+          std::vector<double>{1, 2});
+    CHECK(contains(error_of([&] { io::parse_npy<float>(std::as_bytes(std::span(bytes.data(), 9)), "cut"); }),
+                   "read_npy: 'cut': bad magic"));
   }
   SUBCASE("truncated header") {
     const std::string bytes = make_npy(good_dict, "");

@@ -6,8 +6,10 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <string>
 
+#include <pixsyn/core/storage.hpp>
 #include <pixsyn/io/float16.hpp>
 #include <pixsyn/io/safetensors.hpp>
 #include "support/errors.hpp"
@@ -195,14 +197,25 @@ TEST_CASE("a hand-written file reads, and write_safetensors produces exactly the
   CHECK(header_length % 8 == 0);
 }
 
-TEST_CASE("overlapping and unordered offsets are accepted within range") {
+TEST_CASE("tensors in any header order load when their offsets tile the data buffer") {
   TempDir dir;
-  const std::string header =
-      R"({"late":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"both":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
-  write_bytes(dir / "o.safetensors", make_file(header, std::string("\x00\x00\x80\x3f\x00\x00\x00\x40", 8)));
+  const std::string header = R"({"late":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},)"
+                             R"("empty":{"dtype":"F64","shape":[0,3],"data_offsets":[4,4]},)"
+                             R"("first":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  const std::string bytes = make_file(header, std::string("\x00\x00\x80\x3f\x00\x00\x00\x40", 8));
+  write_bytes(dir / "o.safetensors", bytes);
   const auto t = io::load_tensors<float>(dir / "o.safetensors");
+  CHECK(t.at("first").to_vector() == std::vector<float>{1});
   CHECK(t.at("late").to_vector() == std::vector<float>{2});
-  CHECK(t.at("both").to_vector() == std::vector<float>{1, 2});
+  CHECK(t.at("empty").shape() == Shape{0, 3});
+  // The same bytes from memory.
+  const auto from_memory = io::parse_safetensors(std::as_bytes(std::span(bytes.data(), bytes.size())));
+  CHECK(from_memory.tensors.at("late").to<float>().to_vector() == std::vector<float>{2});
+  CHECK(contains(error_of([&] { io::parse_safetensors(std::as_bytes(std::span(bytes.data(), 20)), "cut"); }),
+                 "read_safetensors: 'cut': header length"));
+  // No tensors at all: an empty data buffer.
+  write_bytes(dir / "none.safetensors", make_file("{}", ""));
+  CHECK(io::read_safetensors(dir / "none.safetensors").tensors.empty());
 }
 
 TEST_CASE("bad safetensors files give errors that name the path and the problem") {
@@ -281,6 +294,71 @@ TEST_CASE("bad safetensors files give errors that name the path and the problem"
   }
   SUBCASE("metadata that is not a map of strings") {
     CHECK(contains(read_error(dir, make_file(R"({"__metadata__":{"n":3}})")), "metadata \"n\" is not a string"));
+    CHECK(contains(read_error(dir, make_file(R"({"__metadata__":{"n":{"deep":"x"}}})", "")),
+                   "metadata \"n\" is not a string but an object"));
+    CHECK(contains(read_error(dir, make_file(R"({"__metadata__":["a","b"]})", "")),
+                   "\"__metadata__\" is not a JSON object"));
+  }
+  SUBCASE("a header length beyond the format's 100 MB limit") {
+    // A sparse file: the length is plausible for the file, but the format caps it.
+    const auto path = dir / "bad.safetensors";
+    write_bytes(path, make_file("{}", "", 100'000'001));
+    std::filesystem::resize_file(path, 8 + 100'000'001);
+    CHECK(contains(error_of([&] { io::read_safetensors(path); }),
+                   "header length 100000001 exceeds the format's limit of 100000000 bytes"));
+  }
+  SUBCASE("a key twice in one object") {
+    CHECK(contains(read_error(dir, make_file("{\"w\":{" + ok_entry + "},\"w\":{" + ok_entry + "}}")),
+                   "header has the key \"w\" twice in one object"));
+    CHECK(
+        contains(read_error(dir, make_file(R"({"w":{"dtype":"F64","dtype":"F32","shape":[2],"data_offsets":[0,8]}})")),
+                 "header has the key \"dtype\" twice in one object (inside an entry)"));
+    CHECK(contains(read_error(dir, make_file(R"({"__metadata__":{"a":"1","a":"2"}})", "")), "the key \"a\" twice"));
+  }
+  SUBCASE("nesting deeper than a header has") {
+    CHECK(contains(read_error(dir, make_file(R"({"w":{"dtype":"F32","shape":[[2]],"data_offsets":[0,8]}})")),
+                   "header nests JSON values deeper than a safetensors header does"));
+  }
+  SUBCASE("a header that is not UTF-8") {
+    CHECK(contains(read_error(dir, make_file("{\"w\xff\":{" + ok_entry + "}}")), "header is not valid JSON"));
+  }
+  SUBCASE("offsets that do not start at 0") {
+    CHECK(contains(read_error(dir, make_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})")),
+                   "tensor 'w' at bytes [4, 8) is the first in the data buffer but does not begin at byte 0"));
+  }
+  SUBCASE("a gap between tensors") {
+    CHECK(contains(read_error(dir, make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                                             R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+                                             std::string(12, '\0'))),
+                   "tensor 'b' at bytes [8, 12) leaves a gap after tensor 'a' at bytes [0, 4)"));
+  }
+  SUBCASE("overlapping tensors") {
+    CHECK(contains(read_error(dir, make_file(R"({"late":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},)"
+                                             R"("both":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})")),
+                   "tensor 'late' at bytes [4, 8) overlaps tensor 'both' at bytes [0, 8)"));
+    CHECK(contains(read_error(dir, make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                             R"("b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})")),
+                   "overlaps"));
+  }
+  SUBCASE("trailing bytes after the last tensor") {
+    CHECK(contains(read_error(dir, make_file("{\"w\":{" + ok_entry + "}}", std::string(12, '\0'))),
+                   "the tensors cover 8 bytes of the 12-byte data buffer: 4 trailing bytes that no tensor describes"));
+    CHECK(contains(read_error(dir, make_file("{}")), "8 trailing bytes"));
+  }
+  SUBCASE("tensors that need more memory than the machine has") {
+    // A sparse file whose one tensor, by header, is larger than the memory.
+    const std::uint64_t count = pixsyn::detail::physical_memory() / 4 + 1;
+    const std::string header = R"({"w":{"dtype":"F32","shape":[)" + std::to_string(count) + R"(],"data_offsets":[0,)" +
+                               std::to_string(4 * count) + "]}}";
+    const auto path = dir / "bad.safetensors";
+    write_bytes(path, make_file(header, ""));
+    std::error_code sparse_failed;
+    std::filesystem::resize_file(path, 8 + header.size() + 4 * count, sparse_failed);
+    if (sparse_failed) {
+      MESSAGE("no sparse file of " << 4 * count << " bytes here: " << sparse_failed.message());
+    } else {
+      CHECK(contains(error_of([&] { io::read_safetensors(path); }), "of memory this machine has"));
+    }
   }
 }
 

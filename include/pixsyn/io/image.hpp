@@ -11,8 +11,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -22,21 +25,104 @@
 
 namespace pixsyn::io {
 
-// Reads a PNG, JPEG (or any format stb decodes) as a (3, H, W) float tensor in [0, 1]. Grayscale is
-// replicated to RGB and alpha is dropped; 16-bit PNGs keep their precision.
-inline Tensor<float> read_image(const std::filesystem::path& path) {
-  const std::vector<std::byte> file = read_file(path, "read_image");
-  pixsyn::detail::check(file.size() <= static_cast<std::size_t>(INT_MAX), "read_image: '", path.string(),
-                        "' is too large (", file.size(), " bytes)");
+struct ImageLimits {
+  // Images with more pixels are refused before decoding: a small file can claim a huge image (a
+  // "decompression bomb"). The default, a 16384 x 16384 image, takes 4 GiB to decode; raise it for more.
+  std::int64_t max_pixels = std::int64_t{1} << 28;
+};
+
+namespace detail {
+
+// stb_image 2.27 (Debian 12's libstb) writes past its Huffman tables when a JPEG's DHT segment
+// declares more than 256 codes (fixed upstream in 2.28). This walks the JPEG's marker segments as
+// stb does, skipping padding between them and the entropy-coded data after each scan header, and
+// refuses such a table before stb sees it. The walk stops at a segment length below 2, which stb
+// rejects before it could reach a later table.
+inline void check_jpeg_huffman_tables(std::span<const std::byte> jpeg, const std::string& where) {
+  const auto byte = [&](std::size_t i) { return std::to_integer<unsigned>(jpeg[i]); };
+  const auto is_restart = [](unsigned marker) { return marker >= 0xd0 && marker <= 0xd7; };
+  std::size_t pos = 2;  // after SOI
+  while (pos + 1 < jpeg.size()) {
+    if (byte(pos) != 0xff) {  // stb skips padding between segments, looking for the next marker
+      ++pos;
+      continue;
+    }
+    while (pos + 1 < jpeg.size() && byte(pos + 1) == 0xff) ++pos;  // fill bytes
+    if (pos + 1 >= jpeg.size()) return;
+    const unsigned marker = byte(pos + 1);
+    pos += 2;
+    if (marker == 0xd9) return;                          // EOI
+    if (marker == 0x01 || is_restart(marker)) continue;  // no length
+    if (pos + 2 > jpeg.size()) return;
+    const std::size_t length = byte(pos) << 8 | byte(pos + 1);
+    if (length < 2) return;
+    if (marker == 0xc4) {
+      // Like stb: tables follow each other while the segment has bytes left, each read in full even
+      // where it runs past the segment (bytes past the file's end read as 0).
+      const auto at = [&](std::size_t i) { return i < jpeg.size() ? byte(i) : 0u; };
+      for (std::size_t table = pos + 2, left = length - 2; left > 0;) {
+        std::size_t codes = 0;
+        for (std::size_t i = 1; i <= 16; ++i) codes += at(table + i);
+        pixsyn::detail::check(codes <= 256, where, "cannot decode: corrupt JPEG (a Huffman table of ", codes,
+                              " codes; at most 256)");
+        if (17 + codes >= left) break;
+        table += 17 + codes;
+        left -= 17 + codes;
+      }
+    }
+    pos += length;
+    // After a scan header comes entropy-coded data, read as stb's bit reader does: 0xff, fill 0xffs
+    // and 0x00 are a data byte, and restart markers are part of the scan; any other marker ends it.
+    for (std::size_t next = pos; marker == 0xda && next < jpeg.size(); pos = next) {
+      if (byte(next++) != 0xff) continue;
+      while (next < jpeg.size() && byte(next) == 0xff) ++next;
+      if (next < jpeg.size() && byte(next) != 0 && !is_restart(byte(next))) {
+        pos = next - 1;
+        break;
+      }
+      ++next;
+    }
+  }
+}
+
+}  // namespace detail
+
+// Decodes the bytes of a PNG or JPEG file as a (3, H, W) float tensor in [0, 1]. Grayscale is
+// replicated to RGB and alpha is dropped; 16-bit PNGs keep their precision. Other formats that stb
+// could decode are refused: their decoders are less exercised, and pixsyn has no use for them.
+// `name` stands for the file in messages.
+inline Tensor<float> decode_image(std::span<const std::byte> file, std::string_view name = "(memory)",
+                                  const ImageLimits& limits = {}) {
+  const std::string where = pixsyn::detail::concat("read_image: '", name, "': ");
+  pixsyn::detail::check(file.size() <= static_cast<std::size_t>(INT_MAX), where, "the file is too large (", file.size(),
+                        " bytes)");
+  const auto starts_with = [&](std::initializer_list<unsigned char> magic) {
+    return file.size() >= magic.size() &&
+           std::equal(magic.begin(), magic.end(), file.begin(), [](auto m, auto b) { return std::byte{m} == b; });
+  };
+  pixsyn::detail::check(starts_with({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}) || starts_with({0xff, 0xd8, 0xff}),
+                        where, "cannot decode: not a PNG or JPEG file (it has neither signature)");
+  if (starts_with({0xff, 0xd8, 0xff})) detail::check_jpeg_huffman_tables(file, where);
+  const auto failure = [] {
+    const char* reason = stbi_failure_reason();
+    return std::string(reason ? reason : "unknown error");
+  };
   const auto* buffer = reinterpret_cast<const stbi_uc*>(file.data());
   const int length = static_cast<int>(file.size());
-  const bool wide = stbi_is_16_bit_from_memory(buffer, length);
   int width = 0, height = 0, channels = 0;
+  pixsyn::detail::check(stbi_info_from_memory(buffer, length, &width, &height, &channels) != 0, where,
+                        "cannot decode: ", failure());
+  const bool wide = stbi_is_16_bit_from_memory(buffer, length);
+  // Counted before the decoder allocates anything (beyond this, stb has limits of its own, and the
+  // tensor's allocation refuses more than the memory).
+  pixsyn::detail::check(static_cast<std::int64_t>(width) * height <= limits.max_pixels, where, "the image is ", width,
+                        " x ", height, " pixels, more than the limit of ", limits.max_pixels,
+                        " (ImageLimits::max_pixels)");
   std::unique_ptr<void, void (*)(void*)> pixels(
       wide ? static_cast<void*>(stbi_load_16_from_memory(buffer, length, &width, &height, &channels, 3))
            : static_cast<void*>(stbi_load_from_memory(buffer, length, &width, &height, &channels, 3)),
       stbi_image_free);
-  pixsyn::detail::check(pixels != nullptr, "read_image: cannot decode '", path.string(), "': ", stbi_failure_reason());
+  pixsyn::detail::check(pixels != nullptr, where, "cannot decode: ", failure());
 
   auto image = Tensor<float>::empty({3, height, width});
   const std::int64_t plane = static_cast<std::int64_t>(height) * width;
@@ -49,6 +135,11 @@ inline Tensor<float> read_image(const std::filesystem::path& path) {
   else
     convert(static_cast<const stbi_uc*>(pixels.get()), 1.0f / 255.0f);
   return image;
+}
+
+// Reads a PNG or JPEG file as a (3, H, W) float tensor in [0, 1] (see decode_image).
+inline Tensor<float> read_image(const std::filesystem::path& path, const ImageLimits& limits = {}) {
+  return decode_image(read_file(path, "read_image"), path.string(), limits);
 }
 
 // Writes a (3, H, W) or (1, H, W) image with values in [0, 1] as an 8-bit PNG, atomically. Values

@@ -2,7 +2,9 @@
 // NumPy's .npy format (https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html):
 // magic "\x93NUMPY", version, header length (u16 in 1.0, u32 in 2.0), a Python dict literal
 // {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded to 64 bytes, then the data.
-// Only little-endian float32/float64 in C order are supported.
+// Only little-endian float32/float64 in C order are supported. Reading is strict: numpy's header size
+// limit, exactly the three keys, a shape whose byte count does not overflow, and data of exactly that
+// size.
 #include <bit>
 #include <cctype>
 #include <cstddef>
@@ -10,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -27,6 +31,8 @@ namespace pixsyn::io {
 namespace detail {
 
 inline constexpr std::string_view npy_magic = "\x93NUMPY";
+// numpy's own limit on the header (numpy.lib.format._MAX_HEADER_SIZE); numpy writes far shorter ones.
+inline constexpr std::size_t npy_max_header_size = 10000;
 
 // A value of the header dict: a string, a bool, or a tuple of integers.
 using NpyValue = std::variant<std::string, bool, std::vector<std::int64_t>>;
@@ -36,18 +42,21 @@ class NpyHeaderParser {
  public:
   NpyHeaderParser(std::string_view text, std::string where) : text_(text), where_(std::move(where)) {}
 
+  // The dict and nothing but spaces after it; a key given twice is an error (Python keeps the last).
   std::map<std::string, NpyValue> parse_dict() {
     std::map<std::string, NpyValue> dict;
     expect('{');
     while (!accept('}')) {
       const std::string key = parse_string();
       expect(':');
-      dict[key] = parse_value();
+      if (!dict.emplace(key, parse_value()).second) fail("the key '" + key + "' appears twice");
       if (!accept(',')) {
         expect('}');
         break;
       }
     }
+    skip_space();
+    if (pos_ != text_.size()) fail("unexpected text after the dictionary");
     return dict;
   }
 
@@ -65,7 +74,8 @@ class NpyHeaderParser {
     if (!accept(c)) fail(std::string("expected '") + c + "'");
   }
   [[noreturn]] void fail(const std::string& problem) const {
-    pixsyn::detail::fail(where_, "malformed header (", problem, " at character ", pos_, "): ", text_);
+    pixsyn::detail::fail(where_, "malformed header (", problem, " at character ", pos_, "): ", text_.substr(0, 200),
+                         text_.size() > 200 ? "..." : "");
   }
   std::string parse_string() {
     skip_space();
@@ -93,8 +103,9 @@ class NpyHeaderParser {
         std::size_t digits = 0;
         std::int64_t extent = 0;
         for (; pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_])); ++pos_, ++digits) {
-          if (extent > (std::int64_t{1} << 56)) fail("shape extent too large");
-          extent = extent * 10 + (text_[pos_] - '0');
+          const int digit = text_[pos_] - '0';
+          if (extent > (max_count - digit) / 10) fail("shape extent larger than 2^63 - 1");
+          extent = extent * 10 + digit;
         }
         if (digits == 0) fail("expected a non-negative integer");
         accept('L');  // Python 2 longs
@@ -125,14 +136,14 @@ const T& npy_field(const std::map<std::string, NpyValue>& dict, const std::strin
 
 }  // namespace detail
 
-// Reads a float32 or float64 .npy file into a Tensor<T>, converting the values.
+// Reads the bytes of a float32 or float64 .npy file into a Tensor<T>, converting the values; `name`
+// stands for the file in messages.
 template <class T>
-Tensor<T> read_npy(const std::filesystem::path& path) {
+Tensor<T> parse_npy(std::span<const std::byte> bytes, std::string_view name = "(memory)") {
   static_assert(std::is_floating_point_v<T>, "read_npy: T must be float or double");
   static_assert(std::endian::native == std::endian::little, "read_npy reads little-endian data");
   using pixsyn::detail::check;
-  const std::string where = "read_npy: '" + path.string() + "': ";
-  const std::vector<std::byte> bytes = read_file(path, "read_npy");
+  const std::string where = pixsyn::detail::concat("read_npy: '", name, "': ");
   const auto* text = reinterpret_cast<const char*>(bytes.data());
   check(bytes.size() >= 10 && std::string_view(text, 6) == detail::npy_magic, where,
         "bad magic: not a .npy file (it must start with \\x93NUMPY)");
@@ -151,12 +162,17 @@ Tensor<T> read_npy(const std::filesystem::path& path) {
     header_size = size32;
     header_start = 12;
   }
-  check(header_start + header_size <= bytes.size(), where, "truncated: header of ", header_size,
+  check(header_size <= bytes.size() - header_start, where, "truncated: header of ", header_size,
         " bytes does not fit in the ", bytes.size(), "-byte file");
+  check(header_size <= detail::npy_max_header_size, where, "header of ", header_size,
+        " bytes exceeds numpy's limit of ", detail::npy_max_header_size);
   const auto dict = detail::NpyHeaderParser(std::string_view(text + header_start, header_size), where).parse_dict();
+  for (const auto& [key, value] : dict)
+    check(key == "descr" || key == "fortran_order" || key == "shape", where, "header has the unexpected key '",
+          key.substr(0, 40), "' (a .npy header has exactly 'descr', 'fortran_order' and 'shape')");
 
   const auto& descr = detail::npy_field<std::string>(dict, "descr", "a string", where);
-  check(descr == "<f4" || descr == "<f8", where, "unsupported dtype '", descr,
+  check(descr == "<f4" || descr == "<f8", where, "unsupported dtype '", descr.substr(0, 40),
         "' (supported: '<f4' float32 and '<f8' float64, little-endian)");
   check(!detail::npy_field<bool>(dict, "fortran_order", "True or False", where), where,
         "fortran_order is True: only C-order arrays are supported");
@@ -165,17 +181,16 @@ Tensor<T> read_npy(const std::filesystem::path& path) {
         " exceeds pixsyn's maximum rank ", max_rank);
   const Shape shape(extents.begin(), extents.end());
 
-  const std::size_t item = descr == "<f4" ? 4 : 8;
+  const std::int64_t item = descr == "<f4" ? 4 : 8;
   const std::size_t found = bytes.size() - header_start - header_size;
-  // The size in floating point first, so that a corrupt shape cannot overflow the exact count.
-  double approx = static_cast<double>(item);
-  for (auto extent : extents) approx *= static_cast<double>(extent);
-  const bool countable = approx < 0x1p62;
-  const std::size_t expected = countable ? static_cast<std::size_t>(shape.numel()) * item : 0;
-  check(countable && found >= expected, where, "truncated: shape ", shape, " of ", descr, " needs ",
-        countable ? std::to_string(expected) : std::string("more than 2^62"), " bytes of data but the file holds ",
-        found);
-  check(found == expected, where, found - expected, " unexpected trailing bytes after the data of shape ", shape);
+  // The byte count with overflow checks: a corrupt shape must not wrap around to a small size.
+  const auto numel = shape.checked_numel();
+  const auto expected = numel ? pixsyn::detail::checked_mul(*numel, item) : std::nullopt;
+  check(expected && found >= static_cast<std::size_t>(*expected), where, "truncated: shape ", shape, " of ", descr,
+        " needs ", expected ? std::to_string(*expected) : pixsyn::detail::concat("more than ", max_count),
+        " bytes of data but the file holds ", found);
+  check(found == static_cast<std::size_t>(*expected), where, found - static_cast<std::size_t>(*expected),
+        " unexpected trailing bytes after the data of shape ", shape);
 
   auto tensor = Tensor<T>::empty(shape);
   const std::byte* data = bytes.data() + header_start + header_size;
@@ -184,6 +199,12 @@ Tensor<T> read_npy(const std::filesystem::path& path) {
   else
     detail::convert_into<double>(data, tensor.data(), tensor.numel());
   return tensor;
+}
+
+// Reads a float32 or float64 .npy file into a Tensor<T>, converting the values.
+template <class T>
+Tensor<T> read_npy(const std::filesystem::path& path) {
+  return parse_npy<T>(read_file(path, "read_npy"), path.string());
 }
 
 // Writes a Tensor<float> as '<f4' or a Tensor<double> as '<f8', version 1.0, atomically.

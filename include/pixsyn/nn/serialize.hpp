@@ -50,9 +50,8 @@ void check_weight(const std::string& where, const std::string& name, const io::R
 template <class T>
 void load_safetensors(Module<T, Cpu>& module, const std::filesystem::path& path, LoadOptions options = {}) {
   const std::string where = "load_safetensors: '" + path.string() + "': ";
-  std::set<std::string> own;
-  for (const auto& [name, p] : module.named_parameters()) own.insert(name);
-  for (const auto& [name, b] : module.named_buffers()) own.insert(name);
+  const auto keys = module.state_dict_keys();
+  const std::set<std::string> own(keys.begin(), keys.end());
   StateDict<T, Cpu> tensors;
   for (const auto& [name, raw] : io::read_safetensors(path).tensors) {
     auto value = raw.template to<T>();
