@@ -37,16 +37,20 @@ find_package(OpenMP QUIET COMPONENTS CXX)
 pixsyn_require(OpenMP_CXX_FOUND "libgomp1 (part of g++)")
 
 # Debian's libstb-dev ships the stb headers and a compiled libstb with their implementations;
-# with the headers alone, the two implementations pixsyn uses are compiled here.
+# with the headers alone, or with PIXSYN_STB_FROM_SOURCE (sanitizer and fuzz builds, which must see
+# into the decoders), the two implementations pixsyn uses are compiled here.
+option(PIXSYN_STB_FROM_SOURCE "Compile stb's image decoders from its headers instead of linking libstb" OFF)
 find_path(PIXSYN_STB_INCLUDE_DIR stb/stb_image.h)
-find_library(PIXSYN_STB_LIBRARY stb)
+if(NOT PIXSYN_STB_FROM_SOURCE)
+  find_library(PIXSYN_STB_LIBRARY stb)
+endif()
 if(NOT PIXSYN_STB_INCLUDE_DIR)
   message(FATAL_ERROR "pixsyn needs the stb image library: install it with `apt-get install libstb-dev`")
 endif()
 if(NOT TARGET pixsyn_stb)
   add_library(pixsyn_stb INTERFACE IMPORTED GLOBAL)
   target_include_directories(pixsyn_stb INTERFACE "${PIXSYN_STB_INCLUDE_DIR}")
-  if(PIXSYN_STB_LIBRARY)
+  if(PIXSYN_STB_LIBRARY AND NOT PIXSYN_STB_FROM_SOURCE)
     target_link_libraries(pixsyn_stb INTERFACE "${PIXSYN_STB_LIBRARY}")
   else()
     set(_stb_impl "${CMAKE_CURRENT_BINARY_DIR}/pixsyn_stb_impl.cpp")
@@ -56,5 +60,19 @@ if(NOT TARGET pixsyn_stb)
     target_include_directories(pixsyn_stb_impl PRIVATE "${PIXSYN_STB_INCLUDE_DIR}")
     set_target_properties(pixsyn_stb_impl PROPERTIES POSITION_INDEPENDENT_CODE ON)
     target_link_libraries(pixsyn_stb INTERFACE pixsyn_stb_impl)
+  endif()
+endif()
+
+# JPEGs are decoded by libjpeg(-turbo) (Debian: libjpeg-dev), maintained and fuzzed: the JPEG decoder
+# of Debian 12's stb 2.27 reads and writes out of bounds on corrupt files (docs/reliability.md).
+# Without it pixsyn reads PNG only and says so for a JPEG.
+find_package(JPEG QUIET)
+if(NOT TARGET pixsyn_jpeg)
+  add_library(pixsyn_jpeg INTERFACE IMPORTED GLOBAL)
+  if(JPEG_FOUND)
+    target_link_libraries(pixsyn_jpeg INTERFACE JPEG::JPEG)
+    target_compile_definitions(pixsyn_jpeg INTERFACE PIXSYN_WITH_LIBJPEG)
+  else()
+    message(STATUS "pixsyn: libjpeg not found, so pixsyn reads no JPEGs (apt-get install libjpeg-dev)")
   endif()
 endif()

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs what pixsyn needs to build and test on Debian 12 (run as root). Skips apt when all is present.
+# Installs what pixsyn needs to build and test on Debian 12 (run as root), and the packages named as
+# arguments. Skips apt when all is present.
 set -euo pipefail
-packages=(cmake ninja-build g++ libeigen3-dev doctest-dev libstb-dev nlohmann-json3-dev libcli11-dev)
+packages=(cmake ninja-build g++ libeigen3-dev doctest-dev libstb-dev libjpeg-dev nlohmann-json3-dev libcli11-dev
+  "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,9 +1,15 @@
 #pragma once
-// Images as (C, H, W) tensors with values in [0, 1]: PNG/JPEG reading and PNG writing through stb
-// (the implementation comes from the libstb that the pixsyn target links), resizing, and tiling a
-// batch into one picture.
+// Images as (C, H, W) tensors with values in [0, 1]: PNG reading and writing through stb (the
+// implementation comes from the libstb that the pixsyn target links), JPEG reading through libjpeg,
+// resizing, and tiling a batch into one picture.
 #include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
+
+#ifdef PIXSYN_WITH_LIBJPEG
+#include <jpeglib.h>
+#include <csetjmp>
+#include <cstdio>  // jpeglib.h uses FILE and size_t without including their headers
+#endif
 
 #include <algorithm>
 #include <climits>
@@ -33,63 +39,116 @@ struct ImageLimits {
 
 namespace detail {
 
-// stb_image 2.27 (Debian 12's libstb) writes past its Huffman tables when a JPEG's DHT segment
-// declares more than 256 codes (fixed upstream in 2.28). This walks the JPEG's marker segments as
-// stb does, skipping padding between them and the entropy-coded data after each scan header, and
-// refuses such a table before stb sees it. The walk stops at a segment length below 2, which stb
-// rejects before it could reach a later table.
-inline void check_jpeg_huffman_tables(std::span<const std::byte> jpeg, const std::string& where) {
-  const auto byte = [&](std::size_t i) { return std::to_integer<unsigned>(jpeg[i]); };
-  const auto is_restart = [](unsigned marker) { return marker >= 0xd0 && marker <= 0xd7; };
-  std::size_t pos = 2;  // after SOI
-  while (pos + 1 < jpeg.size()) {
-    if (byte(pos) != 0xff) {  // stb skips padding between segments, looking for the next marker
-      ++pos;
-      continue;
-    }
-    while (pos + 1 < jpeg.size() && byte(pos + 1) == 0xff) ++pos;  // fill bytes
-    if (pos + 1 >= jpeg.size()) return;
-    const unsigned marker = byte(pos + 1);
-    pos += 2;
-    if (marker == 0xd9) return;                          // EOI
-    if (marker == 0x01 || is_restart(marker)) continue;  // no length
-    if (pos + 2 > jpeg.size()) return;
-    const std::size_t length = byte(pos) << 8 | byte(pos + 1);
-    if (length < 2) return;
-    if (marker == 0xc4) {
-      // Like stb: tables follow each other while the segment has bytes left, each read in full even
-      // where it runs past the segment (bytes past the file's end read as 0).
-      const auto at = [&](std::size_t i) { return i < jpeg.size() ? byte(i) : 0u; };
-      for (std::size_t table = pos + 2, left = length - 2; left > 0;) {
-        std::size_t codes = 0;
-        for (std::size_t i = 1; i <= 16; ++i) codes += at(table + i);
-        pixsyn::detail::check(codes <= 256, where, "cannot decode: corrupt JPEG (a Huffman table of ", codes,
-                              " codes; at most 256)");
-        if (17 + codes >= left) break;
-        table += 17 + codes;
-        left -= 17 + codes;
-      }
-    }
-    pos += length;
-    // After a scan header comes entropy-coded data, read as stb's bit reader does: 0xff, fill 0xffs
-    // and 0x00 are a data byte, and restart markers are part of the scan; any other marker ends it.
-    for (std::size_t next = pos; marker == 0xda && next < jpeg.size(); pos = next) {
-      if (byte(next++) != 0xff) continue;
-      while (next < jpeg.size() && byte(next) == 0xff) ++next;
-      if (next < jpeg.size() && byte(next) != 0 && !is_restart(byte(next))) {
-        pos = next - 1;
-        break;
-      }
-      ++next;
-    }
-  }
+inline void check_pixels(const std::string& where, std::int64_t width, std::int64_t height, const ImageLimits& limits) {
+  pixsyn::detail::check(width * height <= limits.max_pixels, where, "the image is ", width, " x ", height,
+                        " pixels, more than the limit of ", limits.max_pixels, " (ImageLimits::max_pixels)");
 }
+
+// (H, W, 3) bytes, row-major, -> a (3, H, W) float tensor in [0, 1].
+template <class Channel>
+void planes_from_interleaved(const Channel* src, float* dst, std::int64_t plane, float scale) {
+  for (std::int64_t p = 0; p < plane; ++p)
+    for (std::int64_t c = 0; c < 3; ++c) dst[c * plane + p] = static_cast<float>(src[p * 3 + c]) * scale;
+}
+
+inline Tensor<float> decode_png(std::span<const std::byte> file, const std::string& where, const ImageLimits& limits) {
+  const auto failure = [] {
+    const char* reason = stbi_failure_reason();
+    return std::string(reason ? reason : "unknown error");
+  };
+  const auto* buffer = reinterpret_cast<const stbi_uc*>(file.data());
+  const int length = static_cast<int>(file.size());
+  int width = 0, height = 0, channels = 0;
+  pixsyn::detail::check(stbi_info_from_memory(buffer, length, &width, &height, &channels) != 0, where,
+                        "cannot decode: ", failure());
+  // Counted before the decoder allocates anything (beyond this, stb has limits of its own, and the
+  // tensor's allocation refuses more than the memory).
+  check_pixels(where, width, height, limits);
+  const bool wide = stbi_is_16_bit_from_memory(buffer, length);
+  std::unique_ptr<void, void (*)(void*)> pixels(
+      wide ? static_cast<void*>(stbi_load_16_from_memory(buffer, length, &width, &height, &channels, 3))
+           : static_cast<void*>(stbi_load_from_memory(buffer, length, &width, &height, &channels, 3)),
+      stbi_image_free);
+  pixsyn::detail::check(pixels != nullptr, where, "cannot decode: ", failure());
+  auto image = Tensor<float>::empty({3, height, width});
+  const std::int64_t plane = static_cast<std::int64_t>(height) * width;
+  if (wide)
+    planes_from_interleaved(static_cast<const stbi_us*>(pixels.get()), image.data(), plane, 1.0f / 65535.0f);
+  else
+    planes_from_interleaved(static_cast<const stbi_uc*>(pixels.get()), image.data(), plane, 1.0f / 255.0f);
+  return image;
+}
+
+#ifdef PIXSYN_WITH_LIBJPEG
+// libjpeg reports a fatal error through error_exit, which must not return: it jumps back into
+// decode_jpeg with the message. Warnings are errors too: they mean corrupt data that libjpeg would
+// paper over (a truncated file comes out with its missing rows grey).
+struct JpegErrors {
+  jpeg_error_mgr manager;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+inline void jpeg_fail(j_common_ptr info) {
+  auto* errors = reinterpret_cast<JpegErrors*>(info->err);
+  info->err->format_message(info, errors->message);
+  std::longjmp(errors->jump, 1);
+}
+
+inline void jpeg_message(j_common_ptr info, int level) {
+  if (level < 0) jpeg_fail(info);  // a warning; levels >= 0 are traces, ignored
+}
+
+struct JpegDecoder {
+  jpeg_decompress_struct info{};
+  JpegErrors errors{};
+  bool created = false;
+  ~JpegDecoder() {
+    if (created) jpeg_destroy_decompress(&info);
+  }
+};
+
+// libjpeg(-turbo), maintained and fuzzed, decodes JPEGs: stb 2.27's JPEG decoder (Debian 12) reads
+// and writes out of bounds on corrupt files (docs/reliability.md).
+inline Tensor<float> decode_jpeg(std::span<const std::byte> file, const std::string& where, const ImageLimits& limits) {
+  // Everything with a destructor exists before setjmp, so that a longjmp back skips none.
+  JpegDecoder decoder;
+  Tensor<float> image;
+  std::vector<unsigned char> row;
+  jpeg_decompress_struct& info = decoder.info;
+  info.err = jpeg_std_error(&decoder.errors.manager);
+  decoder.errors.manager.error_exit = jpeg_fail;
+  decoder.errors.manager.emit_message = jpeg_message;
+  if (setjmp(decoder.errors.jump)) pixsyn::detail::fail(where, "cannot decode: ", decoder.errors.message);
+  jpeg_create_decompress(&info);
+  decoder.created = true;
+  jpeg_mem_src(&info, reinterpret_cast<const unsigned char*>(file.data()), static_cast<unsigned long>(file.size()));
+  pixsyn::detail::check(jpeg_read_header(&info, TRUE) == JPEG_HEADER_OK, where, "cannot decode: no image in the JPEG");
+  const std::int64_t width = info.image_width, height = info.image_height;
+  check_pixels(where, width, height, limits);
+  info.out_color_space = JCS_RGB;  // from grayscale too
+  jpeg_start_decompress(&info);
+  image = Tensor<float>::empty({3, height, width});
+  row.resize(static_cast<std::size_t>(width) * 3);
+  const std::int64_t plane = height * width;
+  while (info.output_scanline < info.output_height) {
+    const std::int64_t y = info.output_scanline;
+    JSAMPROW rows[] = {row.data()};
+    jpeg_read_scanlines(&info, rows, 1);
+    for (std::int64_t x = 0; x < width; ++x)
+      for (std::int64_t c = 0; c < 3; ++c)
+        image.data()[c * plane + y * width + x] = static_cast<float>(row[x * 3 + c]) * (1.0f / 255.0f);
+  }
+  jpeg_finish_decompress(&info);
+  return image;
+}
+#endif
 
 }  // namespace detail
 
 // Decodes the bytes of a PNG or JPEG file as a (3, H, W) float tensor in [0, 1]. Grayscale is
-// replicated to RGB and alpha is dropped; 16-bit PNGs keep their precision. Other formats that stb
-// could decode are refused: their decoders are less exercised, and pixsyn has no use for them.
+// replicated to RGB and alpha is dropped; 16-bit PNGs keep their precision. PNGs are decoded by stb,
+// JPEGs by libjpeg (when pixsyn was built with it: PIXSYN_WITH_LIBJPEG); other formats are refused.
 // `name` stands for the file in messages.
 inline Tensor<float> decode_image(std::span<const std::byte> file, std::string_view name = "(memory)",
                                   const ImageLimits& limits = {}) {
@@ -100,41 +159,15 @@ inline Tensor<float> decode_image(std::span<const std::byte> file, std::string_v
     return file.size() >= magic.size() &&
            std::equal(magic.begin(), magic.end(), file.begin(), [](auto m, auto b) { return std::byte{m} == b; });
   };
-  pixsyn::detail::check(starts_with({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}) || starts_with({0xff, 0xd8, 0xff}),
-                        where, "cannot decode: not a PNG or JPEG file (it has neither signature)");
-  if (starts_with({0xff, 0xd8, 0xff})) detail::check_jpeg_huffman_tables(file, where);
-  const auto failure = [] {
-    const char* reason = stbi_failure_reason();
-    return std::string(reason ? reason : "unknown error");
-  };
-  const auto* buffer = reinterpret_cast<const stbi_uc*>(file.data());
-  const int length = static_cast<int>(file.size());
-  int width = 0, height = 0, channels = 0;
-  pixsyn::detail::check(stbi_info_from_memory(buffer, length, &width, &height, &channels) != 0, where,
-                        "cannot decode: ", failure());
-  const bool wide = stbi_is_16_bit_from_memory(buffer, length);
-  // Counted before the decoder allocates anything (beyond this, stb has limits of its own, and the
-  // tensor's allocation refuses more than the memory).
-  pixsyn::detail::check(static_cast<std::int64_t>(width) * height <= limits.max_pixels, where, "the image is ", width,
-                        " x ", height, " pixels, more than the limit of ", limits.max_pixels,
-                        " (ImageLimits::max_pixels)");
-  std::unique_ptr<void, void (*)(void*)> pixels(
-      wide ? static_cast<void*>(stbi_load_16_from_memory(buffer, length, &width, &height, &channels, 3))
-           : static_cast<void*>(stbi_load_from_memory(buffer, length, &width, &height, &channels, 3)),
-      stbi_image_free);
-  pixsyn::detail::check(pixels != nullptr, where, "cannot decode: ", failure());
-
-  auto image = Tensor<float>::empty({3, height, width});
-  const std::int64_t plane = static_cast<std::int64_t>(height) * width;
-  auto convert = [&](const auto* src, float scale) {
-    for (std::int64_t p = 0; p < plane; ++p)
-      for (std::int64_t c = 0; c < 3; ++c) image.data()[c * plane + p] = static_cast<float>(src[p * 3 + c]) * scale;
-  };
-  if (wide)
-    convert(static_cast<const stbi_us*>(pixels.get()), 1.0f / 65535.0f);
-  else
-    convert(static_cast<const stbi_uc*>(pixels.get()), 1.0f / 255.0f);
-  return image;
+  if (starts_with({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'})) return detail::decode_png(file, where, limits);
+  if (starts_with({0xff, 0xd8, 0xff})) {
+#ifdef PIXSYN_WITH_LIBJPEG
+    return detail::decode_jpeg(file, where, limits);
+#else
+    pixsyn::detail::fail(where, "cannot decode: pixsyn was built without libjpeg (apt-get install libjpeg-dev)");
+#endif
+  }
+  pixsyn::detail::fail(where, "cannot decode: not a PNG or JPEG file (it has neither signature)");
 }
 
 // Reads a PNG or JPEG file as a (3, H, W) float tensor in [0, 1] (see decode_image).
