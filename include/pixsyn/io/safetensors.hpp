@@ -198,7 +198,7 @@ inline nlohmann::json parse_header_json(const std::string& text, const std::stri
   };
   try {
     return nlohmann::json::parse(text, callback);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // a syntax error, or a number too large (out_of_range)
     pixsyn::detail::fail(where, "header is not valid JSON: ", e.what());
   }
 }
