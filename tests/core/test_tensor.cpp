@@ -105,3 +105,10 @@ TEST_CASE("sizes that overflow or exceed the memory are refused before any alloc
   CHECK(detail::format_bytes(512) == "512 bytes");
   CHECK(detail::format_bytes(3 << 20) == "3145728 bytes (3.0 MiB)");
 }
+
+TEST_CASE("text from outside is escaped and shortened in messages") {
+  CHECK(detail::printable("conv.weight") == "conv.weight");
+  CHECK(detail::printable("a\x1b[31mb\n\x7f") == "a\\x1b[31mb\\x0a\\x7f");
+  CHECK(detail::printable(std::string(100, 'k'), 8) == "kkkkkkkk...");
+  CHECK(detail::printable("gr\xc3\xbc\xc3\x9f") == "gr\xc3\xbc\xc3\x9f");  // UTF-8 stays readable
+}

@@ -180,6 +180,15 @@ TEST_CASE("decode_image reads PNG and JPEG, and refuses other formats, truncatio
                                     {.max_pixels = std::numeric_limits<std::int64_t>::max()});
                  }),
                  "read_image: 'bomb.png': cannot decode"));
+  // Found by the fuzzer: an empty first IDAT chunk (stb copies 0 bytes to a null pointer, see
+  // CMakeLists.txt), here followed by a chunk whose binary name stb puts in its message.
+  const std::string empty_idat = pixsyn::test::read_bytes(std::filesystem::path(PIXSYN_SOURCE_DIR) /
+                                                          "tests/fuzz/corpus/image/regress-png-empty-idat.png");
+  REQUIRE(!empty_idat.empty());
+  const auto chunk_error = error_of([&] { io::decode_image(as_bytes(empty_idat)); });
+  CHECK(contains(chunk_error, "PNG chunk not known"));
+  CHECK(std::none_of(chunk_error.begin(), chunk_error.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20; }));
 }
 
 TEST_CASE("resize_bilinear interpolates when enlarging and averages areas when shrinking") {

@@ -318,6 +318,10 @@ TEST_CASE("bad safetensors files give errors that name the path and the problem"
                  "header has the key \"dtype\" twice in one object (inside an entry)"));
     CHECK(contains(read_error(dir, make_file(R"({"__metadata__":{"a":"1","a":"2"}})", "")), "the key \"a\" twice"));
   }
+  SUBCASE("names with control characters are escaped in messages") {
+    CHECK(contains(read_error(dir, make_file(R"({"\u001b[2Jw":{"dtype":"F32","shape":[2]}})")),
+                   "tensor '\\x1b[2Jw' has no \"data_offsets\""));
+  }
   SUBCASE("nesting deeper than a header has") {
     CHECK(contains(read_error(dir, make_file(R"({"w":{"dtype":"F32","shape":[[2]],"data_offsets":[0,8]}})")),
                    "header nests JSON values deeper than a safetensors header does"));

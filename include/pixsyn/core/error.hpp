@@ -3,6 +3,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace pixsyn {
 
@@ -18,6 +19,24 @@ std::string concat(const Args&... args) {
   std::ostringstream out;
   (out << ... << args);
   return out.str();
+}
+
+// Text from outside (a key in a file, a decoder's reason) as a message may show it: control bytes
+// escaped as \xNN and at most max_chars bytes kept, so that a hostile file can neither flood the
+// terminal nor send it escape sequences.
+inline std::string printable(std::string_view text, std::size_t max_chars = 80) {
+  std::string out;
+  for (const char c : text.substr(0, max_chars)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) {
+      out += c;
+    } else {
+      const char* hex = "0123456789abcdef";
+      out += {'\\', 'x', hex[byte >> 4], hex[byte & 15]};
+    }
+  }
+  if (text.size() > max_chars) out += "...";
+  return out;
 }
 
 template <class... Args>

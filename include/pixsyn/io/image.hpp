@@ -54,7 +54,7 @@ void planes_from_interleaved(const Channel* src, float* dst, std::int64_t plane,
 inline Tensor<float> decode_png(std::span<const std::byte> file, const std::string& where, const ImageLimits& limits) {
   const auto failure = [] {
     const char* reason = stbi_failure_reason();
-    return std::string(reason ? reason : "unknown error");
+    return pixsyn::detail::printable(reason ? reason : "unknown error");
   };
   const auto* buffer = reinterpret_cast<const stbi_uc*>(file.data());
   const int length = static_cast<int>(file.size());

@@ -49,7 +49,8 @@ class NpyHeaderParser {
     while (!accept('}')) {
       const std::string key = parse_string();
       expect(':');
-      if (!dict.emplace(key, parse_value()).second) fail("the key '" + key + "' appears twice");
+      if (!dict.emplace(key, parse_value()).second)
+        fail("the key '" + pixsyn::detail::printable(key) + "' appears twice");
       if (!accept(',')) {
         expect('}');
         break;
@@ -74,8 +75,8 @@ class NpyHeaderParser {
     if (!accept(c)) fail(std::string("expected '") + c + "'");
   }
   [[noreturn]] void fail(const std::string& problem) const {
-    pixsyn::detail::fail(where_, "malformed header (", problem, " at character ", pos_, "): ", text_.substr(0, 200),
-                         text_.size() > 200 ? "..." : "");
+    pixsyn::detail::fail(where_, "malformed header (", problem, " at character ", pos_,
+                         "): ", pixsyn::detail::printable(text_, 200));
   }
   std::string parse_string() {
     skip_space();
@@ -169,10 +170,10 @@ Tensor<T> parse_npy(std::span<const std::byte> bytes, std::string_view name = "(
   const auto dict = detail::NpyHeaderParser(std::string_view(text + header_start, header_size), where).parse_dict();
   for (const auto& [key, value] : dict)
     check(key == "descr" || key == "fortran_order" || key == "shape", where, "header has the unexpected key '",
-          key.substr(0, 40), "' (a .npy header has exactly 'descr', 'fortran_order' and 'shape')");
+          pixsyn::detail::printable(key, 40), "' (a .npy header has exactly 'descr', 'fortran_order' and 'shape')");
 
   const auto& descr = detail::npy_field<std::string>(dict, "descr", "a string", where);
-  check(descr == "<f4" || descr == "<f8", where, "unsupported dtype '", descr.substr(0, 40),
+  check(descr == "<f4" || descr == "<f8", where, "unsupported dtype '", pixsyn::detail::printable(descr, 40),
         "' (supported: '<f4' float32 and '<f8' float64, little-endian)");
   check(!detail::npy_field<bool>(dict, "fortran_order", "True or False", where), where,
         "fortran_order is True: only C-order arrays are supported");

@@ -192,8 +192,8 @@ inline nlohmann::json parse_header_json(const std::string& text, const std::stri
     if (event == Event::object_start) keys.emplace_back();
     if (event == Event::object_end) keys.pop_back();
     if (event == Event::key && !keys.back().insert(parsed.get<std::string>()).second)
-      pixsyn::detail::fail(where, "header has the key \"", parsed.get<std::string>(), "\" twice in one object",
-                           depth == 1 ? "" : " (inside an entry)");
+      pixsyn::detail::fail(where, "header has the key \"", pixsyn::detail::printable(parsed.get<std::string>()),
+                           "\" twice in one object", depth == 1 ? "" : " (inside an entry)");
     return true;
   };
   try {
@@ -216,7 +216,7 @@ inline HeaderEntry parse_entry(const std::string& where, const std::string& name
                                std::uint64_t data_size) {
   using pixsyn::detail::check;
   HeaderEntry parsed{name};
-  const std::string what = where + "tensor '" + name + "'";
+  const std::string what = where + "tensor '" + pixsyn::detail::printable(name) + "'";
   check(entry.is_object(), what, ": entry is not a JSON object");
   for (const char* key : {"dtype", "shape", "data_offsets"}) check(entry.contains(key), what, " has no \"", key, "\"");
 
@@ -230,7 +230,8 @@ inline HeaderEntry parse_entry(const std::string& where, const std::string& name
       known = true;
     }
   }
-  check(known, what, " has unknown dtype '", dtype_text.substr(0, 40), "' (supported: F32, F64, F16, BF16, I64)");
+  check(known, what, " has unknown dtype '", pixsyn::detail::printable(dtype_text, 40),
+        "' (supported: F32, F64, F16, BF16, I64)");
 
   const auto& shape = entry["shape"];
   check(shape.is_array(), what, ": \"shape\" is not an array");
@@ -274,13 +275,13 @@ inline void check_layout(const std::string& where, std::vector<HeaderEntry>& ent
     if (e.begin != covered) {
       const std::string range = pixsyn::detail::concat("[", e.begin, ", ", e.end, ")");
       if (!previous)
-        pixsyn::detail::fail(where, "tensor '", e.name, "' at bytes ", range,
+        pixsyn::detail::fail(where, "tensor '", pixsyn::detail::printable(e.name), "' at bytes ", range,
                              " is the first in the data buffer but does not begin at byte 0 (data offsets must be "
                              "contiguous from 0)");
-      pixsyn::detail::fail(where, "tensor '", e.name, "' at bytes ", range,
-                           e.begin < covered ? " overlaps tensor '" : " leaves a gap after tensor '", previous->name,
-                           "' at bytes [", previous->begin, ", ", previous->end,
-                           ") (data offsets must be contiguous, without gaps or overlaps)");
+      pixsyn::detail::fail(where, "tensor '", pixsyn::detail::printable(e.name), "' at bytes ", range,
+                           e.begin < covered ? " overlaps tensor '" : " leaves a gap after tensor '",
+                           pixsyn::detail::printable(previous->name), "' at bytes [", previous->begin, ", ",
+                           previous->end, ") (data offsets must be contiguous, without gaps or overlaps)");
     }
     covered = e.end;
     previous = &e;
@@ -304,7 +305,8 @@ inline std::vector<HeaderEntry> parse_header(const std::string& text, std::uint6
     }
     check(entry.is_object(), where, "\"__metadata__\" is not a JSON object");
     for (const auto& [key, value] : entry.items()) {
-      check(value.is_string(), where, "metadata \"", key, "\" is not a string but ", describe(value));
+      check(value.is_string(), where, "metadata \"", pixsyn::detail::printable(key), "\" is not a string but ",
+            describe(value));
       metadata[key] = value.get<std::string>();
     }
   }

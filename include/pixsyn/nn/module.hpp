@@ -43,7 +43,7 @@ void validate_state_dict(const char* what, const std::map<std::string, Shape>& e
     }
   }
   for (const auto& [name, value] : given)
-    if (!expected.count(name)) unexpected.push_back(name);
+    if (!expected.count(name)) unexpected.push_back(pixsyn::detail::printable(name));
   if (!strict) missing.clear(), unexpected.clear();
   if (missing.empty() && unexpected.empty() && misshaped.empty()) return;
 

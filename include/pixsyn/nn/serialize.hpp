@@ -28,8 +28,9 @@ namespace detail {
 // (one NaN or infinity would silently turn every output into NaN).
 template <class T>
 void check_weight(const std::string& where, const std::string& name, const io::RawTensor& raw, const Tensor<T>& value) {
-  pixsyn::detail::check(io::is_floating(raw.dtype), where, "tensor '", name, "' is stored as ",
-                        io::dtype_name(raw.dtype), ", an integer dtype, but it is a floating-point parameter");
+  pixsyn::detail::check(io::is_floating(raw.dtype), where, "tensor '", pixsyn::detail::printable(name),
+                        "' is stored as ", io::dtype_name(raw.dtype),
+                        ", an integer dtype, but it is a floating-point parameter");
   const auto bad = first_non_finite(value);
   if (!bad) return;
   std::string origin;
@@ -38,8 +39,9 @@ void check_weight(const std::string& where, const std::string& name, const io::R
     std::memcpy(&stored, raw.bytes.data() + *bad * 8, 8);
     if (std::isfinite(stored)) origin = pixsyn::detail::concat(" (stored as F64 ", stored, ", beyond float's range)");
   }
-  pixsyn::detail::fail(where, "tensor '", name, "' of shape ", value.shape(), " holds the non-finite value ",
-                       value.data()[*bad], origin, " at flat index ", *bad, "; weights must be finite");
+  pixsyn::detail::fail(where, "tensor '", pixsyn::detail::printable(name), "' of shape ", value.shape(),
+                       " holds the non-finite value ", value.data()[*bad], origin, " at flat index ", *bad,
+                       "; weights must be finite");
 }
 
 }  // namespace detail
