@@ -51,6 +51,24 @@ void planes_from_interleaved(const Channel* src, float* dst, std::int64_t plane,
     for (std::int64_t c = 0; c < 3; ++c) dst[c * plane + p] = static_cast<float>(src[p * 3 + c]) * scale;
 }
 
+// stb_image 2.27 grows its buffer to a PNG chunk's declared length before it reads the chunk, so a
+// few bytes that claim a 2 GB IDAT chunk cost a 2 GB allocation (found by fuzzing). Every chunk up to
+// IEND must lie within the file, as stb requires anyway.
+inline void check_png_chunks(std::span<const std::byte> png, const std::string& where) {
+  const auto byte = [&](std::size_t i) { return std::to_integer<std::uint32_t>(png[i]); };
+  for (std::size_t pos = 8;;) {  // after the signature: length (4 bytes), type (4), data, CRC (4)
+    pixsyn::detail::check(png.size() - pos >= 12, where, "cannot decode: truncated PNG (it ends at byte ", png.size(),
+                          " before its IEND chunk)");
+    const std::uint32_t length = byte(pos) << 24 | byte(pos + 1) << 16 | byte(pos + 2) << 8 | byte(pos + 3);
+    const std::string type(reinterpret_cast<const char*>(png.data()) + pos + 4, 4);
+    pixsyn::detail::check(length <= png.size() - pos - 12, where, "cannot decode: truncated PNG (its chunk '",
+                          pixsyn::detail::printable(type), "' at byte ", pos, " claims ", length,
+                          " bytes, past the end of the ", png.size(), "-byte file)");
+    if (type == "IEND") return;
+    pos += 12 + length;
+  }
+}
+
 inline Tensor<float> decode_png(std::span<const std::byte> file, const std::string& where, const ImageLimits& limits) {
   const auto failure = [] {
     const char* reason = stbi_failure_reason();
@@ -64,6 +82,7 @@ inline Tensor<float> decode_png(std::span<const std::byte> file, const std::stri
   // Counted before the decoder allocates anything (beyond this, stb has limits of its own, and the
   // tensor's allocation refuses more than the memory).
   check_pixels(where, width, height, limits);
+  check_png_chunks(file, where);
   const bool wide = stbi_is_16_bit_from_memory(buffer, length);
   std::unique_ptr<void, void (*)(void*)> pixels(
       wide ? static_cast<void*>(stbi_load_16_from_memory(buffer, length, &width, &height, &channels, 3))
