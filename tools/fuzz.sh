@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses of tests/fuzz with clang (coverage + AddressSanitizer +
 # UndefinedBehaviorSanitizer) and runs each from its seed corpus tests/fuzz/corpus/<name>/:
-#   tools/fuzz.sh [--runs N | --seconds S] [name ...]
+#   tools/fuzz.sh [--runs N | --seconds S] [--build-dir DIR] [name ...]
 # --runs N: N inputs per harness from a fixed random seed (CI's short, repeatable budget; the
-# default, 20000); --seconds S: S seconds per harness from a fresh seed. Exits non-zero when an input
-# crashes a harness, trips a sanitizer, leaks, throws something other than pixsyn::Error or runs
-# longer than 10 s. Inputs that reach new code are kept in build-fuzz/corpus/<name>/, failing inputs
-# in build-fuzz/findings/<name>/, the logs beside them.
+# default, 20000); --seconds S: S seconds per harness from a fresh seed. --build-dir: the build folder
+# (default build-fuzz; one configured with -DPIXSYN_FUZZ=ON already, as tools/test.sh's build-asan,
+# is used as it is). Exits non-zero when an input crashes a harness, trips a sanitizer, leaks, throws
+# something other than pixsyn::Error or runs longer than 10 s. Inputs that reach new code are kept in
+# DIR/corpus/<name>/, failing inputs in DIR/findings/<name>/, the logs beside them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=(-runs=20000 -seed=1)
+build=build-fuzz
 names=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) budget=("-runs=$2" -seed=1); shift 2 ;;
     --seconds) budget=("-max_total_time=$2"); shift 2 ;;
-    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+    --build-dir) build=$2; shift 2 ;;
+    -h | --help) sed -n '2,12p' "$0"; exit 0 ;;
     -*) echo "tools/fuzz.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     *) names+=("$1"); shift ;;
   esac
@@ -24,13 +27,13 @@ if [ ${#names[@]} -eq 0 ]; then
   for source in tests/fuzz/*.cpp; do names+=("$(basename "$source" .cpp)"); done
 fi
 
-# clang, its sanitizer and libFuzzer runtimes, and OpenMP for clang.
-bash tools/install-deps.sh clang-14 libclang-rt-14-dev libomp-14-dev
-build=build-fuzz
-clang=$(command -v clang++-14)
-# Debug at -O1: assertions (stb's too) stay on, and the sanitizers' reports keep their line numbers.
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-  -DCMAKE_CXX_COMPILER="$clang" -DPIXSYN_FUZZ=ON -DPIXSYN_BUILD_TESTS=OFF -DPIXSYN_BUILD_BENCH=OFF >/dev/null
+if ! grep -qs '^PIXSYN_FUZZ:BOOL=ON' "$build/CMakeCache.txt"; then
+  # clang, its sanitizer and libFuzzer runtimes, and OpenMP for clang.
+  bash tools/install-deps.sh clang-14 libclang-rt-14-dev libomp-14-dev
+  # Debug at -O1: assertions stay on, and the sanitizers' reports keep their line numbers.
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+    -DCMAKE_CXX_COMPILER=clang++-14 -DPIXSYN_FUZZ=ON -DPIXSYN_BUILD_TESTS=OFF -DPIXSYN_BUILD_BENCH=OFF >/dev/null
+fi
 targets=()
 for name in "${names[@]}"; do targets+=("fuzz_$name"); done
 cmake --build "$build" --target "${targets[@]}" --parallel "$(nproc)"

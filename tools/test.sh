@@ -2,9 +2,9 @@
 # Builds pixsyn and runs every CPU test (the README's test command; CI runs it too), three ways:
 #  1. the release build: every test. When nvcc is present the CUDA backend and its tests are compiled
 #     as well; the GPU tests (label gpu) run in tools/gpu-check.sh on a GPU machine.
-#  2. build-asan: the same tests built with AddressSanitizer + UndefinedBehaviorSanitizer (no CUDA, no
-#     benchmarks); any report fails the test.
-#  3. the libFuzzer harnesses of tests/fuzz, a short fixed number of inputs each (tools/fuzz.sh).
+#  2. build-asan: the unit and command-line tests built with clang, AddressSanitizer and
+#     UndefinedBehaviorSanitizer (no CUDA, examples or benchmarks); any report fails the test;
+#  3. from the same build, the libFuzzer harnesses of tests/fuzz, 20000 inputs each (tools/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
@@ -17,14 +17,15 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "${cuda[@]}"
 cmake --build build --parallel "$jobs"
 ctest --test-dir build --output-on-failure --parallel "$jobs" -LE gpu
 
-# Debug at -O1: assertions on, reports with line numbers, fast enough for every test. The
-# whole-project checks (install, headers, layering) do not change with the flags and ran above.
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DPIXSYN_SANITIZE=ON \
-  -DPIXSYN_BUILD_BENCH=OFF
-cmake --build build-asan --parallel "$jobs"
-ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
-  UBSAN_OPTIONS=print_stacktrace=1 \
+# One clang build for the sanitizers and the fuzz harnesses: ASan + UBSan (any report fails the test)
+# and libFuzzer's coverage instrumentation; Debug at -O1 (assertions on, reports with line numbers).
+# The example programs, the benchmarks and the whole-project checks (install, headers, layering) are
+# left to the release build above.
+bash tools/install-deps.sh clang-14 libclang-rt-14-dev libomp-14-dev
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+  -DCMAKE_CXX_COMPILER=clang++-14 -DPIXSYN_SANITIZE=ON -DPIXSYN_FUZZ=ON -DPIXSYN_BUILD_BENCH=OFF
+cmake --build build-asan --parallel "$jobs" --target pixsyn_tests pixsyn_fuzz
+ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --parallel "$jobs" -LE gpu \
-  -E '^(install_consumer|headers_self_contained|layering)$'
-
-bash tools/fuzz.sh --runs 20000
+  -E '^(install_consumer|headers_self_contained|layering|example_.*)$'
+bash tools/fuzz.sh --build-dir build-asan --runs 20000

@@ -274,8 +274,11 @@ TEST_CASE("fill_missing: a hand-made 3 x 4 case") {
 }
 
 TEST_CASE_TEMPLATE("fill_missing: sampled pixels unchanged, others take an exactly nearest sample", T, float, double) {
-  for (const auto& [h, w, fraction] : {std::tuple{37, 23, 0.05}, std::tuple{16, 40, 0.3}, std::tuple{9, 1, 0.3},
-                                       std::tuple{1, 12, 0.2}, std::tuple{20, 20, 0.0025}}) {
+  for (const auto& size : {std::tuple{37, 23, 0.05}, std::tuple{16, 40, 0.3}, std::tuple{9, 1, 0.3},
+                           std::tuple{1, 12, 0.2}, std::tuple{20, 20, 0.0025}}) {
+    // Not structured bindings: INFO captures them in a lambda, which clang 14 cannot compile.
+    const int h = std::get<0>(size), w = std::get<1>(size);
+    const double fraction = std::get<2>(size);
     INFO(h, " x ", w, " at ", fraction);
     const auto s = coords::foveated<T>(h, w, fraction, coords::Fovea{.x = -0.3, .y = 0.6}, Philox{9});
     const std::int64_t count = s.indices.numel();
