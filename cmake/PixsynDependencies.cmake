@@ -65,8 +65,14 @@ endif()
 
 # JPEGs are decoded by libjpeg(-turbo) (Debian: libjpeg-dev), maintained and fuzzed: the JPEG decoder
 # of Debian 12's stb 2.27 reads and writes out of bounds on corrupt files (docs/reliability.md).
-# Without it pixsyn reads PNG only and says so for a JPEG.
+# Found at configure time; without it pixsyn reads PNG only and refuses a JPEG with an error saying
+# so (machines without the package, e.g. the GPU test machine; -DCMAKE_DISABLE_FIND_PACKAGE_JPEG=ON
+# builds that way on purpose). PIXSYN_REQUIRE_JPEG=ON (CI) makes a missing libjpeg a configure error.
+option(PIXSYN_REQUIRE_JPEG "Fail at configure time when libjpeg is missing instead of building without JPEG reading" OFF)
 find_package(JPEG QUIET)
+if(PIXSYN_REQUIRE_JPEG)
+  pixsyn_require(JPEG_FOUND libjpeg-dev)
+endif()
 if(NOT TARGET pixsyn_jpeg)
   add_library(pixsyn_jpeg INTERFACE IMPORTED GLOBAL)
   if(JPEG_FOUND)

@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 if [ "${1:-}" = "--stage-deps" ]; then
-  # Headers only: libstb is compiled from stb's headers there (see cmake/PixsynDependencies.cmake).
+  # Headers only: libstb is compiled from stb's headers there (see cmake/PixsynDependencies.cmake);
+  # without libjpeg-dev there, pixsyn is configured without JPEG reading.
   mkdir -p .gpu-deps/include
   cp -r /usr/include/eigen3 /usr/include/doctest /usr/include/nlohmann /usr/include/stb .gpu-deps/include/
   [ -d /usr/include/CLI ] && cp -r /usr/include/CLI .gpu-deps/include/

@@ -13,7 +13,8 @@ cuda=()
 nvcc=$(command -v nvcc || true)
 [ -z "$nvcc" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc=/usr/local/cuda/bin/nvcc
 [ -n "$nvcc" ] && cuda=(-DPIXSYN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 "-DCMAKE_CUDA_COMPILER=$nvcc")
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release "${cuda[@]}"
+# libjpeg is required here (install-deps.sh installs it): CI tests JPEG reading, not its absence.
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIXSYN_REQUIRE_JPEG=ON "${cuda[@]}"
 cmake --build build --parallel "$jobs"
 ctest --test-dir build --output-on-failure --parallel "$jobs" -LE gpu
 
@@ -23,7 +24,7 @@ ctest --test-dir build --output-on-failure --parallel "$jobs" -LE gpu
 # left to the release build above.
 bash tools/install-deps.sh clang-14 libclang-rt-14-dev libomp-14-dev
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
-  -DCMAKE_CXX_COMPILER=clang++-14 -DPIXSYN_SANITIZE=ON -DPIXSYN_FUZZ=ON -DPIXSYN_BUILD_BENCH=OFF
+  -DCMAKE_CXX_COMPILER=clang++-14 -DPIXSYN_SANITIZE=ON -DPIXSYN_FUZZ=ON -DPIXSYN_BUILD_BENCH=OFF -DPIXSYN_REQUIRE_JPEG=ON
 cmake --build build-asan --parallel "$jobs" --target pixsyn_tests pixsyn_fuzz
 ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure --parallel "$jobs" -LE gpu \

@@ -103,6 +103,24 @@ TEST_CASE("image errors name the file and the problem") {
   CHECK_FALSE(std::filesystem::exists(dir / "w.png"));
 }
 
+TEST_CASE("write_png refuses an image too large for the PNG encoder before reading it") {
+  // (channels * width + 1) * height bytes: the pixels and a filter byte per row.
+  CHECK(io::png_pixel_bytes(3, 2, 5) == 32);
+  CHECK(io::png_pixel_bytes(1, 469762048, 1) == io::max_png_pixel_bytes);
+  CHECK(io::png_pixel_bytes(3, UINT64_MAX, 2) == UINT64_MAX);
+  CHECK(io::png_pixel_bytes(3, 2, UINT64_MAX / 3) == UINT64_MAX);
+  CHECK(io::png_pixel_bytes(3, std::uint64_t{1} << 32, std::uint64_t{1} << 32) == UINT64_MAX);
+  // 1.9 GB of floats, never touched: the size is refused first (2 bytes a row here, one over the limit).
+  using pixsyn::test::error_of;
+  TempDir dir;
+  const auto tall = Tensor<float>::empty({1, 469762049, 1});
+  CHECK(error_of([&] { io::write_png(dir / "tall.png", tall); }) ==
+        "write_png: '" + (dir / "tall.png").string() +
+            "': an image of shape (1, 469762049, 1) is 939524098 bytes of PNG pixel data, more than the 939524096 "
+            "bytes the PNG encoder can take (its sizes are int)");
+  CHECK(std::filesystem::is_empty(dir.path()));
+}
+
 namespace {
 
 // The first bytes of a PNG (signature and IHDR chunk, CRC not checked by the decoder) that claims an
@@ -164,8 +182,12 @@ TEST_CASE("decode_image reads PNG and JPEG, and refuses other formats, truncatio
     CHECK(contains(error_of([&] { io::decode_image(as_bytes(bytes)); }), "cannot decode"));
   }
 #else
-  CHECK(contains(error_of([&] { io::decode_image(as_bytes(jpeg), "a.jpg"); }),
-                 "read_image: 'a.jpg': cannot decode: pixsyn was built without libjpeg"));
+  // Built without libjpeg (-DCMAKE_DISABLE_FIND_PACKAGE_JPEG=ON, or a machine without libjpeg-dev).
+  std::ofstream(dir / "a.jpg", std::ios::binary) << jpeg;
+  CHECK(error_of([&] { io::read_image(dir / "a.jpg"); }) ==
+        "read_image: '" + (dir / "a.jpg").string() +
+            "': cannot decode: a JPEG, and this pixsyn was built without JPEG support (libjpeg: apt-get install "
+            "libjpeg-dev and configure again)");
 #endif
   CHECK(contains(error_of([&] { io::decode_image(as_bytes(std::string("BM\x36\0\0\0", 6)), "a.bmp"); }),
                  "not a PNG or JPEG file"));

@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -129,17 +128,16 @@ void check_finite(const Tensor<float>& images) {
                        "; nothing was written");
 }
 
-// The PNG grid's pixel data must fit stb's int-sized buffers: refused before rendering rather than after.
+// The PNG grid must fit the PNG encoder (io::write_png checks again): refused before rendering rather than after.
 void check_png_size(std::int64_t batch, std::int64_t height, std::int64_t width, std::int64_t columns) {
   // The grid as io::image_grid lays it out: columns (about sqrt(B) when 0) of at most B images.
   const std::int64_t cols =
       std::min(batch, columns ? columns : static_cast<std::int64_t>(std::ceil(std::sqrt(static_cast<double>(batch)))));
   const std::int64_t rows = (batch + cols - 1) / cols;
-  const std::uint64_t bytes =
-      saturating_product({saturating_sum({saturating_product({3, std::uint64_t(cols), std::uint64_t(width)}), 1}),
-                          std::uint64_t(rows), std::uint64_t(height)});
-  pixsyn::detail::check(bytes <= INT_MAX, "--png: a grid of ", rows, " x ", cols, " images of ", height, "x", width,
-                        " is more than a PNG can be written with (", INT_MAX,
+  const std::uint64_t bytes = io::png_pixel_bytes(3, saturating_product({std::uint64_t(rows), std::uint64_t(height)}),
+                                                  saturating_product({std::uint64_t(cols), std::uint64_t(width)}));
+  pixsyn::detail::check(bytes <= io::max_png_pixel_bytes, "--png: a grid of ", rows, " x ", cols, " images of ", height,
+                        "x", width, " is more than a PNG can be written with (", io::max_png_pixel_bytes,
                         " bytes of pixel data); use --npy, or fewer or smaller images");
 }
 

@@ -183,7 +183,9 @@ inline Tensor<float> decode_image(std::span<const std::byte> file, std::string_v
 #ifdef PIXSYN_WITH_LIBJPEG
     return detail::decode_jpeg(file, where, limits);
 #else
-    pixsyn::detail::fail(where, "cannot decode: pixsyn was built without libjpeg (apt-get install libjpeg-dev)");
+    pixsyn::detail::fail(where,
+                         "cannot decode: a JPEG, and this pixsyn was built without JPEG support (libjpeg: "
+                         "apt-get install libjpeg-dev and configure again)");
 #endif
   }
   pixsyn::detail::fail(where, "cannot decode: not a PNG or JPEG file (it has neither signature)");
@@ -194,16 +196,35 @@ inline Tensor<float> read_image(const std::filesystem::path& path, const ImageLi
   return decode_image(read_file(path, "read_image"), path.string(), limits);
 }
 
+// stb's PNG writer counts bytes in int: the pixel data with one filter byte per row, its zlib stream
+// (at worst 9 bits a byte under the fixed Huffman code stb uses) in a buffer that doubles as it grows,
+// and the file. Pixel data of up to 7 * 2^27 bytes (896 MiB) keeps every one of them below 2^31.
+inline constexpr std::uint64_t max_png_pixel_bytes = std::uint64_t{7} << 27;
+
+// The pixel data stb's PNG writer holds for a channels x height x width image: (channels * width + 1)
+// * height bytes, saturating at UINT64_MAX instead of wrapping.
+inline std::uint64_t png_pixel_bytes(std::uint64_t channels, std::uint64_t height, std::uint64_t width) {
+  constexpr std::uint64_t most = UINT64_MAX;
+  if (channels != 0 && width > (most - 1) / channels) return most;
+  const std::uint64_t row = channels * width + 1;
+  return height > most / row ? most : row * height;
+}
+
 // Writes a (3, H, W) or (1, H, W) image with values in [0, 1] as an 8-bit PNG, atomically. Values
-// are clamped to [0, 1] and rounded; NaN is an error.
+// are clamped to [0, 1] and rounded; NaN is an error, and so is an image too large for the encoder
+// (max_png_pixel_bytes), checked before anything is read or written.
 template <class T>
 void write_png(const std::filesystem::path& path, const Tensor<T>& image) {
   static_assert(std::is_floating_point_v<T>, "write_png: T must be float or double");
   const std::string where = "write_png: '" + path.string() + "': ";
   pixsyn::detail::check(image.defined(), where, "the image is undefined");
-  pixsyn::detail::check(image.rank() == 3 && (image.dim(0) == 1 || image.dim(0) == 3) && image.dim(1) > 0 &&
-                            image.dim(2) > 0 && image.dim(1) <= INT_MAX && image.dim(2) <= INT_MAX / 3,
-                        where, "expected an image of shape (3, H, W) or (1, H, W), got ", image.shape());
+  pixsyn::detail::check(
+      image.rank() == 3 && (image.dim(0) == 1 || image.dim(0) == 3) && image.dim(1) > 0 && image.dim(2) > 0, where,
+      "expected an image of shape (3, H, W) or (1, H, W), got ", image.shape());
+  const std::uint64_t pixel_bytes = png_pixel_bytes(image.dim(0), image.dim(1), image.dim(2));
+  pixsyn::detail::check(pixel_bytes <= max_png_pixel_bytes, where, "an image of shape ", image.shape(), " is ",
+                        pixel_bytes, " bytes of PNG pixel data, more than the ", max_png_pixel_bytes,
+                        " bytes the PNG encoder can take (its sizes are int)");
   const std::int64_t channels = image.dim(0), height = image.dim(1), width = image.dim(2);
   const std::int64_t plane = height * width;
   std::vector<unsigned char> pixels(static_cast<std::size_t>(plane * channels));
