@@ -1,10 +1,11 @@
 // bench_creps_gpu: the fused GPU render of the official CREPS (--cfg=creps: widths min(65536/r, 1024),
-// K = 32, D = 8) at 256² and 512², fp32 and bf16, random weights (the speed does not depend on them).
+// K = 32, D = 8) at 256² and 512², fp32 and the 16-bit mode (Precision::bf16, whose operands are fp16 for
+// CREPS: rows "fp16"), random weights (the speed does not depend on them).
 // Prints ms per call (median of CUDA-event timings after warm-up), ms per image, TFLOP/s and peak GPU
 // memory. The "bi-line" column renders the diagonal point set of the same row and column coordinates:
 // the same bi-line path, almost no per-pixel work, so the per-pixel part is the difference. "vs fp32" is
 // ‖image − fp32 image‖₂ / ‖fp32 image‖₂ against the first (3×TF32) row. `bench_creps_gpu --profile` renders 256² batch
-// 16 in bf16 only.
+// 16 in the 16-bit mode only.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -129,7 +130,7 @@ int main(int argc, char** argv) {
     backend::cuda::CrepsEngine engine(official(256));
     const auto w = to_device(Tensor<float>::randn({16, style_dim}, Philox{7}));
     const auto r = measure(engine, w, 256, false, {.precision = Precision::bf16}, 3);
-    std::printf("256x256 batch 16 bf16: %.3f ms\n", r.timing.median_ms);
+    std::printf("256x256 batch 16 fp16: %.3f ms\n", r.timing.median_ms);
     return 0;
   }
   std::printf("bench_creps_gpu: official CREPS shapes (K 32, D 8), random weights, %s, median of %d calls\n", prop.name,
@@ -143,7 +144,7 @@ int main(int argc, char** argv) {
     for (std::int64_t batch : {1, 16}) {
       const auto w = to_device(Tensor<float>::randn({batch, style_dim}, Philox{7}));
       Tensor<float> reference;
-      // fp32: 3×TF32 split GEMMs (the default), then SGEMM; bf16: the fused Hopper layers, then cuBLAS.
+      // fp32: 3×TF32 split GEMMs (the default), then SGEMM; 16-bit: the fused Hopper layers, then cuBLAS.
       struct Mode {
         Precision precision;
         bool fused;
@@ -151,7 +152,7 @@ int main(int argc, char** argv) {
         const char* name;
       };
       for (const Mode mode : {Mode{Precision::fp32, false, 2, "fp32"}, Mode{Precision::fp32, false, 0, "fp32-sgemm"},
-                              Mode{Precision::bf16, true, 2, "bf16"}, Mode{Precision::bf16, false, 2, "bf16-cublas"}}) {
+                              Mode{Precision::bf16, true, 2, "fp16"}, Mode{Precision::bf16, false, 2, "fp16-cublas"}}) {
         const CrepsRenderOptions options{
             .precision = mode.precision, .fused_layers = mode.fused, .tf32_split = mode.split};
         const auto r = measure(engine, w, size, false, options, repeats);

@@ -306,7 +306,7 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
       auto fused_layer = [&](std::size_t layer, const void* weights, const void* x, bool shared_x, void* z,
                              const void* residual, int rgb) {
         const DeviceLayer& l = convs[layer];
-        sm90::FusedLayer f;
+        sm90::FusedLayer<bf16> f;
         f.samples = nb, f.count = n, f.in = l.in, f.out = l.out;
         f.x = static_cast<const bf16*>(x), f.shared_x = shared_x;
         f.weight = static_cast<const bf16*>(weights), f.weight_stride = st.fold_stride(l.in, l.out);

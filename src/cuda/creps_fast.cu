@@ -3,8 +3,11 @@
 // into per-sample weights, the bi-line path runs over tiles of (point, slot) rows (input encoding, the wide
 // modulated layers, per level the ToRes GEMM and the accumulation into U_r and V_r), and the per-pixel
 // kernel (creps_pixels.cu) turns the embeddings into RGB. The whole call is captured as a CUDA graph and
-// replayed while the same call repeats.
-#include <cuda_bf16.h>
+// replayed while the same call repeats. The 16-bit mode (Precision::bf16) stores every 16-bit operand as
+// fp16: its 10-bit mantissa is 8× finer than bf16's, and the values stay far inside its range (the fc
+// layers clamp to ±256, demodulated weights are at most 1); bf16 operands in the bi-line path alone put
+// thick4_scaled32 at 1.3e-2 of the CPU render (tests/models/test_creps_gpu_numerics.cpp).
+#include <cuda_fp16.h>
 
 #include <algorithm>
 #include <cmath>
@@ -28,7 +31,7 @@ namespace pixsyn::backend::cuda {
 namespace {
 
 constexpr const char* op_name = "creps fast render";
-using bf16 = __nv_bfloat16;
+using f16 = __half;
 
 // styles[b, r] = Σ_k m[r, k] · w_b[index[r], k] + bias[r] for every style row r of every layer. One warp per
 // row: the row stays in L1 while the warp visits the samples.
@@ -65,7 +68,7 @@ struct InputArgs {
   const float *rows, *cols, *freqs, *scale;
 };
 
-// Values c and c + 1 of a row of n (8-byte aligned for fp32, 4-byte for bf16); Split: of a row stored
+// Values c and c + 1 of a row of n (8-byte aligned for fp32, 4-byte for fp16); Split: of a row stored
 // split as the left factor of a 3×TF32 GEMM (3 n floats).
 template <bool Split>
 __device__ __forceinline__ void store2(float* row, std::int64_t n, std::int64_t c, float a, float b) {
@@ -77,8 +80,8 @@ __device__ __forceinline__ void store2(float* row, std::int64_t n, std::int64_t 
   }
 }
 template <bool Split>
-__device__ __forceinline__ void store2(bf16* row, std::int64_t, std::int64_t c, float a, float b) {
-  *reinterpret_cast<__nv_bfloat162*>(row + c) = __floats2bfloat162_rn(a, b);
+__device__ __forceinline__ void store2(f16* row, std::int64_t, std::int64_t c, float a, float b) {
+  *reinterpret_cast<__half2*>(row + c) = __floats2half2_rn(a, b);
 }
 
 // x0[b, q, c] = sin(2π t f[c' D + d] (+ π/2 for the cos half)) · scale[b, m, c] · (1/√C), as b4.input (the
@@ -258,7 +261,7 @@ CrepsEngine::CrepsEngine(const CrepsWeights& wt) : impl_(std::make_unique<Impl>(
     m.tores.push_back(m.upload(t, static_cast<int>(2 * l + 3)));
   }
 
-  // The per-pixel weights: decoders (levels 1 .. L - 1, then decoder_last) in fp32 and bf16, their biases,
+  // The per-pixel weights: decoders (levels 1 .. L - 1, then decoder_last) in fp32 and fp16, their biases,
   // decoder_img, and the refinement blocks (folded per call) with their biases.
   std::vector<const std::array<LinearLayer, 4>*> decoders;
   for (const auto& d : wt.decoders) decoders.push_back(&d);
@@ -317,7 +320,7 @@ void CrepsEngine::Impl::record(std::int64_t batch, bool per_layer, std::int64_t 
                                std::int64_t chunk, std::int64_t count) {
   const bool half = st.half, split = st.split;
   const std::size_t e = st.weight_bytes(), ve = st.value_bytes();  // per folded weight, per activation
-  const cudaDataType_t type = half ? CUDA_R_16BF : CUDA_R_32F;
+  const cudaDataType_t type = half ? CUDA_R_16F : CUDA_R_32F;
   cudaStream_t s = stream();
   const std::int64_t rows_total = rank * (height + width), pixels = diagonal ? width : height * width;
 
@@ -358,9 +361,8 @@ void CrepsEngine::Impl::record(std::int64_t batch, bool per_layer, std::int64_t 
     const std::int64_t nb = std::min(chunk, batch - b0);
     const float* style = styles.get<float>() + b0 * style_rows;
     // Fold the styles into the chunk's weights: the wide layers and ToRes in the element type, the
-    // refinement blocks per sample for the per-pixel kernel.
-    // One warp per folded row; Out: bf16 for the wide layers, fp16 for the per-pixel kernel, or fp32
-    // (Split: the right factor of a 3×TF32 GEMM).
+    // refinement blocks per sample for the per-pixel kernel. One warp per folded row; Out: fp16 in the
+    // 16-bit mode, or fp32 (Split: the right factor of a 3×TF32 GEMM).
     auto fold_layer = [&]<class Out, bool Split = false>(const DeviceLayer& l, bool demodulate, std::int64_t stride,
                                                          void* dst, Out*) {
       const auto blocks = static_cast<unsigned>((nb * l.out + 7) / 8);
@@ -372,7 +374,7 @@ void CrepsEngine::Impl::record(std::int64_t batch, bool per_layer, std::int64_t 
     auto fold_wide = [&](const DeviceLayer& l, bool demodulate, void* dst) {
       const std::int64_t stride = st.fold_stride(l.in, l.out);
       if (half)
-        fold_layer(l, demodulate, stride, dst, static_cast<bf16*>(nullptr));
+        fold_layer(l, demodulate, stride, dst, static_cast<f16*>(nullptr));
       else if (split)
         fold_layer.operator()<float, true>(l, demodulate, stride, dst, nullptr);
       else
@@ -390,11 +392,10 @@ void CrepsEngine::Impl::record(std::int64_t batch, bool per_layer, std::int64_t 
       fold_wide(tores[i], false, folded_tores.back());
       offset += nb * st.fold_stride(tores[i].in, tores[i].out);
     }
-    // The per-pixel kernel's 16-bit operands are fp16.
     std::int64_t block_offset = 0;
     for (const auto& l : blocks) {
       char* dst = block_fold + block_offset * e;
-      half ? fold_layer(l, true, block_stride, dst, static_cast<__half*>(nullptr))
+      half ? fold_layer(l, true, block_stride, dst, static_cast<f16*>(nullptr))
            : fold_layer(l, true, block_stride, dst, static_cast<float*>(nullptr));
       block_offset += l.in * l.out;
     }
@@ -414,7 +415,7 @@ void CrepsEngine::Impl::record(std::int64_t batch, bool per_layer, std::int64_t 
           nb,   first, n, input_channels, rank, height, this->rows.get<float>(), cols.get<float>(), freqs.get<float>(),
           scale};
       if (half)
-        input_kernel<bf16, false><<<grid_for(n * 32), block_size, 0, s>>>(f, reinterpret_cast<bf16*>(buf[0]));
+        input_kernel<f16, false><<<grid_for(n * 32), block_size, 0, s>>>(f, reinterpret_cast<f16*>(buf[0]));
       else if (split)
         input_kernel<float, true><<<grid_for(n * 32), block_size, 0, s>>>(f, reinterpret_cast<float*>(buf[0]));
       else
@@ -435,12 +436,12 @@ void CrepsEngine::Impl::record(std::int64_t batch, bool per_layer, std::int64_t 
         const DeviceLayer& l = fcs[i];
 #if PIXSYN_CUDA_SM90
         if (fused) {
-          sm90::FusedLayer fl;
+          sm90::FusedLayer<f16> fl;
           fl.samples = nb, fl.count = n, fl.in = l.in, fl.out = l.out;
-          fl.x = static_cast<const bf16*>(x), fl.shared_x = false;
-          fl.weight = reinterpret_cast<const bf16*>(folded_fc[i]), fl.weight_stride = st.fold_stride(l.in, l.out);
+          fl.x = static_cast<const f16*>(x), fl.shared_x = false;
+          fl.weight = reinterpret_cast<const f16*>(folded_fc[i]), fl.weight_stride = st.fold_stride(l.in, l.out);
           fl.bias = l.bias.get<float>();
-          fl.z = static_cast<bf16*>(z);
+          fl.z = static_cast<f16*>(z);
           fl.clamp = clamp;
           return sm90::fused_layer(fl, s);
         }
@@ -450,7 +451,7 @@ void CrepsEngine::Impl::record(std::int64_t batch, bool per_layer, std::int64_t 
         const EpilogueArgs a{
             .rows = nb * n, .count = n, .channels = l.out, .bias = l.bias.get<float>(), .store = true, .clamp = clamp};
         if (half)
-          launch_epilogue<bf16, false>(a, result, static_cast<bf16*>(z), op_name);
+          launch_epilogue<f16, false>(a, result, static_cast<f16*>(z), op_name);
         else if (split)
           launch_epilogue<float, true>(a, result, static_cast<float*>(z), op_name);
         else

@@ -1,6 +1,6 @@
 #pragma once
 // Pieces shared by the fused GPU renderers (cips_fast.cu, creps_fast.cu): device buffers from the pool,
-// bf16 conversion of host weights, 8-wide vector access, the cuBLAS path's layer epilogue, and a call
+// bf16 and fp16 conversion of host weights, 8-wide vector access, the cuBLAS path's layer epilogue, and a call
 // captured as a CUDA graph. Included from .cu files only.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -13,6 +13,7 @@
 #include "common.cuh"
 #include "fold.cuh"
 #include "gemm.cuh"
+#include "half_types.cuh"
 #include "pixsyn/core/philox.hpp"
 #include "tf32_split.cuh"
 
@@ -65,8 +66,8 @@ void compute_styles(std::int64_t batch, std::int64_t rows, std::int64_t dim, con
 // Rounds n up to a multiple of m.
 constexpr std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m * m; }
 
-// How a call stores its GEMM operands: bf16, fp32, or fp32 split for 3×TF32 GEMMs (three floats a value)
-// summed in `accumulations` passes.
+// How a call stores its GEMM operands: 16 bits (half; bf16 for CIPS, fp16 for CREPS), fp32, or fp32 split for 3×TF32
+// GEMMs (three floats a value) summed in `accumulations` passes.
 struct Storage {
   bool half, split;
   int accumulations;
@@ -80,18 +81,19 @@ struct Storage {
 inline constexpr Storage plain_fp32{false, false, 0};  // folds read by kernels as plain fp32
 
 __device__ __forceinline__ float to_float(float v) { return v; }
-__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
 
-// Eight consecutive values as one (bf16) or two (fp32) 16-byte accesses.
+// Eight consecutive values as one (16-bit: E = __nv_bfloat16 or __half) or two (fp32) 16-byte accesses.
 __device__ __forceinline__ void load8(const float* p, float (&v)[8]) {
   const float4 a = reinterpret_cast<const float4*>(p)[0], b = reinterpret_cast<const float4*>(p)[1];
   v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
 }
-__device__ __forceinline__ void load8(const __nv_bfloat16* p, float (&v)[8]) {
+template <class E>
+__device__ __forceinline__ void load8(const E* p, float (&v)[8]) {
+  static_assert(sizeof(E) == 2, "load8: fp32 or a 16-bit type");
   const uint4 raw = *reinterpret_cast<const uint4*>(p);
-  const auto* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+  const auto* h = reinterpret_cast<const Pair16<E>*>(&raw);
   for (int k = 0; k < 4; ++k) {
-    const float2 f = __bfloat1622float2(h[k]);
+    const float2 f = unpack2(h[k]);
     v[2 * k] = f.x, v[2 * k + 1] = f.y;
   }
 }
@@ -99,10 +101,12 @@ __device__ __forceinline__ void store8(float* p, const float (&v)[8]) {
   reinterpret_cast<float4*>(p)[0] = make_float4(v[0], v[1], v[2], v[3]);
   reinterpret_cast<float4*>(p)[1] = make_float4(v[4], v[5], v[6], v[7]);
 }
-__device__ __forceinline__ void store8(__nv_bfloat16* p, const float (&v)[8]) {
+template <class E>
+__device__ __forceinline__ void store8(E* p, const float (&v)[8]) {
+  static_assert(sizeof(E) == 2, "store8: fp32 or a 16-bit type");
   uint4 raw;
-  auto* h = reinterpret_cast<__nv_bfloat162*>(&raw);
-  for (int k = 0; k < 4; ++k) h[k] = __floats2bfloat162_rn(v[2 * k], v[2 * k + 1]);
+  auto* h = reinterpret_cast<Pair16<E>*>(&raw);
+  for (int k = 0; k < 4; ++k) h[k] = pack2<E>(v[2 * k], v[2 * k + 1]);
   *reinterpret_cast<uint4*>(p) = raw;
 }
 

@@ -1,9 +1,8 @@
 #pragma once
 // The fast GPU inference path for CREPS (backend/cuda/creps_fast.hpp): takes a CPU creps::Generator's
 // weights once, then renders w (B, w_dim) or ws (B, num_ws, w_dim) at any rows × columns grid or point set
-// on the GPU, in tiles under a workspace budget, in fp32 (matches the CPU render) or the 16-bit mode (bf16
-// wide layers, fp16 per-pixel chain, fp32 accumulation). Link pixsyn::cuda.
-#include <array>
+// on the GPU, in tiles under a workspace budget, in fp32 (matches the CPU render) or the 16-bit mode (fp16
+// operands, fp32 accumulation). Link pixsyn::cuda.
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -11,7 +10,7 @@
 #include "pixsyn/backend/cuda/creps_fast.hpp"
 #include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/models/creps/generator.hpp"
-#include "pixsyn/render/detail/host_weights.hpp"
+#include "pixsyn/render/detail/creps_weights.hpp"
 
 namespace pixsyn::render {
 
@@ -27,7 +26,7 @@ class CudaCreps {
                 "CudaCreps: the fast path supports 16 or 32 bi-line channels");
 
  public:
-  explicit CudaCreps(const creps::Generator<C, float>& g) : engine_(extract(g)) {}
+  explicit CudaCreps(const creps::Generator<C, float>& g) : engine_(detail::creps_weights(g)) {}
 
   // The grid of rows (H) × cols (W) coordinates -> (B, 3, H, W) on the GPU; w on the device.
   Tensor<float, Cuda> render_grid(const Tensor<float, Cuda>& w, const Tensor<float>& rows, const Tensor<float>& cols,
@@ -71,64 +70,6 @@ class CudaCreps {
     for (std::size_t i = 0; i < v.size(); ++i)
       pixsyn::detail::check(std::isfinite(v[i]), "CudaCreps: ", name, "[", i, "] = ", v[i], " is not finite");
     return v;
-  }
-
-  static double inverse_root(std::int64_t n) { return 1.0 / std::sqrt(static_cast<double>(n)); }
-
-  // An equalized linear layer (learning-rate multiplier 1, as every CREPS affine and decoder layer).
-  static backend::cuda::LinearLayer linear(const nn::EqualLinear<float>& l) {
-    const std::int64_t in = l.weight.dim(1), out = l.weight.dim(0);
-    return {in, out, detail::scaled(l.weight.value(), inverse_root(in)), detail::values(l.bias.value())};
-  }
-  // A modulated layer: the weight with its runtime gain, and a styles gain moved onto the weight (the
-  // same product, w·(s g) = (w g)·s).
-  static backend::cuda::ModulatedLayer modulated(const nn::ModulatedFc<float>& fc) {
-    const std::int64_t in = fc.in_channels(), out = fc.out_channels();
-    const auto& spec = fc.spec();
-    const Tensor<float> matrix = fc.matrix<Tensor<float>>();
-    const auto affine = linear(fc.affine);
-    return {.in = in,
-            .out = out,
-            .weight = spec.gain == nn::ModulatedGain::styles ? detail::scaled(matrix, inverse_root(in))
-                                                             : detail::values(matrix),
-            .modulation = affine.weight,
-            .modulation_bias = affine.bias,
-            .bias = detail::values(fc.bias.value()),
-            .noise_weight = 0};
-  }
-  static std::array<backend::cuda::LinearLayer, 4> decoder(const creps::Decoder<float>& d) {
-    std::array<backend::cuda::LinearLayer, 4> out;
-    for (std::size_t i = 0; i < 4; ++i) out[i] = linear(d[i]);
-    return out;
-  }
-
-  static backend::cuda::CrepsWeights extract(const creps::Generator<C, float>& g) {
-    const auto& s = g.synthesis;
-    const auto& input = s.input();
-    backend::cuda::CrepsWeights wt;
-    wt.style_dim = C.w_dim, wt.channels = C.biline_channels, wt.rank = C.thickness;
-    wt.clamp = static_cast<float>(C.clamp);
-    wt.input_channels = input.channels();
-    wt.freqs = detail::values(input.freqs);
-    wt.input_weight = detail::values(input.weight.value());
-    const auto affine = linear(input.affine);
-    wt.input_modulation = affine.weight, wt.input_modulation_bias = affine.bias;
-    wt.fcs.push_back(modulated(s.blocks.front()->fc1));
-    for (std::size_t i = 1; i < s.blocks.size(); ++i) {
-      wt.fcs.push_back(modulated(*s.blocks[i]->fc0));
-      wt.fcs.push_back(modulated(s.blocks[i]->fc1));
-      wt.tores.push_back(modulated(s.blocks[i]->tores));
-    }
-    // decoder_8 never runs: the levels after the first take decoder_16 .. decoder_R.
-    for (std::size_t i = 1; i < s.decoders.size(); ++i) wt.decoders.push_back(decoder(*s.decoders[i]));
-    wt.decoder_last = decoder(*s.decoder_last);
-    wt.decoder_img = linear(*s.decoder_img);
-    for (int b = 0; b < 2; ++b) {
-      const auto& block = *s.refinement[b];
-      auto& dst = b == 0 ? wt.block0 : wt.block1;
-      dst = {modulated(*block.fc0), modulated(block.fc1), modulated(block.tores)};
-    }
-    return wt;
   }
 
   backend::cuda::CrepsEngine engine_;

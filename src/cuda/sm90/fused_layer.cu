@@ -7,8 +7,10 @@
 #include <cudaTypedefs.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "../common.cuh"
+#include "../half_types.cuh"
 #include "fused_layer.cuh"
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/core/philox.hpp"
@@ -17,10 +19,10 @@ namespace pixsyn::backend::cuda::sm90 {
 
 namespace {
 
-constexpr const char* op_name = "cips fused layer (sm90)";
+constexpr const char* op_name = "fused layer (sm90)";
 constexpr int tile_m = 128, tile_k = 64, stages = 3, threads = 384;
 constexpr int a_bytes = tile_m * tile_k * 2, b_bytes = int(tile_out) * tile_k * 2, stage_bytes = a_bytes + b_bytes;
-// Shared memory: the operand stages; the output tile in bf16 for the TMA store (per warpgroup four 64 × 64
+// Shared memory: the operand stages; the output tile in 16 bits for the TMA store (per warpgroup four 64 × 64
 // blocks in 128-byte swizzle); the bias and ToRGB weights of the tile's columns and the noise of its
 // rows, each for two tiles in turn; the barriers. Plus slack to align the start to 1024 bytes.
 constexpr int staging_offset = stages * stage_bytes, staging_bytes = tile_m * int(tile_out) * 2;
@@ -29,13 +31,14 @@ constexpr int noise_offset = columns_offset + 2 * columns_floats * 4;
 constexpr int barriers_offset = noise_offset + 2 * tile_m * 4;
 constexpr int smem_bytes = barriers_offset + 2 * stages * 8 + 1024;
 
+template <class E>
 struct Params {
   std::int64_t samples, count, out, m_tiles, n_tiles, k_tiles, tiles;
   bool shared_x, noise;
   const float* bias;
   float noise_weight;
   std::uint64_t seed, layer, sample0, first;
-  const __nv_bfloat16* residual;
+  const E* residual;
   const float* rgb_weight;
   std::int64_t rgb_weight_stride;
   float* rgb_partial;
@@ -115,44 +118,54 @@ __device__ __forceinline__ void wgmma_wait() {
 }
 
 // d (64 × 256 fp32, the warpgroup's accumulator fragment) += A (64 × 16) · B (256 × 16)ᵀ, or = when
-// accumulate is 0.
+// accumulate is 0; A and B of E (the instruction's operand type: "bf16" or "f16").
+#define PIXSYN_WGMMA_M64N256K16(TYPE)                                                                                \
+  asm volatile(                                                                                                      \
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"                                                                  \
+      "wgmma.mma_async.sync.aligned.m64n256k16.f32." TYPE "." TYPE                                                   \
+      " {"                                                                                                           \
+      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "                                       \
+      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "                             \
+      "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "                             \
+      "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "                             \
+      "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "                             \
+      "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, "                             \
+      "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, "                 \
+      "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"               \
+      "}, %128, %129, p, 1, 1, 0, 0;\n}\n"                                                                           \
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),  \
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),       \
+        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),      \
+        "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]),      \
+        "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]),      \
+        "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]),      \
+        "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]),      \
+        "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]),      \
+        "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]),      \
+        "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]),      \
+        "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]),      \
+        "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]),      \
+        "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]), \
+        "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]),            \
+        "+f"(d[112]), "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]),            \
+        "+f"(d[119]), "+f"(d[120]), "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]),            \
+        "+f"(d[126]), "+f"(d[127])                                                                                   \
+      : "l"(a), "l"(b), "r"(accumulate))
+
+template <class E>
 __device__ __forceinline__ void wgmma_m64n256k16(float (&d)[128], std::uint64_t a, std::uint64_t b,
                                                  std::uint32_t accumulate) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %130, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n256k16.f32.bf16.bf16 {"
-      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-      "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-      "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, "
-      "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, "
-      "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, "
-      "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, "
-      "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127"
-      "}, %128, %129, p, 1, 1, 0, 0;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
-        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
-        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
-        "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]),
-        "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]),
-        "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]),
-        "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]),
-        "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63]), "+f"(d[64]),
-        "+f"(d[65]), "+f"(d[66]), "+f"(d[67]), "+f"(d[68]), "+f"(d[69]), "+f"(d[70]), "+f"(d[71]), "+f"(d[72]),
-        "+f"(d[73]), "+f"(d[74]), "+f"(d[75]), "+f"(d[76]), "+f"(d[77]), "+f"(d[78]), "+f"(d[79]), "+f"(d[80]),
-        "+f"(d[81]), "+f"(d[82]), "+f"(d[83]), "+f"(d[84]), "+f"(d[85]), "+f"(d[86]), "+f"(d[87]), "+f"(d[88]),
-        "+f"(d[89]), "+f"(d[90]), "+f"(d[91]), "+f"(d[92]), "+f"(d[93]), "+f"(d[94]), "+f"(d[95]), "+f"(d[96]),
-        "+f"(d[97]), "+f"(d[98]), "+f"(d[99]), "+f"(d[100]), "+f"(d[101]), "+f"(d[102]), "+f"(d[103]), "+f"(d[104]),
-        "+f"(d[105]), "+f"(d[106]), "+f"(d[107]), "+f"(d[108]), "+f"(d[109]), "+f"(d[110]), "+f"(d[111]), "+f"(d[112]),
-        "+f"(d[113]), "+f"(d[114]), "+f"(d[115]), "+f"(d[116]), "+f"(d[117]), "+f"(d[118]), "+f"(d[119]), "+f"(d[120]),
-        "+f"(d[121]), "+f"(d[122]), "+f"(d[123]), "+f"(d[124]), "+f"(d[125]), "+f"(d[126]), "+f"(d[127])
-      : "l"(a), "l"(b), "r"(accumulate));
+  if constexpr (std::is_same_v<E, __half>)
+    PIXSYN_WGMMA_M64N256K16("f16");
+  else
+    PIXSYN_WGMMA_M64N256K16("bf16");
 }
+#undef PIXSYN_WGMMA_M64N256K16
 
-template <bool Residual, bool Rgb, bool Clamp>
+template <class E, bool Residual, bool Rgb, bool Clamp>
 __global__ void __launch_bounds__(threads, 1)
     fused_layer_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ CUtensorMap w_map,
-                       const __grid_constant__ CUtensorMap z_map, Params p) {
+                       const __grid_constant__ CUtensorMap z_map, Params<E> p) {
   extern __shared__ unsigned char raw[];
   // 128-byte swizzling repeats every 1024 bytes: tiles start on that boundary.
   auto* smem = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(raw) + 1023) & ~std::uintptr_t(1023));
@@ -216,8 +229,8 @@ __global__ void __launch_bounds__(threads, 1)
       const std::uint64_t da = descriptor(a + half * 64 * 128), db = descriptor(a + a_bytes);
       wgmma_fence();
 #pragma unroll
-      for (int kk = 0; kk < tile_k / 16; ++kk)  // 16 bf16 = 32 bytes further along the swizzled rows
-        wgmma_m64n256k16(d, da + 2 * kk, db + 2 * kk, kt > 0 || kk > 0);
+      for (int kk = 0; kk < tile_k / 16; ++kk)  // 16 values = 32 bytes further along the swizzled rows
+        wgmma_m64n256k16<E>(d, da + 2 * kk, db + 2 * kk, kt > 0 || kk > 0);
       wgmma_commit();
       // While the tensor cores work: the noise of the warpgroup's 64 rows, one per thread.
       if (kt == 0 && p.noise && threadIdx.x % 128 < 64) {
@@ -254,8 +267,8 @@ __global__ void __launch_bounds__(threads, 1)
         if constexpr (Residual) {
           const std::int64_t r = mt * tile_m + half * 64 + warp * 16 + lane / 4 + 8 * h;
           if (r < p.count && nt * tile_out + col < p.out)
-            shortcut = __bfloat1622float2(
-                *reinterpret_cast<const __nv_bfloat162*>(p.residual + (b * p.count + r) * p.out + nt * tile_out + col));
+            shortcut = unpack2(
+                *reinterpret_cast<const Pair16<E>*>(p.residual + (b * p.count + r) * p.out + nt * tile_out + col));
         }
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
@@ -280,7 +293,7 @@ __global__ void __launch_bounds__(threads, 1)
       }
     }
     if (p.store) {
-      // bf16 into the staging blocks (64 columns each, row r's 16-byte chunk k at chunk k ^ (r % 8): the
+      // 16-bit values into the staging blocks (64 columns each, row r's 16-byte chunk k at chunk k ^ (r % 8): the
       // layout the SWIZZLE_128B store reads, and free of bank conflicts), once the previous tile's
       // store has read them; then one thread stores the blocks that hold columns below out.
       if (leader) bulk_wait<true>();
@@ -291,8 +304,7 @@ __global__ void __launch_bounds__(threads, 1)
         for (int h = 0; h < 2; ++h) {
           const int r = warp * 16 + lane / 4 + 8 * h, col = 8 * j + 2 * (lane % 4);
           const int offset = (col / 64) * 8192 + r * 128 + ((((col % 64) * 2 / 16) ^ (r % 8)) * 16) + (col * 2) % 16;
-          *reinterpret_cast<__nv_bfloat162*>(staging + offset) =
-              __floats2bfloat162_rn(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+          *reinterpret_cast<Pair16<E>*>(staging + offset) = pack2<E>(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
         }
       asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
       named_barrier(2 + half, 128);
@@ -311,9 +323,9 @@ __global__ void __launch_bounds__(threads, 1)
 #else
 
 // What the host pass sees (the device code exists for sm_90a only); launched only where available().
-template <bool Residual, bool Rgb, bool Clamp>
+template <class E, bool Residual, bool Rgb, bool Clamp>
 __global__ void fused_layer_kernel(const __grid_constant__ CUtensorMap, const __grid_constant__ CUtensorMap,
-                                   const __grid_constant__ CUtensorMap, Params) {}
+                                   const __grid_constant__ CUtensorMap, Params<E>) {}
 
 #endif
 
@@ -330,19 +342,39 @@ PFN_cuTensorMapEncodeTiled_v12000 encode_function() {
   return fn;
 }
 
-// A 3-D bf16 tensor (inner, rows, planes) with the given byte strides, in boxes of (64, box_rows, 1).
-CUtensorMap tensor_map(const void* base, std::int64_t inner, std::int64_t rows, std::int64_t planes,
+// A 3-D tensor of E (inner, rows, planes) with the given byte strides, in boxes of (64, box_rows, 1).
+template <class E>
+CUtensorMap tensor_map(const E* base, std::int64_t inner, std::int64_t rows, std::int64_t planes,
                        std::int64_t row_bytes, std::int64_t plane_bytes, int box_rows) {
   CUtensorMap map{};
   const cuuint64_t dims[3] = {cuuint64_t(inner), cuuint64_t(rows), cuuint64_t(planes)};
   const cuuint64_t strides[2] = {cuuint64_t(row_bytes), cuuint64_t(plane_bytes)};
   const cuuint32_t box[3] = {cuuint32_t(tile_k), cuuint32_t(box_rows), 1}, unit[3] = {1, 1, 1};
-  const CUresult r = encode_function()(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 3, const_cast<void*>(base), dims,
-                                       strides, box, unit, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+  const CUtensorMapDataType type =
+      std::is_same_v<E, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+  const CUresult r = encode_function()(&map, type, 3, const_cast<E*>(base), dims, strides, box, unit,
+                                       CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                                        CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   pixsyn::detail::check(r == CUDA_SUCCESS, op_name, ": cuTensorMapEncodeTiled failed (error ", int(r), ") for a (",
                         planes, ", ", rows, ", ", inner, ") tensor");
   return map;
+}
+
+// The kernel for a layer's epilogue: clamped (CREPS), or with or without residual and ToRGB (CIPS).
+template <class E>
+auto kernel_for(bool clamp, bool residual, bool rgb) {
+  return clamp      ? fused_layer_kernel<E, false, false, true>
+         : residual ? (rgb ? fused_layer_kernel<E, true, true, false> : fused_layer_kernel<E, true, false, false>)
+                    : (rgb ? fused_layer_kernel<E, false, true, false> : fused_layer_kernel<E, false, false, false>);
+}
+
+// Lets every kernel of E take smem_bytes of dynamic shared memory.
+template <class E>
+void allow_shared_memory() {
+  for (int variant = 0; variant < 5; ++variant)
+    check_cuda(cudaFuncSetAttribute(kernel_for<E>(variant == 4, variant & 1, variant & 2),
+                                    cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes),
+               op_name, "cudaFuncSetAttribute");
 }
 
 }  // namespace
@@ -356,17 +388,15 @@ bool available() {
     check_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), op_name,
                "cudaDeviceGetAttribute");
     if (major != 9 || minor != 0) return false;
-    for (auto kernel : {fused_layer_kernel<false, false, false>, fused_layer_kernel<false, true, false>,
-                        fused_layer_kernel<true, false, false>, fused_layer_kernel<true, true, false>,
-                        fused_layer_kernel<false, false, true>})
-      check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes), op_name,
-                 "cudaFuncSetAttribute");
+    allow_shared_memory<__nv_bfloat16>();
+    allow_shared_memory<__half>();
     return true;
   }();
   return ok;
 }
 
-void fused_layer(const FusedLayer& l, cudaStream_t stream) {
+template <class E>
+void fused_layer(const FusedLayer<E>& l, cudaStream_t stream) {
   pixsyn::detail::check(l.in % 8 == 0 && l.out % 8 == 0 && l.in > 0 && l.out > 0, op_name,
                         ": channel counts must be positive multiples of 8 (in ", l.in, ", out ", l.out, ")");
   pixsyn::detail::check(l.samples > 0 && l.count > 0, op_name, ": nothing to compute (samples ", l.samples, ", points ",
@@ -377,27 +407,27 @@ void fused_layer(const FusedLayer& l, cudaStream_t stream) {
   const CUtensorMap w = tensor_map(l.weight, l.in, l.out, l.samples, l.in * 2, l.weight_stride * 2, int(tile_out));
   // Without a store the output map is never used; it describes the input then, which is always valid.
   const CUtensorMap z = l.z ? tensor_map(l.z, l.out, l.count, l.samples, l.out * 2, l.count * l.out * 2, 64) : x;
-  Params p{l.samples,
-           l.count,
-           l.out,
-           (l.count + tile_m - 1) / tile_m,
-           (l.out + tile_out - 1) / tile_out,
-           (l.in + tile_k - 1) / tile_k,
-           0,
-           l.shared_x,
-           l.noise,
-           l.bias,
-           l.noise_weight,
-           l.seed,
-           l.layer,
-           l.sample0,
-           l.first,
-           l.residual,
-           l.rgb_weight,
-           l.rgb_weight_stride,
-           l.rgb_partial,
-           l.z != nullptr,
-           l.clamp};
+  Params<E> p{l.samples,
+              l.count,
+              l.out,
+              (l.count + tile_m - 1) / tile_m,
+              (l.out + tile_out - 1) / tile_out,
+              (l.in + tile_k - 1) / tile_k,
+              0,
+              l.shared_x,
+              l.noise,
+              l.bias,
+              l.noise_weight,
+              l.seed,
+              l.layer,
+              l.sample0,
+              l.first,
+              l.residual,
+              l.rgb_weight,
+              l.rgb_weight_stride,
+              l.rgb_partial,
+              l.z != nullptr,
+              l.clamp};
   p.tiles = l.samples * p.m_tiles * p.n_tiles;
   static const int sms = [] {
     int n = 0;
@@ -409,12 +439,11 @@ void fused_layer(const FusedLayer& l, cudaStream_t stream) {
   const bool residual = l.residual != nullptr, rgb = l.rgb_weight != nullptr;
   pixsyn::detail::check(l.clamp == 0 || (!residual && !rgb && !l.noise), op_name,
                         ": a clamped layer has no noise, residual or ToRGB");
-  const auto kernel = l.clamp > 0 ? fused_layer_kernel<false, false, true>
-                      : residual
-                          ? (rgb ? fused_layer_kernel<true, true, false> : fused_layer_kernel<true, false, false>)
-                          : (rgb ? fused_layer_kernel<false, true, false> : fused_layer_kernel<false, false, false>);
-  kernel<<<blocks, threads, smem_bytes, stream>>>(x, w, z, p);
+  kernel_for<E>(l.clamp > 0, residual, rgb)<<<blocks, threads, smem_bytes, stream>>>(x, w, z, p);
   check_launch(op_name);
 }
+
+template void fused_layer(const FusedLayer<__nv_bfloat16>&, cudaStream_t);
+template void fused_layer(const FusedLayer<__half>&, cudaStream_t);
 
 }  // namespace pixsyn::backend::cuda::sm90

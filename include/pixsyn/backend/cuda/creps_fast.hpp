@@ -4,7 +4,7 @@
 // creps::Generator), so the .cu files never instantiate model types. Per chunk of samples:
 //  - the bi-line path: every (point, slot) pair of the row points and of the column points goes through
 //    the wide modulated layers (styles and demodulation folded into per-sample weights; per layer one
-//    strided-batched GEMM (fp32: 3×TF32) and an epilogue pass, or one fused Hopper kernel in bf16), and the
+//    strided-batched GEMM (fp32: 3×TF32) and an epilogue pass, or one fused Hopper kernel in fp16), and the
 //    ToRes outputs accumulate into per-level row and column embeddings U_r, V_r;
 //  - the per-pixel path: one kernel keeps a tile of pixels in registers through every level's bi-line
 //    product 0.5·Σ_d U V, the decoders, decoder_img and the two refinement blocks, on the tensor cores
@@ -52,7 +52,7 @@ struct CrepsRenderOptions {
   std::size_t workspace_bytes = std::size_t(768) << 20;  // folded weights, embeddings and one bi-line tile
   std::int64_t max_pixels = 0;  // bi-line (sample, point, slot) rows per tile; 0 chooses the most the budget allows
   bool graph = true;            // capture the call as a CUDA graph and replay it while the call repeats
-  bool fused_layers = true;     // bf16 on an H100-class GPU (sm_90): the wide layers as one kernel each
+  bool fused_layers = true;     // 16-bit on an H100-class GPU (sm_90): the wide layers as one kernel each
   // fp32 on a GPU with TF32 tensor cores: the bi-line path's GEMMs as 3×TF32 split GEMMs (split_gemm.hpp)
   // summed in this many accumulations; 0, or elsewhere: cuBLAS SGEMM.
   int tf32_split = default_split_accumulations;
@@ -69,7 +69,7 @@ class CrepsEngine {
   // fc1 and ToRes ws[2l + 1 .. 2l + 3], both refinement blocks the last.
   std::int64_t num_ws() const;
 
-  // Whether a render with these options runs the wide layers as fused Hopper kernels (bf16 with
+  // Whether a render with these options runs the wide layers as fused Hopper kernels (16-bit with
   // fused_layers on a compute capability 9.0 GPU and an sm_90a build, every width a multiple of 8).
   bool fused_layers(const CrepsRenderOptions& options) const;
 

@@ -8,8 +8,9 @@
 
 namespace pixsyn::backend::cuda {
 
-// fp32 matches the CPU render (≤ 1e-5 relative); bf16 keeps weights and activations in bf16 with fp32
-// accumulation and runs on the tensor cores.
+// fp32 matches the CPU render (≤ 1e-5 relative); bf16 is the 16-bit mode: weights and activations in 16
+// bits with fp32 accumulation, on the tensor cores. The 16 bits are bf16 for CIPS and fp16 for CREPS (whose
+// layers clamp their outputs, so fp16's range suffices and its 8× finer mantissa keeps it within 1e-2).
 enum class Precision { fp32, bf16 };
 
 // One modulated FC layer, host fp32, runtime scales already applied (as the CPU layers apply them).
