@@ -192,8 +192,12 @@ TEST_CASE("CREPS errors name the problem") {
                          "--zoom must be a finite number between 1e-06 and 1e+06 (got " + zoom + ")");
   check_one_error_line(pixsyn_cli("render --model creps --size 16 --noise seeded"), "creps has no noise inputs");
 #if PIXSYN_CLI_WITH_CUDA
-  check_one_error_line(pixsyn_cli("render --model creps --size 16 --device cuda"),
-                       "model creps is not supported on the CUDA fast path (the CREPS GPU renderer is not built yet)");
+  // Refused before the GPU is touched, so these need no GPU.
+  check_one_error_line(pixsyn_cli("render --model creps-nb --size 16 --device cuda"),
+                       "model creps-nb is not supported on the CUDA fast path; use --device cpu");
+  check_one_error_line(
+      pixsyn_cli("render --model creps --size 16 --device cuda --refinement fp16"),
+      "--refinement fp16 is emulated on the CPU only; on the GPU, --precision bf16 is the 16-bit mode");
 #endif
   CliTempDir dir;
   nn::save_safetensors(creps::MultiDecoder<16, 4>(0), dir / "d4.safetensors");

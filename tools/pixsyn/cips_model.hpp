@@ -130,7 +130,7 @@ class CipsModel final : public Model {
 // The registry entry of a CIPS variant template: every registered size.
 template <template <int, class, class> class Variant>
 ModelEntry cips_entry(std::string name) {
-  return {std::move(name), "CIPS", CipsModel<Variant<model_sizes[0], float, Cpu>>::caps,
+  return {std::move(name), CipsModel<Variant<model_sizes[0], float, Cpu>>::caps,
           [](int size, std::uint64_t seed) { return make_sized<CipsModel, Variant>(size, seed); }};
 }
 

@@ -14,6 +14,9 @@
 #include "pixsyn/models/creps.hpp"
 #include "pixsyn/nn/serialize.hpp"
 #include "pixsyn/render/tiled_creps.hpp"
+#ifdef PIXSYN_WITH_CUDA
+#include "pixsyn/render/cuda_creps.hpp"
+#endif
 
 namespace pixsyn::cli::detail {
 
@@ -21,8 +24,16 @@ namespace pixsyn::cli::detail {
 // instantiation per size and variant (about 1.5 s of compile time each; docs/cli.md).
 inline constexpr std::array<int, 5> creps_thicknesses{1, 2, 4, 8, 16};
 
-inline constexpr Capabilities creps_capabilities{
-    .noise = false, .fp16_refinement = true, .sampled_truncation = false, .cuda = false};
+// The fused GPU renderer (render::CudaCreps) serves the bi-line models with the official two refinement
+// blocks and 16 or 32 bi-line channels: every registered one but creps-nb.
+constexpr bool creps_cuda_path(const creps::Config& c) {
+  return c.features == creps::Features::biline && c.refinement_blocks == 2 &&
+         (c.biline_channels == 16 || c.biline_channels == 32);
+}
+
+constexpr Capabilities creps_capabilities(const creps::Config& c) {
+  return {.noise = false, .fp16_refinement = true, .sampled_truncation = false, .cuda = creps_cuda_path(c)};
+}
 
 // The official CREPS coordinates span [0, 1] on both axes: the view's map there.
 inline coords::Affine<float> creps_view_map(const View& view) { return view_map(view, 0.5, 1.0); }
@@ -39,7 +50,7 @@ class CrepsModel final : public Model {
   static constexpr bool biline = C.features == creps::Features::biline;
 
  public:
-  static constexpr Capabilities caps = creps_capabilities;
+  static constexpr Capabilities caps = creps_capabilities(C);
 
   explicit CrepsModel(std::uint64_t seed) : g_(seed) {}
 
@@ -106,8 +117,26 @@ class CrepsModel final : public Model {
                              view.height, view.width);
   }
 #ifdef PIXSYN_WITH_CUDA
-  Tensor<float> render_cuda(const Tensor<float>&, const View&, const CudaSettings&) const override {
-    throw Error("render_cuda: CREPS has no CUDA renderer in this build yet (see capabilities)");
+  Tensor<float> render_cuda(const Tensor<float>& w, const View& view, const CudaSettings& settings) const override {
+    if constexpr (caps.cuda) {
+      render::CudaCreps<C> gpu(g_);
+      const render::CudaCrepsOptions options{
+          .precision = settings.bf16 ? backend::cuda::Precision::bf16 : backend::cuda::Precision::fp32,
+          .max_pixels = settings.tile};
+      auto grid = coords::axis_grid<float>(view.height, view.width);
+      if (!creps_per_point(view)) {
+        if (view.moved()) grid = coords::transform(creps_view_map(view), grid);
+        return gpu.render_image(w, grid.rows, grid.cols, options);
+      }
+      const auto points = coords::transform(creps_view_map(view), coords::to_points(grid));
+      const std::int64_t count = points.size();
+      auto xs = Tensor<float>::empty({count}), ys = Tensor<float>::empty({count});
+      for (std::int64_t p = 0; p < count; ++p)
+        xs.data()[p] = points.xy.data()[2 * p], ys.data()[p] = points.xy.data()[2 * p + 1];
+      return to_host(gpu.render_points(to_device(w), ys, xs, options)).reshape({w.dim(0), 3, view.height, view.width});
+    } else {
+      throw Error("render_cuda: this model has no CUDA fast path (see capabilities)");
+    }
   }
 #endif
 
@@ -122,7 +151,7 @@ class CrepsModel final : public Model {
 
 template <template <int, class, class> class Variant>
 ModelEntry creps_entry(std::string name) {
-  return {std::move(name), "CREPS", CrepsModel<Variant<model_sizes[0], float, Cpu>>::caps,
+  return {std::move(name), CrepsModel<Variant<model_sizes[0], float, Cpu>>::caps,
           [](int size, std::uint64_t seed) { return make_sized<CrepsModel, Variant>(size, seed); }};
 }
 

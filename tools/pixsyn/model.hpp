@@ -54,7 +54,7 @@ struct RenderSettings {
 
 #ifdef PIXSYN_WITH_CUDA
 struct CudaSettings {
-  bool bf16 = false;  // bf16 weights and activations with fp32 accumulation; fp32 otherwise
+  bool bf16 = false;  // the 16-bit mode (bf16 for CIPS, fp16 for CREPS, fp32 accumulation); fp32 otherwise
   nn::NoiseMode noise = nn::NoiseMode::off;
   std::uint64_t noise_seed = 0;
   std::int64_t tile = 0;  // 0: the most that the renderer's workspace holds
@@ -97,7 +97,6 @@ class Model {
 // checks run right after parsing.
 struct ModelEntry {
   std::string name;
-  std::string family;  // "CIPS", "CREPS"
   Capabilities capabilities;
   std::unique_ptr<Model> (*make)(int size, std::uint64_t seed);
 };

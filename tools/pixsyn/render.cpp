@@ -93,10 +93,10 @@ FamilyOptions add_render_options(CLI::App& render, RenderArgs& r) {
   add_seed_option(render, "--noise-seed", r.noise_seed, "Seed of the noise");
   add_integer_option(render, "--tile", r.tile, 1, max_tile,
                      "Maximum (sample, pixel) pairs rendered at once (default: 65536 on the CPU; on CUDA the most "
-                     "that the renderer's 512 MiB workspace holds)")
+                     "that the renderer's workspace holds)")
       ->default_str("");
   add_choice_option(render, "--device", r.device, {"cpu", "cuda"},
-                    "cpu, or cuda: the fused GPU renderer (cips-skips and cips-res)");
+                    "cpu, or cuda: the fused GPU renderer (cips-skips, cips-res and the bi-line CREPS models)");
   add_choice_option(render, "--precision", r.precision, {"fp32", "bf16"},
                     "fp32, or bf16: the 16-bit mode (--device cuda only: bf16 (CIPS) or fp16 (CREPS) weights and "
                     "activations, fp32 accumulation)");
@@ -211,9 +211,11 @@ class Render final : public Command {
                                                 "not sampled"));
     check_refinement_option(*family_.refinement, entry);
     if (a.device == "cuda" && !caps.cuda)
-      throw UsageError(pixsyn::detail::concat(
-          "model ", entry.name, " is not supported on the CUDA fast path",
-          entry.family == "CREPS" ? " (the CREPS GPU renderer is not built yet)" : "", "; use --device cpu"));
+      throw UsageError(
+          pixsyn::detail::concat("model ", entry.name, " is not supported on the CUDA fast path; use --device cpu"));
+    if (a.device == "cuda" && a.refinement == "fp16")
+      throw UsageError(
+          "--refinement fp16 is emulated on the CPU only; on the GPU, --precision bf16 is the 16-bit mode");
   }
 
   int run() override;
