@@ -331,7 +331,9 @@ TEST_CASE("conv: PyTorch's conv2d and conv_transpose2d outputs (fixture)") {
   REQUIRE(std::filesystem::exists(path));
   const auto f = io::load_tensors<double>(path);
   int checked = 0;
-  for (const auto& [key, expected] : f) {
+  for (const auto& entry : f) {  // not a structured binding: CAPTURE is a lambda, which clang 14 cannot give one
+    const std::string& key = entry.first;
+    const auto& expected = entry.second;
     if (!key.starts_with("out.")) continue;
     // out.<op>.<case>: inputs x.<op>.<case>, w.<op>.<case>; options opt.<op>.<case> = [stride, padding,
     // output_padding].

@@ -75,11 +75,13 @@ void check_gradients(const autograd::GradFunction& f, const std::vector<Tensor<d
 
 TEST_CASE("linalg: matmul matches a naive loop in all three forms") {
   Philox gen{1};
-  for (auto [a_shape, b_shape] : std::vector<std::pair<Shape, Shape>>{{{5, 7}, {7, 3}},
-                                                                      {{4, 6, 5}, {4, 5, 9}},
-                                                                      {{3, 6, 5}, {5, 4}},
-                                                                      {{2, 1, 3}, {2, 3, 1}},
-                                                                      {{70, 40}, {40, 90}}}) {
+  // Not a structured binding: CAPTURE is a lambda, which clang 14 cannot give one.
+  for (const auto& shapes : std::vector<std::pair<Shape, Shape>>{{{5, 7}, {7, 3}},
+                                                                 {{4, 6, 5}, {4, 5, 9}},
+                                                                 {{3, 6, 5}, {5, 4}},
+                                                                 {{2, 1, 3}, {2, 3, 1}},
+                                                                 {{70, 40}, {40, 90}}}) {
+    const Shape &a_shape = shapes.first, &b_shape = shapes.second;
     CAPTURE(a_shape);
     CAPTURE(b_shape);
     const auto a = Tensor<double>::randn(a_shape, gen), b = Tensor<double>::randn(b_shape, gen);
