@@ -43,7 +43,9 @@
 
 #include "pixsyn/nn/biline.hpp"
 #include "pixsyn/nn/module.hpp"
+#include "pixsyn/nn/rosinality_discriminator.hpp"
 #include "pixsyn/nn/serialize.hpp"
+#include "pixsyn/nn/stylegan2_discriminator.hpp"
 
 #include "pixsyn/coords/axis_grid.hpp"
 #include "pixsyn/coords/cylinder.hpp"

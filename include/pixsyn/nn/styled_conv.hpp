@@ -6,6 +6,7 @@
 
 #include "pixsyn/autograd/functions/activation.hpp"
 #include "pixsyn/autograd/functions/math.hpp"
+#include "pixsyn/nn/fused_leaky_relu.hpp"
 #include "pixsyn/nn/modulated_fc.hpp"
 #include "pixsyn/nn/noise.hpp"
 
@@ -24,16 +25,6 @@ class NoiseInjection : public Module<T, D> {
  public:
   NoiseInjection() : weight(init::constant<T, D>({1}, T(0))) { this->register_parameter("weight", weight); }
   Var<T, D> weight;
-};
-
-// The bias of the fused leaky ReLU ("activate.bias", init 0).
-template <class T, class D = Cpu>
-class FusedLeakyRelu : public Module<T, D> {
- public:
-  explicit FusedLeakyRelu(std::int64_t channels) : bias(init::constant<T, D>({channels}, T(0))) {
-    this->register_parameter("bias", bias);
-  }
-  Var<T, D> bias;
 };
 
 template <class T, class D = Cpu>
