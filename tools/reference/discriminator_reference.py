@@ -14,6 +14,8 @@ from collections import OrderedDict
 import torch
 import torch.nn.functional as F
 
+from make_conv_fixtures import minibatch_stddev  # SG2-ADA's MinibatchStdLayer, from its definition
+
 
 def blur_kernel(dtype=torch.float64):
     k = torch.tensor([1.0, 3.0, 3.0, 1.0], dtype=dtype)
@@ -176,20 +178,6 @@ def sg2_conv_layer(sd, prefix, x, down=1, activation="lrelu", gain=1.0, clamp=No
     return x
 
 
-def sg2_minibatch_std(x, group_size, num_channels):
-    n, c, h, w = x.shape
-    g = min(group_size, n)
-    f = num_channels
-    y = x.reshape(g, -1, f, c // f, h, w)
-    y = y - y.mean(dim=0)
-    y = y.square().mean(dim=0)
-    y = (y + 1e-8).sqrt()
-    y = y.mean(dim=[2, 3, 4])
-    y = y.reshape(-1, f, 1, 1)
-    y = y.repeat(g, 1, h, w)
-    return torch.cat([x, y], dim=1)
-
-
 def sg2_forward(sd, cfg, img):
     clamp = cfg.get("conv_clamp")
     x = None
@@ -203,7 +191,7 @@ def sg2_forward(sd, cfg, img):
         x = sg2_conv_layer(sd, p + "conv1.", x, down=2, gain=math.sqrt(0.5), clamp=clamp)
         x = y + x
         res //= 2
-    x = sg2_minibatch_std(x, cfg["mbstd_group"], cfg["mbstd_channels"])
+    x = minibatch_stddev(x, cfg["mbstd_group"], cfg["mbstd_channels"])
     x = sg2_conv_layer(sd, "b4.conv.", x, clamp=clamp)
     w = sd["b4.fc.weight"]
     x = lrelu(F.linear(x.flatten(1), w / math.sqrt(w.shape[1])) + sd["b4.fc.bias"])

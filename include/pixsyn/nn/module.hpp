@@ -227,4 +227,18 @@ class ModuleList : public Module<typename M::value_type, typename M::device_type
   std::vector<std::unique_ptr<M>> items_;
 };
 
+// A module whose children are named "0", "1", ... like an nn.Sequential, but may be of different kinds
+// (CIPSres's "linears", the discriminator's "convs"); it does not own them.
+template <class T, class Device = Cpu>
+class NumberedChildren : public Module<T, Device> {
+ public:
+  template <class M>
+  M& add(M& m) {
+    return this->register_module(std::to_string(count_++), m);
+  }
+
+ private:
+  int count_ = 0;
+};
+
 }  // namespace pixsyn::nn

@@ -108,19 +108,6 @@ class ResBlock : public Module<T, D> {
   ConvLayer<T, D> conv1, conv2, skip;
 };
 
-// A module whose children are named "0", "1", ... but are of two kinds (the first ConvLayer, then ResBlocks).
-template <class T, class D>
-class Sequence : public Module<T, D> {
- public:
-  template <class M>
-  void add(M& m) {
-    this->register_module(std::to_string(count_++), m);
-  }
-
- private:
-  int count_ = 0;
-};
-
 }  // namespace detail
 
 template <class T, class D = Cpu>
@@ -181,10 +168,10 @@ class RosinalityDiscriminator : public Module<T, D> {
  public:
   detail::ConvLayer<T, D> input;                                // "convs.0"
   std::vector<std::unique_ptr<detail::ResBlock<T, D>>> blocks;  // "convs.1" ...
-  detail::Sequence<T, D> convs;
+  NumberedChildren<T, D> convs;
   detail::ConvLayer<T, D> final_conv;
   EqualLinear<T, D> hidden, out;  // "final_linear.0", "final_linear.1"
-  detail::Sequence<T, D> final_linear;
+  NumberedChildren<T, D> final_linear;
 };
 
 }  // namespace pixsyn::nn

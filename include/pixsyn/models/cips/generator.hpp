@@ -58,19 +58,6 @@ class StyledResBlock : public nn::Module<T, D> {
   nn::ModuleList<EqualConv1x1<T, D>> skip;
 };
 
-// A module whose children are named "0", "1", ... but are of two kinds (CIPSres's "linears").
-template <class T, class D>
-class NamedChildren : public nn::Module<T, D> {
- public:
-  template <class M>
-  void add(M& m) {
-    this->register_module(std::to_string(count_++), m);
-  }
-
- private:
-  int count_ = 0;
-};
-
 }  // namespace detail
 
 template <Config C, class T = float, class D = Cpu>
@@ -199,7 +186,7 @@ class Generator : public nn::Module<T, D> {
   std::unique_ptr<nn::CoordinateEmbedding<T, D>> emb;
   std::unique_ptr<nn::StyledConv<T, D>> first;  // "conv1" (skips, base) or "linears.0" (residual)
   nn::ModuleList<nn::StyledConv<T, D>> linears;
-  detail::NamedChildren<T, D> residual_children;
+  nn::NumberedChildren<T, D> residual_children;
   std::vector<std::unique_ptr<detail::StyledResBlock<T, D>>> blocks;
   nn::ModuleList<nn::ToRgb<T, D>> to_rgbs;
   std::unique_ptr<nn::ToRgb<T, D>> to_rgb_last;
