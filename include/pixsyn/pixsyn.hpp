@@ -64,6 +64,9 @@
 #include "pixsyn/metrics/ssim.hpp"
 
 #include "pixsyn/train/adam.hpp"
+#include "pixsyn/train/ema.hpp"
+#include "pixsyn/train/gan_step.hpp"
+#include "pixsyn/train/losses.hpp"
 
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/npy.hpp"

@@ -313,8 +313,18 @@ def styled_conv_order(cfg):
 # Generator forward
 # ----------------------------------------------------------------------------------------------
 
-def synthesis(sd, cfg, coords, w, noise=None):
-    """w (B, style_dim) already mapped (and truncated); coords (B, 2, H, W) -> rgb (B, 3, H, W)."""
+def raw_embedding(sd, coords):
+    """The training-mode read of the embedding (spec 4.3): the raw table tiled over the batch, which the
+    official code uses when the module is in training mode and the grid is exactly size x size."""
+    table = sd["emb.input"]
+    if tuple(coords.shape[2:]) != tuple(table.shape[2:]):
+        raise ValueError("the raw table needs the full %s grid, got %s" % (tuple(table.shape[2:]), coords.shape))
+    return table.expand(coords.shape[0], -1, -1, -1)
+
+
+def synthesis(sd, cfg, coords, w, noise=None, train_mode=False):
+    """w (B, style_dim) already mapped (and truncated); coords (B, 2, H, W) -> rgb (B, 3, H, W).
+    train_mode: read the embedding as the training-mode forward does (raw_embedding)."""
     L = log_size(cfg["size"])
     order = styled_conv_order(cfg)
     if noise is None:
@@ -323,7 +333,8 @@ def synthesis(sd, cfg, coords, w, noise=None):
         raise ValueError("need %d noise maps (or None), got %d" % (len(order), len(noise)))
     nz = dict(zip(order, noise))
 
-    x = torch.cat([fourier_features(sd, coords), embedding(sd, coords)], dim=1)
+    emb = raw_embedding(sd, coords) if train_mode else embedding(sd, coords)
+    x = torch.cat([fourier_features(sd, coords), emb], dim=1)
 
     if cfg["variant"] == "skips":
         x = styled_conv(sd, "conv1.", x, w, nz["conv1."])

@@ -21,7 +21,25 @@ struct AdamOptions {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double eps = 1e-8;
+  // Step a parameter that the backward pass did not reach as if its gradient were zero (its moments
+  // decay and its step count advances), as torch < 2.0 did after zero_grad(), which left zero tensors:
+  // the official StyleGAN2 loops ran so, e.g. for the biases an R1 step does not reach. Off: torch's
+  // set_to_none behaviour, such a parameter is left alone.
+  bool zero_missing_gradients = false;
 };
+
+// StyleGAN2's lazy-regularisation correction for a network whose regulariser runs every `interval`
+// steps with its own optimizer step: lr · k/(k+1), β₁^(k/(k+1)), β₂^(k/(k+1)) with k = interval (k = 16
+// for D's R1: lr 0.002 -> 0.0018824, β₂ 0.99 -> 0.99059; k = 4 for G's path length). interval 0: none.
+inline AdamOptions lazy_regularized(AdamOptions options, int interval) {
+  pixsyn::detail::check(interval >= 0, "lazy_regularized: interval ", interval, " is negative");
+  if (interval == 0) return options;
+  const double ratio = static_cast<double>(interval) / (interval + 1);
+  options.lr *= ratio;
+  options.beta1 = std::pow(options.beta1, ratio);
+  options.beta2 = std::pow(options.beta2, ratio);
+  return options;
+}
 
 template <class T, class Device = Cpu>
 class Adam {
@@ -45,13 +63,16 @@ class Adam {
   const AdamOptions& options() const { return options_; }
 
   // One update of every parameter that has a gradient. Like torch, a parameter without a gradient
-  // keeps its moments and its own step count unchanged.
+  // keeps its moments and its own step count unchanged, unless zero_missing_gradients.
   void step() {
     static_assert(std::is_same_v<Device, Cpu>, "Adam::step runs on CPU tensors only for now");
     const double b1 = options_.beta1, b2 = options_.beta2;
     for (auto& s : slots_) {
-      const Var<T, Device> g = s.param->grad();
-      if (!g.defined()) continue;
+      Var<T, Device> g = s.param->grad();
+      if (!g.defined()) {
+        if (!options_.zero_missing_gradients) continue;
+        g = Var<T, Device>(Tensor<T, Device>::zeros(s.param->shape()));
+      }
       pixsyn::detail::check(g.shape() == s.param->shape(), "Adam: gradient of shape ", g.shape(), " for parameter '",
                             s.name, "' of shape ", s.param->shape());
       ++s.step;

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "pixsyn/autograd/functions/layout.hpp"
+#include "pixsyn/autograd/functions/permute.hpp"
+#include "pixsyn/coords/grid.hpp"
 #include "pixsyn/models/cips/config.hpp"
 #include "pixsyn/nn/coordinate_input.hpp"
 #include "pixsyn/nn/mapping.hpp"
@@ -145,8 +147,7 @@ class Generator : public nn::Module<T, D> {
   // set per sample -> RGB (B, P, 3). Noise is drawn per StyledConv from `noise`.
   template <class V>
   V synthesize(const V& w, const V& xy, const NoiseSource<T, D>& noise = {}) const {
-    pixsyn::detail::check(w.rank() == 2 && w.dim(1) == C.style_dim, "cips::Generator::synthesize: w has shape ",
-                          w.shape(), "; expected (batch, ", C.style_dim, ")");
+    check_styles(w);
     const std::int64_t batch = w.dim(0);
     const bool shared = xy.rank() == 2;
     pixsyn::detail::check((shared || (xy.rank() == 3 && xy.dim(0) == batch)) && xy.dim(-1) == 2,
@@ -156,7 +157,36 @@ class Generator : public nn::Module<T, D> {
     V x = features(shared ? xy : reshape(xy, Shape{batch * points, 2}));
     x = shared ? broadcast_to(reshape(x, Shape{1, points, C.input_width()}), Shape{batch, points, C.input_width()})
                : reshape(x, Shape{batch, points, C.input_width()});
+    return layers(x, w, noise);
+  }
 
+  // The official training-mode forward on the full size x size grid (cips.md §4.3), which full-image
+  // training runs: the learned embedding enters as the raw table, one vector per pixel, where eval
+  // samples it bilinearly. w (B, style_dim) -> images (B, 3, size, size).
+  template <class V>
+  V synthesize_training(const V& w, const NoiseSource<T, D>& noise = {}) const {
+    check_styles(w);
+    const std::int64_t batch = w.dim(0), points = std::int64_t(C.size) * C.size;
+    std::vector<V> parts;
+    if constexpr (C.has_fourier()) parts.push_back((*lff)(as_constant<V>(coords::grid<T>(C.size, C.size).xy)));
+    if constexpr (C.has_learned())
+      parts.push_back(transpose(reshape(as_value<V>(emb->input), Shape{C.hidden, points}), 0, 1));
+    V x = parts.size() == 1 ? parts[0] : concat(parts, 1);
+    x = broadcast_to(reshape(x, Shape{1, points, C.input_width()}), Shape{batch, points, C.input_width()});
+    return permute(reshape(layers(x, w, noise), Shape{batch, C.size, C.size, 3}), {0, 3, 1, 2});
+  }
+
+ private:
+  template <class V>
+  static void check_styles(const V& w) {
+    pixsyn::detail::check(w.rank() == 2 && w.dim(1) == C.style_dim, "cips::Generator: w has shape ", w.shape(),
+                          "; expected (batch, ", C.style_dim, ")");
+  }
+
+  // The StyledConv stack and RGB head: per-point input features x (B, P, input_width) -> RGB (B, P, 3).
+  template <class V>
+  V layers(V x, const V& w, const NoiseSource<T, D>& noise) const {
+    const std::int64_t batch = x.dim(0), points = x.dim(1);
     int layer = 0;
     auto next_noise = [&] { return noise.draw(layer++, batch, points); };
     x = (*first)(x, w, next_noise());
@@ -182,6 +212,7 @@ class Generator : public nn::Module<T, D> {
     }
   }
 
+ public:
   std::unique_ptr<nn::FourierFeatures<T, D>> lff;
   std::unique_ptr<nn::CoordinateEmbedding<T, D>> emb;
   std::unique_ptr<nn::StyledConv<T, D>> first;  // "conv1" (skips, base) or "linears.0" (residual)
