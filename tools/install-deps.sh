@@ -2,8 +2,9 @@
 # Installs what pixsyn needs to build and test on Debian 12 (run as root), and the packages named as
 # arguments. Skips apt when all is present.
 set -euo pipefail
+# dataset-fashion-mnist: training data (/usr/share/datasets/fashion-mnist) for the training tests.
 packages=(cmake ninja-build g++ libeigen3-dev doctest-dev libstb-dev libjpeg-dev nlohmann-json3-dev libcli11-dev
-  "$@")
+  dataset-fashion-mnist "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
