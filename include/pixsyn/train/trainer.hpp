@@ -1,0 +1,250 @@
+#pragma once
+// train::Trainer: the training loop around gan_step for any generator and discriminator, with the run's
+// files in one folder:
+//
+//   log.csv                              step,loss_g,loss_d,r1,images_per_s (one row per step; r1 empty
+//                                        when the step was not regularised)
+//   checkpoint-<step>.safetensors        G ("g."), G_ema ("g_ema."), D ("d."), both Adam states ("g_adam.",
+//                                        "d_adam."); metadata: step, seed, batch. Written atomically; the
+//                                        last two are kept.
+//   g_ema.safetensors                    G_ema's weights at the end, with the caller's metadata.
+//
+// Every random number of step s is a function of (seed, s): the data batch (train/dataset.hpp), the latents
+// of the D and G phases and the generator's noise seeds. A checkpoint therefore holds all the state there is
+// (no RNG state), and a run resumed from the checkpoint of step k repeats the uninterrupted run's steps
+// k, k+1, ... bit for bit.
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "pixsyn/core/error.hpp"
+#include "pixsyn/core/philox.hpp"
+#include "pixsyn/io/atomic_file.hpp"
+#include "pixsyn/io/safetensors.hpp"
+#include "pixsyn/nn/serialize.hpp"
+#include "pixsyn/train/dataset.hpp"
+#include "pixsyn/train/ema.hpp"
+#include "pixsyn/train/gan_step.hpp"
+
+namespace pixsyn::train {
+
+struct TrainerOptions {
+  std::int64_t batch = 4;
+  std::int64_t steps = 0;  // train until this many steps are done
+  std::uint64_t seed = 0;
+  std::int64_t z_dim = 512;
+  std::int64_t checkpoint_every = 0;  // > 0: also every this many steps (always at the end)
+  AdamOptions adam{.lr = 0.002, .beta1 = 0, .beta2 = 0.99, .zero_missing_gradients = true};
+  int g_reg_interval = 4;  // enters only G's Adam correction (CIPS has no G regulariser)
+  GanStepOptions gan{};
+  EmaOptions ema{};
+  std::filesystem::path run_dir{};
+  std::map<std::string, std::string> metadata{};  // written into g_ema.safetensors
+  // Called after every step with (step done, losses, images per second).
+  std::function<void(std::int64_t, const GanStepLosses&, double)> progress{};
+};
+
+// generate(generator, z Var (B, z_dim), noise seed) -> fake images Var (B, C, S, S) in the discriminator's
+// layout. G, D: nn::Modules over T on the CPU.
+template <class T, class G, class D, class Generate>
+class Trainer {
+ public:
+  Trainer(G& g, G& g_ema, D& d, const Dataset& data, Generate generate, TrainerOptions options)
+      : g_(g),
+        g_ema_(g_ema),
+        d_(d),
+        data_(data),
+        generate_(std::move(generate)),
+        options_(std::move(options)),
+        g_adam_(g.named_parameters(), lazy_regularized(options_.adam, options_.g_reg_interval)),
+        d_adam_(d.named_parameters(), lazy_regularized(options_.adam, options_.gan.d_reg_interval)) {
+    pixsyn::detail::check(
+        options_.batch > 0 && options_.steps >= 0 && options_.z_dim > 0 && options_.checkpoint_every >= 0,
+        "Trainer: batch ", options_.batch, ", z_dim ", options_.z_dim, " must be positive and steps ", options_.steps,
+        ", checkpoint_every ", options_.checkpoint_every, " non-negative");
+    pixsyn::detail::check(!options_.run_dir.empty(), "Trainer: no run folder given");
+    std::filesystem::create_directories(options_.run_dir);
+  }
+
+  std::int64_t step() const { return step_; }
+
+  // Continues from the newest checkpoint in the run folder; false when there is none.
+  bool resume() {
+    const auto checkpoints = list_checkpoints();
+    if (checkpoints.empty()) return false;
+    const auto& [step, path] = checkpoints.back();
+    const auto file = io::read_safetensors(path);
+    std::map<std::string, nn::StateDict<T>> parts;
+    for (const auto& [key, raw] : file.tensors) {
+      const auto dot = key.find('.');
+      parts[key.substr(0, dot)].emplace(key.substr(dot + 1), raw.template to<T>());
+    }
+    const std::string where = "Trainer::resume: '" + path.string() + "': ";
+    for (const char* part : {"g", "g_ema", "d", "g_adam", "d_adam"})
+      pixsyn::detail::check(parts.count(part), where, "no '", part, ".*' tensors");
+    try {
+      g_.load_state_dict(parts["g"]);
+      g_ema_.load_state_dict(parts["g_ema"]);
+      d_.load_state_dict(parts["d"]);
+      g_adam_.load_state_dict(parts["g_adam"]);
+      d_adam_.load_state_dict(parts["d_adam"]);
+    } catch (const Error& e) {
+      pixsyn::detail::fail(where, e.what());
+    }
+    const auto meta = [&](const char* key) {
+      const auto it = file.metadata.find(key);
+      pixsyn::detail::check(it != file.metadata.end(), where, "no '", key, "' in the metadata");
+      return it->second;
+    };
+    pixsyn::detail::check(parse_step(meta("step")) == step, where, "its step '", meta("step"),
+                          "' does not match its name");
+    pixsyn::detail::check(
+        meta("seed") == std::to_string(options_.seed) && meta("batch") == std::to_string(options_.batch), where,
+        "it was written with seed ", meta("seed"), " and batch ", meta("batch"), ", not ", options_.seed, " and ",
+        options_.batch);
+    step_ = step;
+    trim_log();
+    return true;
+  }
+
+  // Trains up to options.steps, checkpointing on the way and at the end; writes g_ema.safetensors.
+  void run() {
+    while (step_ < options_.steps) {
+      const auto start = std::chrono::steady_clock::now();
+      const auto losses = train_step();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double rate = static_cast<double>(options_.batch) / std::max(seconds, 1e-9);
+      append_log(losses, rate);
+      if (options_.progress) options_.progress(step_, losses, rate);
+      if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < options_.steps)
+        save_checkpoint();
+    }
+    save_checkpoint();
+    nn::save_safetensors(g_ema_, options_.run_dir / "g_ema.safetensors", options_.metadata);
+  }
+
+ private:
+  // Philox streams of the loop (the data has its own inside Dataset): one key each.
+  static constexpr std::uint64_t latent_stream = 0x4C41, noise_stream = 0x4E4F;
+
+  GanStepLosses train_step() {
+    const std::int64_t s = step_;
+    const auto reals_float = data_.batch(s, options_.batch, options_.seed);
+    Tensor<T> reals;
+    if constexpr (std::is_same_v<T, float>) {
+      reals = reals_float;
+    } else {
+      reals = Tensor<T>::empty(reals_float.shape());
+      std::copy(reals_float.data(), reals_float.data() + reals_float.numel(), reals.data());
+    }
+    const auto draw = [&](int phase) {
+      Philox gen{options_.seed ^ (latent_stream << 48),
+                 (static_cast<std::uint64_t>(s) << 33) | (std::uint64_t(phase) << 32)};
+      return Var<T>(Tensor<T>::randn({options_.batch, options_.z_dim}, gen));
+    };
+    const auto noise_seed = [&](int phase) {
+      const auto b = pixsyn::detail::philox4x32_10(options_.seed ^ (noise_stream << 48), 2 * std::uint64_t(s) + phase);
+      return (std::uint64_t(b.v[0]) << 32) | b.v[1];
+    };
+    const auto generate = [&](GanPhase phase) {
+      const int p = phase == GanPhase::discriminator ? 0 : 1;
+      return generate_(g_, draw(p), noise_seed(p));
+    };
+    const auto losses =
+        gan_step(d_, g_adam_, d_adam_, reals, generate, s % options_.gan.d_reg_interval == 0, options_.gan);
+    update_ema(g_ema_, g_, ema_beta(options_.batch, s * options_.batch, options_.ema));
+    ++step_;
+    return losses;
+  }
+
+  // A step count written by this class; -1 when `text` is not one.
+  static std::int64_t parse_step(const std::string& text) {
+    std::int64_t value = -1;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return error == std::errc() && end == text.data() + text.size() && value >= 0 ? value : -1;
+  }
+
+  std::filesystem::path checkpoint_path(std::int64_t step) const {
+    return options_.run_dir / ("checkpoint-" + std::to_string(step) + ".safetensors");
+  }
+
+  // The checkpoints in the run folder, oldest first.
+  std::vector<std::pair<std::int64_t, std::filesystem::path>> list_checkpoints() const {
+    static const std::regex name(R"(checkpoint-([0-9]{1,15})\.safetensors)");
+    std::vector<std::pair<std::int64_t, std::filesystem::path>> out;
+    for (const auto& entry : std::filesystem::directory_iterator(options_.run_dir)) {
+      std::smatch m;
+      const std::string file = entry.path().filename().string();
+      if (std::regex_match(file, m, name)) out.emplace_back(parse_step(m[1].str()), entry.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  void save_checkpoint() {
+    std::map<std::string, Tensor<T>> tensors;
+    const auto add = [&](const std::string& prefix, const nn::StateDict<T>& state) {
+      for (const auto& [key, value] : state) tensors.emplace(prefix + key, value);
+    };
+    add("g.", g_.state_dict());
+    add("g_ema.", g_ema_.state_dict());
+    add("d.", d_.state_dict());
+    add("g_adam.", g_adam_.state_dict());
+    add("d_adam.", d_adam_.state_dict());
+    io::save_tensors(checkpoint_path(step_), tensors,
+                     {{"step", std::to_string(step_)},
+                      {"seed", std::to_string(options_.seed)},
+                      {"batch", std::to_string(options_.batch)}});
+    // The new one is in place (atomically); only then do the old ones go, keeping the last two.
+    auto checkpoints = list_checkpoints();
+    for (std::size_t i = 0; i + 2 < checkpoints.size(); ++i) std::filesystem::remove(checkpoints[i].second);
+  }
+
+  std::filesystem::path log_path() const { return options_.run_dir / "log.csv"; }
+
+  void append_log(const GanStepLosses& losses, double rate) {
+    const bool fresh = !std::filesystem::exists(log_path());
+    std::ofstream out(log_path(), std::ios::app);
+    if (fresh) out << "step,loss_g,loss_d,r1,images_per_s\n";
+    out.precision(9);
+    out << step_ << "," << losses.loss_g << "," << losses.loss_d << ",";
+    if (!std::isnan(losses.r1)) out << losses.r1;
+    out << "," << rate << "\n";
+    pixsyn::detail::check(out.good(), "Trainer: cannot append to '", log_path().string(), "'");
+  }
+
+  // On resume: the rows of steps after the checkpoint go (they will be trained again).
+  void trim_log() {
+    if (!std::filesystem::exists(log_path())) return;
+    std::ifstream in(log_path());
+    std::string line, kept;
+    for (bool header = true; std::getline(in, line); header = false)
+      if (header || parse_step(line.substr(0, line.find(','))) <= step_) kept += line + "\n";
+    io::write_file_atomic(log_path(), std::string_view(kept));
+  }
+
+  G& g_;
+  G& g_ema_;
+  D& d_;
+  const Dataset& data_;
+  Generate generate_;
+  TrainerOptions options_;
+  Adam<T> g_adam_, d_adam_;
+  std::int64_t step_ = 0;
+};
+
+}  // namespace pixsyn::train

@@ -1,0 +1,106 @@
+#include <doctest/doctest.h>
+
+#include <pixsyn/models/cips.hpp>
+#include <pixsyn/nn/rosinality_discriminator.hpp>
+#include <pixsyn/train/trainer.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "support/temp_files.hpp"
+
+using namespace pixsyn;
+
+namespace {
+
+constexpr cips::Config tiny{.size = 8, .hidden = 8, .style_dim = 8, .mapping_layers = 2, .channels = {8, 8}};
+using TinyG = cips::Generator<tiny, float>;
+using TinyD = nn::RosinalityDiscriminator<float>;
+
+// Six small images of different colours and sizes.
+void write_images(const std::filesystem::path& dir) {
+  for (int i = 0; i < 6; ++i) {
+    auto image = Tensor<float>::rand({3, 8 + i, 10}, Philox{std::uint64_t(i)});
+    io::write_png(dir / ("image" + std::to_string(i) + ".png"), image);
+  }
+}
+
+const auto generate_cips = [](const TinyG& g, const Var<float>& z, std::uint64_t noise_seed) {
+  nn::NoiseSource<float> noise;
+  noise.mode = nn::NoiseMode::seeded;
+  noise.seed = noise_seed;
+  return g.synthesize_training(g.map(z), noise);
+};
+
+// Trains a fresh tiny CIPS (weights from seed 3) in `run` up to `steps`, resuming when asked.
+void run_training(const std::filesystem::path& data_dir, const std::filesystem::path& run, std::int64_t steps,
+                  bool resume, std::int64_t checkpoint_every = 0) {
+  TinyG g(3), g_ema(3);
+  TinyD d({.size = 8, .max_channels = 8}, 4);
+  const auto data = train::Dataset::folder(data_dir, {.size = 8, .crop = train::Crop::random});
+  train::Trainer<float, TinyG, TinyD, decltype(generate_cips)> trainer(g, g_ema, d, data, generate_cips,
+                                                                       {.batch = 2,
+                                                                        .steps = steps,
+                                                                        .seed = 9,
+                                                                        .z_dim = 8,
+                                                                        .checkpoint_every = checkpoint_every,
+                                                                        .run_dir = run,
+                                                                        .metadata = {{"model", "tiny"}}});
+  if (resume) REQUIRE(trainer.resume());
+  trainer.run();
+  CHECK(trainer.step() == steps);
+}
+
+std::vector<std::string> lines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the trainer logs finite losses, moves G, keeps the last two checkpoints and writes G_ema") {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "data");
+  write_images(dir / "data");
+  run_training(dir / "data", dir / "run", 4, false, 1);
+  const auto log = lines(dir / "run/log.csv");
+  REQUIRE(log.size() == 5);
+  CHECK(log[0] == "step,loss_g,loss_d,r1,images_per_s");
+  CHECK(log[1].rfind("1,", 0) == 0);
+  CHECK(log[4].rfind("4,", 0) == 0);
+  for (std::size_t i = 1; i < log.size(); ++i) {
+    const double loss_g = std::stod(log[i].substr(log[i].find(',') + 1));
+    CHECK(std::isfinite(loss_g));
+  }
+  CHECK(std::filesystem::exists(dir / "run/checkpoint-3.safetensors"));
+  CHECK(std::filesystem::exists(dir / "run/checkpoint-4.safetensors"));
+  CHECK_FALSE(std::filesystem::exists(dir / "run/checkpoint-2.safetensors"));
+
+  TinyG initial(3), trained(3);
+  nn::load_safetensors(trained, dir / "run/g_ema.safetensors");
+  double moved = 0;
+  const auto a = initial.state_dict(), b = trained.state_dict();
+  for (const auto& [name, value] : a)
+    for (std::int64_t i = 0; i < value.numel(); ++i)
+      moved = std::max(moved, double(std::abs(value.data()[i] - b.at(name).data()[i])));
+  CHECK(moved > 1e-5);
+  CHECK(io::read_safetensors(dir / "run/g_ema.safetensors").metadata.at("model") == "tiny");
+}
+
+TEST_CASE("a run resumed from its checkpoint writes the same G_ema bytes as the uninterrupted run") {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "data");
+  write_images(dir / "data");
+  run_training(dir / "data", dir / "straight", 6, false);
+  run_training(dir / "data", dir / "resumed", 3, false);
+  run_training(dir / "data", dir / "resumed", 6, true);
+  CHECK(test::read_bytes(dir / "straight/g_ema.safetensors") == test::read_bytes(dir / "resumed/g_ema.safetensors"));
+  CHECK(test::read_bytes(dir / "straight/checkpoint-6.safetensors") ==
+        test::read_bytes(dir / "resumed/checkpoint-6.safetensors"));
+  CHECK(lines(dir / "resumed/log.csv").size() == 7);  // the header and steps 1 .. 6
+}
