@@ -10,6 +10,7 @@ std::span<const Subcommand> subcommands() {
       info_subcommand(),
       render_subcommand(),
       consistency_subcommand(),
+      train_subcommand(),
   };
   return table;
 }

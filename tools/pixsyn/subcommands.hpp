@@ -9,6 +9,7 @@ namespace pixsyn::cli {
 Subcommand info_subcommand();
 Subcommand render_subcommand();
 Subcommand consistency_subcommand();
+Subcommand train_subcommand();
 
 // The table the program dispatches on, in the order --help lists them.
 std::span<const Subcommand> subcommands();
