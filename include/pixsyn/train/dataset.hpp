@@ -156,7 +156,7 @@ class Dataset {
   // Entry i of the shuffle of `epoch` (Fisher-Yates on Philox numbers; the last shuffle is kept).
   std::int64_t shuffled(std::uint64_t epoch, std::uint64_t seed, std::uint64_t i) const {
     std::lock_guard lock(*mutex_);
-    if (epoch_ != epoch || order_.empty()) {
+    if (epoch_ != epoch || seed_ != seed || order_.empty()) {
       order_.resize(static_cast<std::size_t>(size()));
       std::iota(order_.begin(), order_.end(), std::int64_t(0));
       for (std::size_t k = order_.size(); k > 1; --k) {
@@ -164,6 +164,7 @@ class Dataset {
         std::swap(order_[k - 1], order_[r]);
       }
       epoch_ = epoch;
+      seed_ = seed;
     }
     return order_[i];
   }
@@ -214,7 +215,7 @@ class Dataset {
   mutable std::map<std::int64_t, Tensor<float>> cache_;
   mutable std::int64_t cached_bytes_ = 0;
   mutable std::vector<std::int64_t> order_;
-  mutable std::uint64_t epoch_ = 0;
+  mutable std::uint64_t epoch_ = 0, seed_ = 0;
 };
 
 }  // namespace pixsyn::train
