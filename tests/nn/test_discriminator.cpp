@@ -109,7 +109,9 @@ TEST_CASE("discriminator state-dict keys follow the official modules") {
 }
 
 TEST_CASE("the rosinality discriminator matches the PyTorch reference") {
-  for (const auto& [name, config] : rosinality_cases) {
+  for (const auto& entry : rosinality_cases) {
+    const std::string& name = entry.first;  // a structured binding cannot be captured (clang 14)
+    const auto& config = entry.second;
     CAPTURE(name);
     const auto f = load(name);
     nn::RosinalityDiscriminator<double> d(config);
@@ -119,7 +121,9 @@ TEST_CASE("the rosinality discriminator matches the PyTorch reference") {
 }
 
 TEST_CASE("the StyleGAN2-ADA discriminator matches the PyTorch reference (clamped and not)") {
-  for (const auto& [name, config] : stylegan2_cases) {
+  for (const auto& entry : stylegan2_cases) {
+    const std::string& name = entry.first;  // a structured binding cannot be captured (clang 14)
+    const auto& config = entry.second;
     CAPTURE(name);
     const auto f = load(name);
     nn::StyleGan2Discriminator<double> d(config);

@@ -25,7 +25,9 @@ void check_r1_weight_gradients(Discriminator& d, const Tensor<double>& reals) {
   autograd::backward(train::r1_penalty(d, reals).penalty);
   const double h = 1e-6;
   int checked = 0, reached_count = 0;
-  for (const auto& [name, p] : d.named_parameters()) {
+  for (const auto& entry : d.named_parameters()) {
+    const std::string& name = entry.first;  // a structured binding cannot be captured (clang 14)
+    auto* p = entry.second;
     CAPTURE(name);
     // A bias enters the input gradient only through the leaky ReLUs' piecewise-constant slopes, so the
     // backward does not reach it: its true derivative is zero, which the differences must confirm.
@@ -117,7 +119,9 @@ TEST_CASE("update_ema moves parameters toward the model's and copies buffers") {
   model.blocks[0]->resample_filter = mul(model.blocks[0]->resample_filter, 2.0);
   train::update_ema(ema, model, 0.75);
   const auto model_state = model.state_dict();
-  for (const auto& [name, p] : ema.named_parameters()) {
+  for (const auto& entry : ema.named_parameters()) {
+    const std::string& name = entry.first;  // a structured binding cannot be captured (clang 14)
+    auto* p = entry.second;
     const auto& m = model_state.at(name);
     CAPTURE(name);
     for (std::int64_t i = 0; i < p->numel(); ++i)
