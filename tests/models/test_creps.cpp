@@ -24,13 +24,6 @@ using namespace pixsyn::test;
 
 namespace {
 
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
-  return out;
-}
-
 // (B, 3, H, W) pixel (i, j) of every sample as (B, 3).
 Tensor<float> pixel(const Tensor<float>& img, std::int64_t i, std::int64_t j) {
   auto out = Tensor<float>::empty({img.dim(0), 3});
@@ -45,7 +38,7 @@ void check_fixture(const std::string& name) {
   const auto [weights, fixture, metadata] = load_fixture("creps", name);
   creps::Generator<C> g;
   g.load_state_dict(weights);  // strict: every official key and shape must match
-  CHECK(g.state_dict_keys() == split(metadata.at("keys")));
+  CHECK(g.state_dict_keys() == metadata_list(metadata.at("keys")));
   const double psi = std::stod(metadata.at("truncation"));
   const auto w = g.map(fixture.at("fixture.z"));
   CHECK(relative_error(w, fixture.at("fixture.w")) < 1e-5);

@@ -7,7 +7,9 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "pixsyn/io/safetensors.hpp"
 #include "pixsyn/models/cips.hpp"
@@ -50,6 +52,14 @@ inline Fixture load_fixture(const std::string& family, const std::string& name) 
 }
 
 inline Fixture load_cips_fixture(const std::string& name) { return load_fixture("cips", name); }
+
+// A comma-separated metadata entry (the official key order, "keys") as its items.
+inline std::vector<std::string> metadata_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+  return out;
+}
 
 // How relative_error measures: max |got - want| / max |want|, or ‖got - want‖₂ / ‖want‖₂.
 enum class Norm { max, l2 };

@@ -130,6 +130,7 @@ class Module {
 
   // Validates every key first (all problems in one error), then copies the values in.
   void load_state_dict(const StateDict<T, Device>& state, LoadOptions options = {}) {
+    adapt_to(state);
     const auto params = named_parameters();
     const auto buffers = named_buffers();
     std::map<std::string, Shape> expected;
@@ -143,6 +144,11 @@ class Module {
   }
 
  protected:
+  // Called by load_state_dict, on the module it is called on, before the keys are checked: a module
+  // whose parameter shapes follow stored data (ALIS takes its coordinate channel counts from the
+  // stored `basis` buffers) reshapes those members here. By default every shape stays.
+  virtual void adapt_to(const StateDict<T, Device>& state) { (void)state; }
+
   // Registers a member; the name is one path component (no dots) unique within this module.
   Parameter& register_parameter(const std::string& name, Parameter& p) {
     check_new_name(name);
