@@ -82,3 +82,20 @@ if(NOT TARGET pixsyn_jpeg)
     message(STATUS "pixsyn: libjpeg not found, so pixsyn reads no JPEGs (apt-get install libjpeg-dev)")
   endif()
 endif()
+
+# zlib compresses the rows of the streaming PNG writer (io/png_stream.hpp). A machine with the run-time
+# library but no development package (the GPU test machine) takes zlib.h from PIXSYN_DEPS_PREFIX.
+find_package(ZLIB QUIET)
+if(NOT ZLIB_FOUND)
+  find_path(PIXSYN_ZLIB_INCLUDE_DIR zlib.h)
+  find_library(PIXSYN_ZLIB_LIBRARY NAMES z libz.so.1)
+  if(PIXSYN_ZLIB_INCLUDE_DIR AND PIXSYN_ZLIB_LIBRARY)
+    if(NOT TARGET ZLIB::ZLIB)
+      add_library(ZLIB::ZLIB UNKNOWN IMPORTED GLOBAL)
+      set_target_properties(ZLIB::ZLIB PROPERTIES IMPORTED_LOCATION "${PIXSYN_ZLIB_LIBRARY}"
+                                                  INTERFACE_INCLUDE_DIRECTORIES "${PIXSYN_ZLIB_INCLUDE_DIR}")
+    endif()
+    set(ZLIB_FOUND TRUE)
+  endif()
+endif()
+pixsyn_require(ZLIB_FOUND zlib1g-dev)

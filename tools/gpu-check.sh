@@ -12,10 +12,12 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 if [ "${1:-}" = "--stage-deps" ]; then
-  # Headers only: libstb is compiled from stb's headers there (see cmake/PixsynDependencies.cmake);
-  # without libjpeg-dev there, pixsyn is configured without JPEG reading.
+  # Headers only: libstb is compiled from stb's headers there, zlib's library is the machine's own
+  # (see cmake/PixsynDependencies.cmake); without libjpeg-dev there, pixsyn is configured without JPEG
+  # reading.
   mkdir -p .gpu-deps/include
   cp -r /usr/include/eigen3 /usr/include/doctest /usr/include/nlohmann /usr/include/stb .gpu-deps/include/
+  cp /usr/include/zlib.h /usr/include/zconf.h .gpu-deps/include/  # linked against the machine's libz.so.1
   [ -d /usr/include/CLI ] && cp -r /usr/include/CLI .gpu-deps/include/
   mkdir -p .git/info
   grep -qx '/.gpu-deps/' .git/info/exclude 2>/dev/null || echo '/.gpu-deps/' >> .git/info/exclude

@@ -4,7 +4,7 @@
 set -euo pipefail
 # dataset-fashion-mnist: training data (/usr/share/datasets/fashion-mnist) for the training tests.
 packages=(cmake ninja-build g++ libeigen3-dev doctest-dev libstb-dev libjpeg-dev nlohmann-json3-dev libcli11-dev
-  dataset-fashion-mnist "$@")
+  dataset-fashion-mnist zlib1g-dev "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -147,7 +147,7 @@ TEST_CASE("errors give one clear line and a non-zero exit") {
     check_one_error_line(
         run,
         "--model must be one of cips-skips, cips-res, cips-base, cips-ne, cips-nofourier, cips-sine, creps, "
-        "creps-multi-d<N>, creps-single-d<N> (N = 1, 2, 4, 8, 16), creps-nb (got cips-nope)");
+        "creps-multi-d<N>, creps-single-d<N> (N = 1, 2, 4, 8, 16), creps-nb, alis, alis-nocoords (got cips-nope)");
     CHECK(run.code == 2);
   }
   SUBCASE("unknown size") {
@@ -158,7 +158,7 @@ TEST_CASE("errors give one clear line and a non-zero exit") {
   SUBCASE("bad command line") {
     check_one_error_line(pixsyn_cli("render --model cips-skips"), "--size");
     check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --noise loud"),
-                         "--noise must be one of off, seeded (got loud)");
+                         "--noise must be one of off, seeded, random, const (got loud)");
     check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --latents z.npy --seed 3"), "excludes");
     check_one_error_line(pixsyn_cli("render --model cips-skips --size 16 --device tpu"),
                          "--device must be one of cpu, cuda (got tpu)");

@@ -21,4 +21,8 @@ std::vector<ModelEntry> creps_single_entries();
 // creps-nb: dense features, no bi-lines.
 ModelEntry creps_nb_entry();
 
+// alis (the released model) and alis-nocoords (a constant input, no coordinate channels).
+ModelEntry alis_entry();
+ModelEntry alis_nocoords_entry();
+
 }  // namespace pixsyn::cli::detail

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -33,6 +34,13 @@ struct Capabilities {
   bool fp16_refinement = false;     // the official fp16 refinement emulation (--refinement fp16)
   bool sampled_truncation = false;  // the truncation centre is a mean over sampled latents (--truncation-samples)
   bool cuda = false;                // a fused GPU renderer (--device cuda)
+  bool cuda_bf16 = true;            // which also renders in bf16 (--precision bf16)
+  // ALIS: frames of the model size between three anchor latents (left, centre, right) at a left
+  // border delta of 0 .. max_delta patches (--anchors, --delta); panoramas (pixsyn panorama); the
+  // official constant noise (--noise const).
+  bool anchors = false;
+  int max_delta = 0;
+  bool constant_noise = false;
 };
 
 // Where the truncation centre comes from, for families that estimate it (CIPS: the mean w of
@@ -48,7 +56,25 @@ struct RenderSettings {
   nn::NoiseMode noise = nn::NoiseMode::off;
   std::uint64_t noise_seed = 0;
   bool fp16_refinement = false;
-  // Called after each tile with the points done (of height x width).
+  bool constant_noise = false;  // the official noise_const buffers (ALIS, --noise const)
+  std::int64_t delta = 0;       // frames between anchors (ALIS): the left border, in patches
+  // Called after each tile with the points done (of height x width); with anchors, after each frame
+  // with the pixels of the frames done.
+  std::function<void(std::int64_t)> progress;
+};
+
+// A panorama (models with Capabilities::anchors): anchor i's latent is row i of the N(0, 1) stream of
+// `seed`, or of its own seed when resampled; written as a PNG in flat memory.
+struct PanoramaSettings {
+  std::int64_t frames = 1;
+  std::uint64_t seed = 0;
+  std::map<std::int64_t, std::uint64_t> resampled;  // anchor -> seed
+  double truncation = 1;                            // toward the stored centre, for every anchor
+  nn::NoiseMode noise = nn::NoiseMode::off;         // off or seeded
+  bool constant_noise = false;
+  std::uint64_t noise_seed = 0;
+  std::int64_t line_frames = 0;  // frames per line of the picture; 0: one strip
+  // Called after each frame with the frames done.
   std::function<void(std::int64_t)> progress;
 };
 
@@ -57,7 +83,9 @@ struct CudaSettings {
   bool bf16 = false;  // the 16-bit mode (bf16 for CIPS, fp16 for CREPS, fp32 accumulation); fp32 otherwise
   nn::NoiseMode noise = nn::NoiseMode::off;
   std::uint64_t noise_seed = 0;
-  std::int64_t tile = 0;  // 0: the most that the renderer's workspace holds
+  std::int64_t tile = 0;        // 0: the most that the renderer's workspace holds
+  bool constant_noise = false;  // ALIS: the official noise_const buffers (--noise const)
+  std::int64_t delta = 0;       // ALIS: the frames' left border, in patches
 };
 #endif
 
@@ -76,7 +104,7 @@ class Model {
   virtual std::vector<ParameterInfo> parameters() const = 0;
   // Loads a safetensors state dict with full validation (throws pixsyn::Error listing every bad key).
   virtual void load(const std::filesystem::path& path) = 0;
-  // z (B, latent_dim) -> w (B, w_dim)
+  // z (B, latent_dim) -> w (B, w_dim); with anchors, z (B, 3, latent_dim) -> w (B, 3, w_dim).
   virtual Tensor<float> map(const Tensor<float>& z) const = 0;
   // The centre that --truncation pulls w toward.
   virtual Tensor<float> truncation_center(const TruncationSampling& sampling) const = 0;
@@ -86,12 +114,24 @@ class Model {
   // and a tile's activations (at least; for the up-front memory check).
   virtual std::uint64_t working_bytes(std::int64_t batch, const View& view, const RenderSettings& settings) const = 0;
   // w (B, w_dim) -> images (B, 3, view.height, view.width), on the CPU in tiles of bounded memory.
+  // With anchors: w (B, 3, w_dim) -> frames (B, 3, size, size) at settings.delta, the view unmoved.
   virtual Tensor<float> render(const Tensor<float>& w, const View& view, const RenderSettings& settings) const = 0;
+  // With anchors: the anchors a panorama of `frames` frames has, and the panorama written to `png`.
+  virtual std::int64_t panorama_anchors(std::int64_t frames) const;
+  virtual void write_panorama(const PanoramaSettings& settings, const std::filesystem::path& png) const;
 #ifdef PIXSYN_WITH_CUDA
   // As render, on the GPU with the family's fused renderer; only when capabilities().cuda.
   virtual Tensor<float> render_cuda(const Tensor<float>& w, const View& view, const CudaSettings& settings) const = 0;
 #endif
 };
+
+// Families without anchors render no panoramas; the subcommands check capabilities().anchors first.
+inline std::int64_t Model::panorama_anchors(std::int64_t) const {
+  throw Error("this model renders no panoramas (it has no anchors)");
+}
+inline void Model::write_panorama(const PanoramaSettings&, const std::filesystem::path&) const {
+  throw Error("this model renders no panoramas (it has no anchors)");
+}
 
 // A registered name: its family's capabilities are known without building a model, so that option
 // checks run right after parsing.

@@ -17,6 +17,8 @@ const std::vector<ModelEntry>& entries() {
     for (auto& e : detail::creps_multi_entries()) out.push_back(std::move(e));
     for (auto& e : detail::creps_single_entries()) out.push_back(std::move(e));
     out.push_back(detail::creps_nb_entry());
+    out.push_back(detail::alis_entry());
+    out.push_back(detail::alis_nocoords_entry());
     return out;
   }();
   return table;

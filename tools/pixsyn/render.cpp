@@ -1,5 +1,6 @@
 // pixsyn render: images from a registered generator (random or loaded weights, seeded or given
-// latents, any H x W, a moved camera, in tiles), on the CPU or with the fused GPU renderer.
+// latents, any H x W, a moved camera, in tiles), on the CPU or with the fused GPU renderer; for ALIS,
+// frames between given or seeded anchor latents at a left border delta.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -34,10 +35,13 @@ constexpr double max_truncation = 100;
 // The camera: shifts of a million images and magnifications from 1e-6 to 1e6 are far beyond use; the
 // bounds only keep the coordinates finite.
 constexpr double max_shift = 1e6, min_zoom = 1e-6, max_zoom = 1e6, max_degrees = 1e6;
+// ALIS left borders: each model's own range is checked once it is known (Capabilities::max_delta).
+constexpr std::int64_t max_delta_option = 1 << 20;
 
 struct RenderArgs {
   std::string weights;
-  std::string latents;
+  std::string latents, anchors;
+  std::int64_t delta = 0;
   std::uint64_t seed = 0;
   std::int64_t batch = 1;
   std::int64_t height = 0, width = 0;  // 0: the model size
@@ -59,44 +63,60 @@ struct FamilyOptions {
   CLI::Option* truncation_samples = nullptr;
   CLI::Option* truncation_seed = nullptr;
   CLI::Option* refinement = nullptr;
+  CLI::Option *latents = nullptr, *anchors = nullptr, *delta = nullptr;
+  // What a model with anchors (ALIS) does not take: it renders whole frames of its size, unmoved.
+  std::vector<CLI::Option*> view;
 };
 
 FamilyOptions add_render_options(CLI::App& render, RenderArgs& r) {
-  add_path_option(render, "--weights", r.weights, "State dict (.safetensors) to load, validated against the model");
-  CLI::Option* latents =
-      add_path_option(render, "--latents", r.latents, "Latents z: .npy of float32/float64, shape (batch, style_dim)");
-  add_seed_option(render, "--seed", r.seed, "Seed of the latents z ~ N(0, I) (Philox)")->excludes(latents);
-  add_integer_option(render, "--batch", r.batch, 1, max_batch, "Number of seeded latents")->excludes(latents);
-  add_integer_option(render, "--height", r.height, 1, max_side,
-                     "Image height: sample points down the rows (default: the model size)")
-      ->default_str("");
-  add_integer_option(render, "--width", r.width, 1, max_side,
-                     "Image width: sample points across the columns (default: the model size)")
-      ->default_str("");
-  add_number_option(render, "--shift-x", r.shift_x, -max_shift, max_shift,
-                    "Move the camera right by this many training-image widths (the content moves left)");
-  add_number_option(render, "--shift-y", r.shift_y, -max_shift, max_shift,
-                    "Move the camera down by this many training-image heights (the content moves up)");
-  add_number_option(render, "--zoom", r.zoom, min_zoom, max_zoom,
-                    "Magnify the content this many times about the view's centre (< 1 zooms out)");
-  add_number_option(render, "--rotate", r.rotate, -max_degrees, max_degrees,
-                    "Turn the content this many degrees counter-clockwise on screen (CREPS: each pixel is then "
-                    "rendered as a point of its own)");
   FamilyOptions family;
+  add_path_option(render, "--weights", r.weights, "State dict (.safetensors) to load, validated against the model");
+  CLI::Option* latents = family.latents =
+      add_path_option(render, "--latents", r.latents, "Latents z: .npy of float32/float64, shape (batch, style_dim)");
+  CLI::Option* anchors = family.anchors = add_path_option(
+      render, "--anchors", r.anchors,
+      "ALIS: the anchor latents z, .npy of float32/float64, shape (batch, 3, z_dim): left, centre, right");
+  anchors->excludes(latents);
+  family.delta = add_integer_option(render, "--delta", r.delta, 0, max_delta_option,
+                                    "ALIS: the frame's left border, in patches from the left anchor (alis: 0 .. 6)");
+  add_seed_option(render, "--seed", r.seed, "Seed of the latents z ~ N(0, I) (Philox)")
+      ->excludes(latents)
+      ->excludes(anchors);
+  add_integer_option(render, "--batch", r.batch, 1, max_batch, "Number of seeded latents")
+      ->excludes(latents)
+      ->excludes(anchors);
+  family.view = {
+      add_integer_option(render, "--height", r.height, 1, max_side,
+                         "Image height: sample points down the rows (default: the model size)")
+          ->default_str(""),
+      add_integer_option(render, "--width", r.width, 1, max_side,
+                         "Image width: sample points across the columns (default: the model size)")
+          ->default_str(""),
+      add_number_option(render, "--shift-x", r.shift_x, -max_shift, max_shift,
+                        "Move the camera right by this many training-image widths (the content moves left)"),
+      add_number_option(render, "--shift-y", r.shift_y, -max_shift, max_shift,
+                        "Move the camera down by this many training-image heights (the content moves up)"),
+      add_number_option(render, "--zoom", r.zoom, min_zoom, max_zoom,
+                        "Magnify the content this many times about the view's centre (< 1 zooms out)"),
+      add_number_option(render, "--rotate", r.rotate, -max_degrees, max_degrees,
+                        "Turn the content this many degrees counter-clockwise on screen (CREPS: each pixel is then "
+                        "rendered as a point of its own)")};
   add_number_option(render, "--truncation", r.truncation, -max_truncation, max_truncation,
                     "psi: w = center + psi (w - center); the center is CIPS's mean_w, CREPS's mapping.w_avg");
   family.truncation_samples = add_integer_option(render, "--truncation-samples", r.truncation_samples, 1,
                                                  max_truncation_samples, "Latents averaged for mean_w (CIPS)");
   family.truncation_seed =
       add_seed_option(render, "--truncation-seed", r.truncation_seed, "Seed of the latents averaged for mean_w (CIPS)");
-  add_choice_option(render, "--noise", r.noise, {"off", "seeded"}, "Per-pixel noise (CIPS)");
+  add_choice_option(render, "--noise", r.noise, {"off", "seeded", "random", "const"},
+                    "Per-pixel noise (CIPS, ALIS): seeded (or random, the same), or ALIS's constant noise_const maps");
   add_seed_option(render, "--noise-seed", r.noise_seed, "Seed of the noise");
-  add_integer_option(render, "--tile", r.tile, 1, max_tile,
-                     "Maximum (sample, pixel) pairs rendered at once (default: 65536 on the CPU; on CUDA the most "
-                     "that the renderer's workspace holds)")
-      ->default_str("");
+  family.view.push_back(add_integer_option(render, "--tile", r.tile, 1, max_tile,
+                                           "Maximum (sample, pixel) pairs rendered at once (default: 65536 on the "
+                                           "CPU; on CUDA the most that the renderer's workspace holds)")
+                            ->default_str(""));
   add_choice_option(render, "--device", r.device, {"cpu", "cuda"},
-                    "cpu, or cuda: the fused GPU renderer (cips-skips, cips-res and the bi-line CREPS models)");
+                    "cpu, or cuda: the fused GPU renderer (cips-skips, cips-res and the bi-line CREPS models), or "
+                    "ALIS's forward on the GPU ops");
   add_choice_option(render, "--precision", r.precision, {"fp32", "bf16"},
                     "fp32, or bf16: the 16-bit mode (--device cuda only: bf16 (CIPS) or fp16 (CREPS) weights and "
                     "activations, fp32 accumulation)");
@@ -106,6 +126,18 @@ FamilyOptions add_render_options(CLI::App& render, RenderArgs& r) {
   add_integer_option(render, "--columns", r.columns, 0, max_columns, "Columns of the PNG grid (0: about sqrt(B))");
   render.add_flag("-q,--quiet", r.quiet, "No progress report on stderr");
   return family;
+}
+
+// ALIS anchors: (batch, 3, z_dim), finite.
+Tensor<float> read_anchors(const std::string& path, int z_dim) {
+  auto z = io::read_npy<float>(path);
+  pixsyn::detail::check(z.rank() == 3 && z.dim(0) > 0 && z.dim(1) == 3 && z.dim(2) == z_dim, "--anchors '", path,
+                        "' has shape ", z.shape(), "; expected (batch, 3, ", z_dim,
+                        "): the left, centre and right anchor latents of every frame");
+  if (const auto bad = first_non_finite(z))
+    pixsyn::detail::fail("--anchors '", path, "' holds ", z.data()[*bad], " at (", *bad / (3 * z_dim), ", ",
+                         *bad / z_dim % 3, ", ", *bad % z_dim, "); latents must be finite");
+  return z;
 }
 
 Tensor<float> read_latents(const std::string& path, int style_dim) {
@@ -160,6 +192,11 @@ std::uint64_t render_bytes(const RenderArgs& a, const Model& model, std::int64_t
 Tensor<float> render_cpu(const Model& model, const Tensor<float>& w, const View& view, RenderSettings settings,
                          bool quiet) {
   const std::int64_t batch = w.dim(0), points = view.height * view.width;
+  if (model.capabilities().anchors) {  // frame by frame; progress counts the pixels of the frames done
+    Progress progress({.label = "render", .steps = "frames", .enabled = !quiet}, batch, batch * points);
+    settings.progress = [&](std::int64_t done) { progress.update(done / points, done); };
+    return model.render(w, view, settings);
+  }
   const std::int64_t tile_points = model.tile_points(batch, view, settings);
   const std::int64_t tiles = (points + tile_points - 1) / tile_points;
   Progress progress({.label = "render", .enabled = !quiet}, tiles, batch * points);
@@ -174,12 +211,14 @@ Tensor<float> render_gpu(const Model& model, const Tensor<float>& w, const View&
   const std::int64_t pixels = w.dim(0) * view.height * view.width;
   Progress progress({.label = "render (GPU)", .enabled = !a.quiet}, 1, pixels);
   progress.started();
-  auto images =
-      model.render_cuda(w, view,
-                        CudaSettings{.bf16 = a.precision == "bf16",
-                                     .noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
-                                     .noise_seed = a.noise_seed,
-                                     .tile = a.tile});
+  auto images = model.render_cuda(
+      w, view,
+      CudaSettings{.bf16 = a.precision == "bf16",
+                   .noise = a.noise == "seeded" || a.noise == "random" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
+                   .noise_seed = a.noise_seed,
+                   .tile = a.tile,
+                   .constant_noise = a.noise == "const",
+                   .delta = a.delta});
   progress.update(1, pixels);
   return images;
 }
@@ -204,12 +243,38 @@ class Render final : public Command {
     const Capabilities& caps = entry.capabilities;
     if (a.noise != "off" && !caps.noise)
       throw UsageError(pixsyn::detail::concat("--noise ", a.noise, ": ", entry.name, " has no noise inputs"));
+    if (a.noise == "const" && !caps.constant_noise)
+      throw UsageError(pixsyn::detail::concat("--noise const: ", entry.name, " has no constant noise maps"));
+    if (caps.anchors) {
+      if (family_.latents->count())
+        throw UsageError(pixsyn::detail::concat("--latents: ", entry.name,
+                                                " renders frames between anchors; give them with --anchors "
+                                                "(batch, 3, z_dim)"));
+      for (const CLI::Option* o : family_.view)
+        if (o->count())
+          throw UsageError(pixsyn::detail::concat(o->get_name(), " does not apply to ", entry.name,
+                                                  ": it renders whole frames of its size, unmoved (pixsyn panorama "
+                                                  "renders wide strips)"));
+      if (a.delta > caps.max_delta)
+        throw UsageError(pixsyn::detail::concat("--delta must be between 0 and ", caps.max_delta, " for ", entry.name,
+                                                " (got ", a.delta,
+                                                "): the frame must lie between the left and the "
+                                                "right anchor"));
+    } else {
+      for (const CLI::Option* o : {family_.anchors, family_.delta})
+        if (o->count())
+          throw UsageError(
+              pixsyn::detail::concat(o->get_name(), " applies to models with anchors (alis), not to ", entry.name));
+    }
     for (const CLI::Option* o : {family_.truncation_samples, family_.truncation_seed})
       if (o->count() && !caps.sampled_truncation)
         throw UsageError(pixsyn::detail::concat(o->get_name(), " does not apply to ", entry.name,
                                                 ": its truncation centre is stored in the weights (mapping.w_avg), "
                                                 "not sampled"));
     check_refinement_option(*family_.refinement, entry);
+    if (a.precision == "bf16" && !caps.cuda_bf16)
+      throw UsageError(pixsyn::detail::concat("--precision bf16: ", entry.name,
+                                              " renders in fp32 on the GPU (its bf16 path is not built yet)"));
     if (a.device == "cuda" && !caps.cuda)
       throw UsageError(
           pixsyn::detail::concat("model ", entry.name, " is not supported on the CUDA fast path; use --device cpu"));
@@ -236,13 +301,17 @@ int Render::run() {
   io::OutputSet outputs;
   if (!a.weights.empty()) outputs.add_input("--weights", a.weights);
   if (!a.latents.empty()) outputs.add_input("--latents", a.latents);
+  if (!a.anchors.empty()) outputs.add_input("--anchors", a.anchors);
   const bool save_npy = !a.npy.empty(), save_png = !a.png.empty();
   const std::size_t npy = save_npy ? outputs.add_output("--npy", a.npy) : 0;
   const std::size_t png = save_png ? outputs.add_output("--png", a.png) : 0;
 
   auto model = m.make();
-  const Tensor<float> z = a.latents.empty() ? Tensor<float>::randn({a.batch, model->latent_dim()}, Philox{a.seed})
-                                            : read_latents(a.latents, model->latent_dim());
+  const bool anchors = model->capabilities().anchors;
+  const Tensor<float> z = !a.latents.empty()   ? read_latents(a.latents, model->latent_dim())
+                          : !a.anchors.empty() ? read_anchors(a.anchors, model->latent_dim())
+                          : anchors            ? Tensor<float>::randn({a.batch, 3, model->latent_dim()}, Philox{a.seed})
+                                               : Tensor<float>::randn({a.batch, model->latent_dim()}, Philox{a.seed});
   const std::int64_t batch = z.dim(0);
   const View view{.height = height,
                   .width = width,
@@ -250,11 +319,14 @@ int Render::run() {
                   .shift_y = a.shift_y,
                   .zoom = a.zoom,
                   .rotate_degrees = a.rotate};
-  const RenderSettings settings{.tile = a.tile ? a.tile : RenderSettings{}.tile,
-                                .noise = a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
-                                .noise_seed = a.noise_seed,
-                                .fp16_refinement = a.refinement == "fp16",
-                                .progress = {}};
+  const RenderSettings settings{
+      .tile = a.tile ? a.tile : RenderSettings{}.tile,
+      .noise = a.noise == "seeded" || a.noise == "random" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
+      .noise_seed = a.noise_seed,
+      .fp16_refinement = a.refinement == "fp16",
+      .constant_noise = a.noise == "const",
+      .delta = a.delta,
+      .progress = {}};
   if (save_png) check_png_size(batch, height, width, a.columns);
   check_memory(pixsyn::detail::concat("rendering ", batch, " image", batch == 1 ? "" : "s", " of ", height, "x", width),
                render_bytes(a, *model, batch, view, settings));

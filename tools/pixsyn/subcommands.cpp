@@ -11,6 +11,7 @@ std::span<const Subcommand> subcommands() {
       render_subcommand(),
       consistency_subcommand(),
       train_subcommand(),
+      panorama_subcommand(),
   };
   return table;
 }

@@ -10,6 +10,7 @@ Subcommand info_subcommand();
 Subcommand render_subcommand();
 Subcommand consistency_subcommand();
 Subcommand train_subcommand();
+Subcommand panorama_subcommand();
 
 // The table the program dispatches on, in the order --help lists them.
 std::span<const Subcommand> subcommands();

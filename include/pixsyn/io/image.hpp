@@ -210,6 +210,16 @@ inline std::uint64_t png_pixel_bytes(std::uint64_t channels, std::uint64_t heigh
   return height > most / row ? most : row * height;
 }
 
+namespace detail {
+
+// A value in [0, 1] as an 8-bit sample: clamped, scaled and rounded (NaN is for the caller to refuse).
+template <class T>
+unsigned char unit_to_byte(T value) {
+  return static_cast<unsigned char>(std::lround(std::clamp(value, T(0), T(1)) * 255));
+}
+
+}  // namespace detail
+
 // Writes a (3, H, W) or (1, H, W) image with values in [0, 1] as an 8-bit PNG, atomically. Values
 // are clamped to [0, 1] and rounded; NaN is an error, and so is an image too large for the encoder
 // (max_png_pixel_bytes), checked before anything is read or written.
@@ -233,7 +243,7 @@ void write_png(const std::filesystem::path& path, const Tensor<T>& image) {
       const T value = image.data()[c * plane + p];
       pixsyn::detail::check(!std::isnan(value), where, "the image contains NaN (channel ", c, ", row ", p / width,
                             ", column ", p % width, ")");
-      pixels[p * channels + c] = static_cast<unsigned char>(std::lround(std::clamp(value, T(0), T(1)) * 255));
+      pixels[p * channels + c] = detail::unit_to_byte(value);
     }
   }
 
