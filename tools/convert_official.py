@@ -1,19 +1,23 @@
 #!/usr/bin/python3
-"""Convert an official CIPS checkpoint (.pt) or CREPS network pickle (.pkl) to .safetensors for pixsyn.
+"""Convert an official CIPS checkpoint (.pt) or CREPS or ALIS network pickle (.pkl) to .safetensors for pixsyn.
 
 CIPS: a bare g_ema state dict (the released *_g_ema.pt files) or a training checkpoint written by the
 official train.py (a dict with 'g', 'd', 'g_ema', ... entries; only 'g_ema' is kept).
 CREPS: a StyleGAN3-format network pickle (a dict with 'G', 'D', 'G_ema', ...; only 'G_ema' is kept):
 its state dict, flattened from the pickled modules without running the source code they embed, and
 its constructor arguments (init_kwargs).
+ALIS: a StyleGAN2-ADA-format network pickle (the same container; only 'G_ema' is kept): its state dict
+and init_kwargs, whose synthesis_cfg holds what the weights do not (the patch count and the anchor
+distance), written to the metadata as "patches" and "anchor_distance".
 Keys are kept unchanged, every tensor is written as float32, and the file gets the metadata
   {"format": "pixsyn", "source": <input file name>, "model": <pixsyn model name>, "size": <S>}
-(CREPS adds "init_kwargs", as JSON).  The key set and every shape are checked against the official
-layout (cips.md section 6, creps.md section 4) before anything is written; a file that does not fit
-is refused with the list of problems.
+(CREPS and ALIS add "init_kwargs", as JSON).  The key set and every shape are checked against the
+official layout (cips.md section 6, creps.md section 4, alis.md section 7) before anything is
+written; a file that does not fit is refused with the list of problems.
 
   /usr/bin/python3 tools/convert_official.py ffhq256_g_ema.pt ffhq256.safetensors
   /usr/bin/python3 tools/convert_official.py creps-ffhq-512x512.pkl creps512.safetensors
+  /usr/bin/python3 tools/convert_official.py lhq1024-snapshot.pkl alis1024.safetensors
   /usr/bin/python3 tools/convert_official.py --check ffhq256.safetensors   # inspect only
 
 Needs PyTorch (and numpy, which comes with it).  See docs/convert.md.
@@ -31,6 +35,7 @@ from collections import OrderedDict
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
+import alis_reference as alis_ref  # noqa: E402
 import cips_reference as ref  # noqa: E402  (official layout: state_dict_shapes)
 import creps_reference as creps_ref  # noqa: E402
 import safetensors_io  # noqa: E402
@@ -365,6 +370,16 @@ def _shape(sd, key):
     return tuple(sd[key].shape)
 
 
+def check_init_kwargs(kwargs, expected):
+    """Refuses init_kwargs whose entries disagree with what the weights say (expected)."""
+    clash = ["%s = %r (the weights say %r)" % (k, kwargs[k], v) for k, v in expected.items()
+             if k in kwargs and kwargs[k] != v]
+    if clash:
+        raise ConversionError("init_kwargs disagree with the weights: %s%s" % (", ".join(clash), (
+            "; conditional models are not supported (pixsyn's mapping has no label embedding)"
+            if kwargs.get("c_dim") else "")))
+
+
 def creps_config(sd, kwargs):
     """The configuration of a CREPS state dict, from its shapes; init_kwargs, when present, must agree."""
     weight = _shape(sd, "synthesis.b4.input.weight")
@@ -388,12 +403,7 @@ def creps_config(sd, kwargs):
         fusion="layer_wise" if "synthesis.decoder_%d.0.weight" % size in sd else "final")
     expected = {"img_resolution": size, "z_dim": cfg["z_dim"], "w_dim": cfg["w_dim"], "c_dim": 0, "img_channels": 3,
                 "channel_max": cfg["channel_max"], "biline_channels": cfg["biline_channels"]}
-    clash = ["%s = %r (the weights say %r)" % (k, kwargs[k], v) for k, v in expected.items()
-             if k in kwargs and kwargs[k] != v]
-    if clash:
-        raise ConversionError("init_kwargs disagree with the weights: %s%s" % (", ".join(clash), (
-            "; conditional models are not supported (pixsyn's mapping has no label embedding)"
-            if kwargs.get("c_dim") else "")))
+    check_init_kwargs(kwargs, expected)
     return cfg
 
 
@@ -425,6 +435,89 @@ def creps_summary(sd, cfg):
 
 
 # ---------------------------------------------------------------------------------------------------
+# ALIS (alis.md sections 1, 7 and 9)
+# ---------------------------------------------------------------------------------------------------
+
+def is_alis(sd):
+    return "synthesis.max_shift_strength" in sd or "synthesis.b4.conv1.noise_const" in sd
+
+
+def _get(tree, *path, default=None):
+    for key in path:
+        if not isinstance(tree, dict) or key not in tree:
+            return default
+        tree = tree[key]
+    return tree
+
+
+def alis_config(sd, kwargs):
+    """The configuration of an ALIS state dict: widths, sizes and the coordinate basis from its shapes;
+    the patch count, the anchor distance and the fp16 blocks from init_kwargs (released defaults when
+    absent). Configurations pixsyn does not implement are refused."""
+    blocks = sorted(int(k.split(".")[1][1:]) for k in sd if k.startswith("synthesis.b") and k.endswith(".conv1.weight")
+                    and k.split(".")[1][1:].isdigit())
+    size = blocks[-1] if blocks else 0
+    if size < 8 or size & (size - 1) or blocks[0] != 4:
+        raise ConversionError("the synthesis blocks run from b%d to b%d; expected b4 .. b<size>, size a power of two "
+                              ">= 8" % (blocks[0] if blocks else 0, size))
+    widths = {r: _shape(sd, "synthesis.b%d.conv1.weight" % r)[0] for r in blocks}
+    mapping = _shape(sd, "mapping.fc0.weight")
+    scfg = _get(kwargs, "synthesis_cfg", default={}) or {}
+    skw = _get(kwargs, "synthesis_kwargs", default={}) or {}
+    if _get(scfg, "patchwise", "instance_norm", default=False):
+        raise ConversionError("synthesis_cfg.patchwise.instance_norm is on: pixsyn implements the released "
+                              "configuration, without activation normalisation")
+    if _get(scfg, "patchwise", "enabled", default=True) is False or _get(scfg, "style", "is_spatial",
+                                                                         default=True) is False:
+        raise ConversionError("not a patch-wise, spatially modulated ALIS generator (synthesis_cfg)")
+    coord_const = "synthesis.b4.input.input.input_column" in sd
+    noise = _shape(sd, "synthesis.b4.conv1.noise_const")
+    basis = "synthesis.b8.coords_fuser0.basis"
+    cfg = alis_ref.default_config(
+        size=size, z_dim=mapping[1], w_dim=mapping[0],
+        mapping_layers=sum(1 for k in sd if k.startswith("mapping.fc") and k.endswith(".weight")),
+        channel_max=widths[4], channel_base=skw.get("channel_base", widths[size] * size),
+        input_resolution=noise[0], patches=_get(scfg, "patchwise", "grid_size", default=2),
+        anchor_distance=_get(scfg, "patchwise", "w_coord_dist", default=4),
+        input="coord_const" if coord_const else "constant", coordinate_fusers=basis in sd,
+        fp16_resolutions=skw.get("num_fp16_res", 4))
+    if basis in sd:  # the lowest frequency is kept when b8's basis has its 4 extra rows
+        cfg["remove_lowest_freq"] = _shape(sd, basis)[0] == alis_ref.fuser_rows(cfg, 8)
+    expected = {"img_resolution": size, "z_dim": cfg["z_dim"], "w_dim": cfg["w_dim"], "c_dim": 0, "img_channels": 3}
+    check_init_kwargs(kwargs, expected)
+    return cfg
+
+
+def alis_model_name(cfg):
+    """The pixsyn program's name for the configuration, or None when no registered type has it (the
+    coordinate basis may differ: pixsyn takes it from the weights)."""
+    free = ("size", "remove_lowest_freq")
+    for name, official in (("alis", alis_ref.default_config(size=cfg["size"])),
+                           ("alis-nocoords", alis_ref.default_config(size=cfg["size"], input="constant",
+                                                                     coordinate_fusers=False))):
+        if all(cfg[k] == official[k] for k in official if k not in free):
+            return name
+    return None
+
+
+def check_alis_layout(sd, cfg):
+    want = OrderedDict((k, tuple(s)) for k, s, _ in alis_ref.state_dict_layout(cfg))
+    problems = _layout_problems(sd, want)
+    if problems:
+        raise ConversionError("does not match the official ALIS layout at size %d (channel_base %d, channel_max %d, "
+                              "input %s %dx%d):\n  %s" % (cfg["size"], cfg["channel_base"], cfg["channel_max"],
+                                                          cfg["input"], cfg["input_resolution"],
+                                                          cfg["input_resolution"], "\n  ".join(problems)))
+
+
+def alis_summary(sd, cfg):
+    params = alis_ref.parameter_count(cfg)
+    name = alis_model_name(cfg) or "ALIS (no registered pixsyn model; load it into an alis::Generator of this Config)"
+    return "%s, size %d (g = %d patches, anchor distance D = %d): %d keys, %s trainable parameters" % (
+        name, cfg["size"], cfg["patches"], cfg["anchor_distance"], len(sd), format(params, ","))
+
+
+# ---------------------------------------------------------------------------------------------------
 
 def write_atomically(tensors, path, meta):
     """Writes to a temporary file beside `path`, then renames it into place."""
@@ -440,7 +533,8 @@ def write_atomically(tensors, path, meta):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("input", help="official CIPS .pt checkpoint or CREPS .pkl, or a .safetensors file with --check")
+    p.add_argument("input", help="official CIPS .pt checkpoint or CREPS or ALIS .pkl, or a .safetensors file with "
+                                 "--check")
     p.add_argument("output", nargs="?", help="output .safetensors (default: input with .safetensors suffix)")
     p.add_argument("--check", action="store_true", help="validate and print key and parameter counts; write nothing")
     p.add_argument("--trust-pickle", action="store_true",
@@ -462,7 +556,13 @@ def main(argv=None):
                 sd, kwargs = extract_network(obj)
             else:
                 sd = extract_state_dict(obj)
-        if "synthesis.b4.input.weight" in sd or kwargs is not None:
+        if is_alis(sd):
+            cfg = alis_config(sd, kwargs or {})
+            check_alis_layout(sd, cfg)
+            text, size = alis_summary(sd, cfg), cfg["size"]
+            meta = {"model": alis_model_name(cfg) or "alis-custom", "size": size, "patches": cfg["patches"],
+                    "anchor_distance": cfg["anchor_distance"], "init_kwargs": json.dumps(kwargs or {}, sort_keys=True)}
+        elif "synthesis.b4.input.weight" in sd or kwargs is not None:
             cfg = creps_config(sd, kwargs or {})
             check_creps_layout(sd, cfg)
             text, size = creps_summary(sd, cfg), cfg["size"]

@@ -16,83 +16,24 @@ program checks every key and shape). Prints PASS/FAIL lines; exits 1 on any fail
 """
 
 import argparse
-import io
 import os
 import pickle
 import subprocess
 import sys
 import tempfile
-import types
 from collections import OrderedDict
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import convert_official  # noqa: E402
 import creps_reference as ref  # noqa: E402
+from official_pickle import (EasyDict, build_network, check_output, convert, finish, report,  # noqa: E402
+                             stand_in_class)
+from official_pickle import network_pickle as network_pickle_of  # noqa: E402
 from safetensors_io import load_file  # noqa: E402
 
-FAILURES = []
-
-
-def report(name, ok, detail=""):
-    print("%s  %s%s" % ("PASS" if ok else "FAIL", name, (": " + detail) if detail and not ok else ""))
-    if not ok:
-        FAILURES.append(name)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Stand-ins for the modules an official pickle names
-# ---------------------------------------------------------------------------------------------------
-
-def _module(name):
-    module = sys.modules.get(name) or types.ModuleType(name)
-    sys.modules[name] = module
-    return module
-
-
-persistence = _module("torch_utils.persistence")
-_module("torch_utils").persistence = persistence
-dnnlib_util = _module("dnnlib.util")
-_module("dnnlib").util = dnnlib_util
-networks = _module("training.networks_creps")
-_module("training").networks_creps = networks
-
-
-def _reconstruct_persistent_obj(meta):  # never called here: the converter reads the pickle, not pickle.load
-    raise RuntimeError("the stand-in persistence module does not unpickle")
-
-
-_reconstruct_persistent_obj.__module__ = "torch_utils.persistence"
-persistence._reconstruct_persistent_obj = _reconstruct_persistent_obj
-
-
-class EasyDict(dict):
-    pass
-
-
-EasyDict.__module__ = "dnnlib.util"
-dnnlib_util.EasyDict = EasyDict
-
-MODULE_SRC = "# the module's source text would be here; a reader must never execute it\n"
-
-
-def _class(name, persistent):
-    def __reduce__(self):
-        state = dict(self.__dict__)
-        meta = dict(type="class", version=6, module_src=MODULE_SRC, class_name=name, state=state)
-        return (_reconstruct_persistent_obj, (meta,))
-
-    cls = type(name, (torch.nn.Module,), {"__reduce__": __reduce__} if persistent else {})
-    cls.__module__ = "training.networks_creps"
-    setattr(networks, name, cls)
-    return cls
-
-
-CLASSES = {n: _class(n, persistent=n != "SynthesisInput") for n in (
+CLASSES = {n: stand_in_class("training.networks_creps", n, persistent=n != "SynthesisInput") for n in (
     "Generator", "MappingNetwork", "SynthesisNetwork", "SynthesisBlock", "SynthesisLayer", "ToResLayer",
     "FullyConnectedLayer", "SynthesisInput")}
 
@@ -120,34 +61,13 @@ def _class_of(path):
 
 
 def build_generator(sd, init_kwargs):
-    """Modules with the official classes and names holding the tensors of sd (parameters, the buffers
-    of creps_reference.BUFFERS), in sd's order."""
-    root = _class_of([])()
-    root._init_args, root._init_kwargs = (), init_kwargs
-    modules = {(): root}
-    for key, value in sd.items():
-        *path, name = key.split(".")
-        for i in range(1, len(path) + 1):
-            if tuple(path[:i]) not in modules:
-                child = _class_of(path[:i])()
-                if not isinstance(child, torch.nn.Sequential):
-                    child._init_args, child._init_kwargs = (), {}
-                modules[tuple(path[:i - 1])].add_module(path[i - 1], child)
-                modules[tuple(path[:i])] = child
-        module = modules[tuple(path)]
-        if key in ref.BUFFERS:
-            module.register_buffer(name, value.clone())
-        else:
-            module.register_parameter(name, torch.nn.Parameter(value.clone(), requires_grad=False))
-    return root
+    """Modules with the official classes and names holding the tensors of sd, in sd's order."""
+    return build_network(sd, _class_of, ref.BUFFERS, init_kwargs)
 
 
 def network_pickle(sd, init_kwargs, extra=None):
-    g_ema = build_generator(sd, init_kwargs)
-    data = dict(G=build_generator(sd, init_kwargs), D=torch.nn.Linear(2, 2), G_ema=g_ema, augment_pipe=None,
-                training_set_kwargs=EasyDict(path="data.zip", resolution=sd["synthesis.b4.input.coords"].shape[1]))
-    data.update(extra or {})
-    return pickle.dumps(data, protocol=4)
+    return network_pickle_of(lambda: build_generator(sd, init_kwargs), sd["synthesis.b4.input.coords"].shape[1],
+                             extra)
 
 
 def official_kwargs(size, **changes):
@@ -158,20 +78,6 @@ def official_kwargs(size, **changes):
 
 
 # ---------------------------------------------------------------------------------------------------
-
-def convert(tmp, name, payload, *args):
-    src = os.path.join(tmp, name + ".pkl")
-    with open(src, "wb") as f:
-        f.write(payload)
-    out = os.path.join(tmp, name + ".safetensors")
-    err = io.StringIO()
-    stderr, sys.stderr = sys.stderr, err
-    try:
-        status = convert_official.main([src, out, *args])
-    finally:
-        sys.stderr = stderr
-    return status, out, err.getvalue()
-
 
 def main():
     p = argparse.ArgumentParser()
@@ -201,14 +107,8 @@ def main():
         if status == 0:
             meta = load_file(out16)[1]
             report("named creps", meta["model"] == "creps", str(meta))
-            buf = io.StringIO()
-            stdout, sys.stdout = sys.stdout, buf
-            try:
-                convert_official.main(["--check", out16])
-            finally:
-                sys.stdout = stdout
-            report("--check counts", "creps, size 16: 104 keys, 20,446,729 trainable parameters" in buf.getvalue(),
-                   buf.getvalue())
+            text = check_output(out16)
+            report("--check counts", "creps, size 16: 104 keys, 20,446,729 trainable parameters" in text, text)
 
         # Thickness 4 is the registered creps-multi-d4.
         d4 = ref.default_config(size=16, thickness=4)
@@ -253,8 +153,7 @@ def main():
             run = subprocess.run([a.pixsyn, "render", "--model", "creps", "--size", "16", "--weights", out16,
                                   "--quiet"], capture_output=True, text=True)
             report("pixsyn loads the converted file", run.returncode == 0, run.stderr)
-    print("all PASS" if not FAILURES else "%d FAILED: %s" % (len(FAILURES), ", ".join(FAILURES)))
-    return 1 if FAILURES else 0
+    return finish()
 
 
 def network_pickle_raw(entries, init_kwargs):
