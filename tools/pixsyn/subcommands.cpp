@@ -7,11 +7,7 @@ namespace pixsyn::cli {
 
 std::span<const Subcommand> subcommands() {
   static const std::vector<Subcommand> table{
-      info_subcommand(),
-      render_subcommand(),
-      consistency_subcommand(),
-      train_subcommand(),
-      panorama_subcommand(),
+      info_subcommand(), render_subcommand(), consistency_subcommand(), train_subcommand(), panorama_subcommand(),
   };
   return table;
 }
