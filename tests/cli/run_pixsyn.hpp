@@ -1,6 +1,7 @@
 #pragma once
 // Running the pixsyn program from the tests: its exit status and output, and a scratch folder.
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +32,37 @@ inline Run pixsyn_cli(const std::string& args, const std::string& environment = 
   std::istringstream in(output);
   for (std::string line; std::getline(in, line);) run.lines.push_back(line);
   return run;
+}
+
+// Starts `pixsyn args`, reads its stderr until `marker` shows that the work is under way, ends it with
+// SIGTERM and returns its wait status (for the tests of interrupted writes).
+inline int terminate_once_started(const std::vector<std::string>& args, const std::string& marker) {
+  std::vector<char*> argv{const_cast<char*>("pixsyn")};
+  for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  int err[2];
+  REQUIRE(::pipe(err) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::dup2(err[1], STDERR_FILENO);
+    ::close(err[0]);
+    ::close(err[1]);
+    ::signal(SIGTERM, SIG_DFL);  // the test runner's handler is not the program's
+    ::execv(PIXSYN_CLI, argv.data());
+    ::_exit(127);
+  }
+  ::close(err[1]);
+  std::string seen;
+  char buffer[256];
+  for (ssize_t n; seen.find(marker) == std::string::npos && (n = ::read(err[0], buffer, sizeof buffer)) > 0;)
+    seen.append(buffer, static_cast<std::size_t>(n));
+  REQUIRE(seen.find(marker) != std::string::npos);
+  REQUIRE(::kill(child, SIGTERM) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  ::close(err[0]);
+  return status;
 }
 
 // Runs `pixsyn args` and requires success, showing the program's output otherwise.

@@ -124,30 +124,9 @@ TEST_CASE("bad panoramas are refused in one line, and write nothing") {
 TEST_CASE("a panorama ended by SIGTERM leaves no file under the target name, nor its scratch files") {
   CliTempDir dir;
   const std::string out = dir / "p.png";
-  int err[2];
-  REQUIRE(::pipe(err) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::dup2(err[1], STDERR_FILENO);
-    ::close(err[0]);
-    ::close(err[1]);
-    ::signal(SIGTERM, SIG_DFL);  // the test runner's handler is not the program's
-    ::execl(PIXSYN_CLI, "pixsyn", "panorama", "--model", "alis", "--size", "16", "--frames", "40", "--png", out.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(err[1]);
   // Killed once frames are being written: the first tenth is reported (about 20 s of work remain).
-  std::string seen;
-  char buffer[256];
-  for (ssize_t n; seen.find("panorama: ") == std::string::npos && (n = ::read(err[0], buffer, sizeof buffer)) > 0;)
-    seen.append(buffer, static_cast<std::size_t>(n));
-  REQUIRE(seen.find("panorama: ") != std::string::npos);
-  REQUIRE(::kill(child, SIGTERM) == 0);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  ::close(err[0]);
+  const int status = pixsyn::test::terminate_once_started(
+      {"panorama", "--model", "alis", "--size", "16", "--frames", "40", "--png", out}, "panorama: ");
   CHECK(WIFSIGNALED(status));
   CHECK(entries(dir.path.string()).empty());
 }

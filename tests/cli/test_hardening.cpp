@@ -259,30 +259,10 @@ TEST_CASE("a render ended by SIGTERM dies by that signal and leaves the old outp
   CliTempDir dir;
   write_bytes(dir / "out.npy", "old");
   const std::string out = dir / "out.npy";
-  int err[2];
-  REQUIRE(::pipe(err) == 0);
-  const pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::dup2(err[1], STDERR_FILENO);
-    ::close(err[0]);
-    ::close(err[1]);
-    ::signal(SIGTERM, SIG_DFL);  // the test runner's handler is not the program's
-    ::execl(PIXSYN_CLI, "pixsyn", "render", "--model", "cips-skips", "--size", "16", "--height", "32", "--width", "32",
-            "--tile", "256", "--npy", out.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(err[1]);
   // Killed once the render is under way: the first of its 4 tiles is done.
-  std::string seen;
-  char buffer[256];
-  for (ssize_t n; seen.find("render: ") == std::string::npos && (n = ::read(err[0], buffer, sizeof buffer)) > 0;)
-    seen.append(buffer, static_cast<std::size_t>(n));
-  REQUIRE(seen.find("render: ") != std::string::npos);
-  REQUIRE(::kill(child, SIGTERM) == 0);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  ::close(err[0]);
+  const int status = terminate_once_started({"render", "--model", "cips-skips", "--size", "16", "--height", "32",
+                                             "--width", "32", "--tile", "256", "--npy", out},
+                                            "render: ");
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGTERM);
   CHECK(entries(dir.path) == std::vector<std::string>{"out.npy"});
