@@ -162,6 +162,28 @@ TEST_CASE("the heartbeat thread reports a long step by itself") {
   CHECK(out.str().find(" s so far") != std::string::npos);
 }
 
+TEST_CASE("a detail of the last step follows the count") {
+  std::ostringstream out;
+  double now = 0;
+  {
+    Progress p({.label = "train",
+                .steps = "steps",
+                .items = "images",
+                .out = &out,
+                .terminal = 0,
+                .seconds = [&] { return now; },
+                .heartbeat = false},
+               4, 8);
+    now = 2;
+    p.update(3, 2, "loss_g 0.5000, loss_d 1.2500");  // resumed at step 2: 2 images in 2 s
+    now = 3;
+    p.update(4, 4, "loss_g 0.2500, loss_d 1.0000");
+  }
+  CHECK(lines_of(out.str()) ==
+        std::vector<std::string>{"train: 3/4 steps (75%), loss_g 0.5000, loss_d 1.2500, 1 images/s, ETA 6 s",
+                                 "train: 4/4 steps (100%), loss_g 0.2500, loss_d 1.0000, 1.3 images/s, 3 s"});
+}
+
 TEST_CASE("a disabled report prints nothing") {
   std::ostringstream out;
   Progress p({.label = "render", .enabled = false, .out = &out, .terminal = 0}, 10, 10);

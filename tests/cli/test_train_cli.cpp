@@ -2,12 +2,14 @@
 // Fashion-MNIST images: finite losses, G changes, the checkpoint round-trips) and resume.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <pixsyn/io/image.hpp>
 #include <pixsyn/io/safetensors.hpp>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -31,8 +33,8 @@ TEST_CASE("pixsyn train on Fashion-MNIST: finite losses, a moved G_ema, a checkp
     return;
   }
   CliTempDir dir;
-  const std::string common =
-      "train --model cips-skips --size 32 --max-channels 16 --data fashion-mnist --batch 4 --quiet";
+  const std::string reporting = "train --model cips-skips --size 32 --max-channels 16 --data fashion-mnist --batch 4",
+                    common = reporting + " --quiet";
   pixsyn_ok(common + " --steps 3 --out " + dir / "run");
   std::ifstream log(dir / "run/log.csv");
   std::vector<std::string> rows;
@@ -48,8 +50,19 @@ TEST_CASE("pixsyn train on Fashion-MNIST: finite losses, a moved G_ema, a checkp
   CHECK(g_ema.metadata.at("size") == "32");
   CHECK(g_ema.metadata.at("max_channels") == "16");
 
-  // 3 steps, then 2 more from the checkpoint: the same bytes as 5 straight.
-  pixsyn_ok(common + " --steps 5 --resume --out " + dir / "run");
+  // 3 steps, then 2 more from the checkpoint: the same bytes as 5 straight. The resumed run reports its
+  // progress (stderr is a pipe here: plain lines, one at each tenth of the run).
+  const auto resumed = pixsyn_ok(reporting + " --steps 5 --resume --out " + dir / "run");
+  std::vector<std::string> progress;
+  std::copy_if(resumed.lines.begin(), resumed.lines.end(), std::back_inserter(progress),
+               [](const std::string& l) { return l.rfind("train: ", 0) == 0; });
+  REQUIRE(progress.size() == 2);
+  const std::regex losses(R"(, loss_g -?[0-9]+\.[0-9]{4}, loss_d [0-9]+\.[0-9]{4}, [0-9.]+ k?images/s, )");
+  CHECK(std::regex_search(progress[0], losses));
+  CHECK(progress[0].rfind("train: 4/5 steps (80%), loss_g ", 0) == 0);
+  CHECK(progress[0].find(", ETA ") != std::string::npos);
+  CHECK(progress[1].rfind("train: 5/5 steps (100%), loss_g ", 0) == 0);
+  CHECK(resumed.output.find('\r') == std::string::npos);
   pixsyn_ok(common + " --steps 5 --out " + dir / "straight");
   CHECK(bytes_of(dir / "run/g_ema.safetensors") == bytes_of(dir / "straight/g_ema.safetensors"));
 }

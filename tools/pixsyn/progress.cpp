@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <utility>
 
 namespace pixsyn::cli {
 namespace {
@@ -85,6 +86,7 @@ std::string Progress::line(double now) const {
             std::to_string(100 * steps_ / total_steps_) + "%)";
   else
     text += std::to_string(total_items_) + " " + options_.items;
+  if (!detail_.empty()) text += ", " + detail_;
   if (items_ > 0) text += ", " + format_rate(static_cast<double>(items_) / std::max(measured, 1e-9), options_.items);
   if (steps_ >= total_steps_)
     text += ", " + format_duration(elapsed);
@@ -97,12 +99,13 @@ std::string Progress::line(double now) const {
   return text;
 }
 
-void Progress::update(std::int64_t steps, std::int64_t items) {
+void Progress::update(std::int64_t steps, std::int64_t items, std::string detail) {
   if (!options_.enabled) return;
   std::lock_guard lock(mutex_);
   const double now = options_.seconds();
   steps_ = steps;
   items_ = items;
+  detail_ = std::move(detail);
   updated_ = now;
   const bool last = steps >= total_steps_;
   const int tenth = static_cast<int>(10 * std::min(steps, total_steps_) / total_steps_);

@@ -3,7 +3,6 @@
 // A first version: cips-skips only, sizes 16, 32 and 64, widths (--max-channels) 16, 32 and 64.
 #include <CLI/CLI.hpp>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -16,6 +15,7 @@
 #include "pixsyn/models/cips.hpp"
 #include "pixsyn/nn/rosinality_discriminator.hpp"
 #include "pixsyn/train/trainer.hpp"
+#include "progress.hpp"
 #include "subcommands.hpp"
 #include "usage_error.hpp"
 
@@ -51,8 +51,7 @@ void train_cips(const TrainArgs& a, const train::Dataset& data) {
     noise.seed = noise_seed;
     return gen.synthesize_training(gen.map(z), noise);
   };
-  const auto start = std::chrono::steady_clock::now();
-  std::int64_t first_step = 0;
+  std::unique_ptr<Progress> progress;  // made once the first step (after a resume) is known
   train::TrainerOptions options{.batch = a.batch,
                                 .steps = a.steps,
                                 .seed = a.seed,
@@ -65,14 +64,12 @@ void train_cips(const TrainArgs& a, const train::Dataset& data) {
                                              {"steps", std::to_string(a.steps)},
                                              {"batch", std::to_string(a.batch)},
                                              {"seed", std::to_string(a.seed)}}};
-  if (!a.quiet)
-    options.progress = [&](std::int64_t step, const train::GanStepLosses& l, double rate) {
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double eta = elapsed / double(step - first_step) * double(a.steps - step);
-      std::fprintf(stderr, "\rstep %lld/%lld  %.1f img/s  loss_g %.4f  loss_d %.4f  ETA %.0fs   ",
-                   static_cast<long long>(step), static_cast<long long>(a.steps), rate, l.loss_g, l.loss_d, eta);
-      if (step == a.steps) std::fputc('\n', stderr);
-    };
+  std::int64_t first_step = 0;
+  options.progress = [&](std::int64_t step, const train::GanStepLosses& l, double) {
+    char losses[96];
+    std::snprintf(losses, sizeof losses, "loss_g %.4f, loss_d %.4f", l.loss_g, l.loss_d);
+    progress->update(step, (step - first_step) * a.batch, losses);
+  };
   train::Trainer<float, G, D, decltype(generate)> trainer(g, g_ema, d, data, generate, options);
   if (a.resume) {
     if (trainer.resume())
@@ -81,6 +78,9 @@ void train_cips(const TrainArgs& a, const train::Dataset& data) {
       std::cerr << "no checkpoint in '" << a.out << "'; starting at step 0\n";
   }
   first_step = trainer.step();
+  progress = std::make_unique<Progress>(
+      Progress::Options{.label = "train", .steps = "steps", .items = "images", .enabled = !a.quiet}, a.steps,
+      (a.steps - first_step) * a.batch);
   trainer.run();
 }
 
@@ -114,7 +114,7 @@ class Train final : public Command {
                        "Also checkpoint every this many steps (0: only at the end)");
     add_seed_option(app, "--seed", a_.seed, "Seed of the initialisation, data order, latents and noise");
     app.add_flag("--resume", a_.resume, "Continue from the newest checkpoint in the run folder");
-    app.add_flag("--quiet", a_.quiet, "No progress line");
+    app.add_flag("-q,--quiet", a_.quiet, "No progress report on stderr");
   }
 
   void check() const override {
