@@ -1,10 +1,11 @@
 #include <doctest/doctest.h>
 
-#include <pixsyn/io/safetensors.hpp>
 #include <pixsyn/models/cips.hpp>
 #include <pixsyn/nn/rosinality_discriminator.hpp>
 #include <pixsyn/train/ema.hpp>
 #include <pixsyn/train/gan_step.hpp>
+
+#include "step_fixture.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -20,49 +21,8 @@ constexpr cips::Config tiny_cips{.size = 8, .hidden = 8, .style_dim = 8, .mappin
 const nn::RosinalityDiscriminatorConfig tiny_d{.size = 8, .input_channels = 3, .max_channels = 8};
 using TinyGenerator = cips::Generator<tiny_cips, double>;
 
-struct StepFixture {
-  std::map<std::string, Tensor<double>> tensors;
-
-  const Tensor<double>& at(const std::string& key) const {
-    const auto it = tensors.find(key);
-    REQUIRE_MESSAGE(it != tensors.end(), "fixture key ", key);
-    return it->second;
-  }
-  // The entries under "prefix." with the prefix taken off.
-  nn::StateDict<double> with_prefix(const std::string& prefix) const {
-    nn::StateDict<double> out;
-    for (const auto& [key, value] : tensors)
-      if (key.rfind(prefix, 0) == 0) out.emplace(key.substr(prefix.size()), value);
-    return out;
-  }
-};
-
-StepFixture load_step_fixture() {
-  StepFixture f;
-  for (const auto& [key, raw] :
-       io::read_safetensors(PIXSYN_SOURCE_DIR "/tests/fixtures/train/cips_step.safetensors").tensors)
-    f.tensors.emplace(key, raw.to<double>());
-  return f;
-}
-
-// Largest |module value - want value| over every parameter, relative to the largest |want| of that parameter.
-template <class Module>
-double max_relative_difference(const Module& module, const nn::StateDict<double>& want) {
-  double worst = 0;
-  for (const auto& [name, p] : module.named_parameters()) {
-    const auto& w = want.at(name);
-    double err = 0, scale = 1e-300;
-    for (std::int64_t i = 0; i < w.numel(); ++i) {
-      err = std::max(err, std::abs(p->value().data()[i] - w.data()[i]));
-      scale = std::max(scale, std::abs(w.data()[i]));
-    }
-    worst = std::max(worst, err / scale);
-  }
-  return worst;
-}
-
 // Given noise maps (B, 1, S, S) -> the NoiseSource's (B, S·S) maps.
-nn::NoiseSource<double> given_noise(const StepFixture& f, const std::string& prefix, int layers) {
+nn::NoiseSource<double> given_noise(const test::StepFixture& f, const std::string& prefix, int layers) {
   nn::NoiseSource<double> noise{.mode = nn::NoiseMode::given};
   for (int k = 0; k < layers; ++k) {
     const auto& map = f.at(prefix + std::to_string(k));
@@ -74,7 +34,7 @@ nn::NoiseSource<double> given_noise(const StepFixture& f, const std::string& pre
 }  // namespace
 
 TEST_CASE("two CIPS training iterations (D, lazy R1, G, EMA) equal the PyTorch reference") {
-  const auto f = load_step_fixture();
+  const auto f = test::StepFixture::load("cips_step");
   TinyGenerator g, g_ema;
   g.load_state_dict(f.with_prefix("g."));
   g_ema.load_state_dict(f.with_prefix("g."));
@@ -107,9 +67,9 @@ TEST_CASE("two CIPS training iterations (D, lazy R1, G, EMA) equal the PyTorch r
   }
   // Adam's first steps move every weight by about lr whatever the gradient's size, so these compare the
   // update directions of every parameter, including D's after the R1 step.
-  const double g_error = max_relative_difference(g, f.with_prefix("after.g."));
-  const double d_error = max_relative_difference(d, f.with_prefix("after.d."));
-  const double ema_error = max_relative_difference(g_ema, f.with_prefix("after.g_ema."));
+  const double g_error = test::max_relative_difference(g, f.with_prefix("after.g."));
+  const double d_error = test::max_relative_difference(d, f.with_prefix("after.d."));
+  const double ema_error = test::max_relative_difference(g_ema, f.with_prefix("after.g_ema."));
   CAPTURE(g_error);
   CAPTURE(d_error);
   CAPTURE(ema_error);
@@ -117,6 +77,6 @@ TEST_CASE("two CIPS training iterations (D, lazy R1, G, EMA) equal the PyTorch r
   CHECK(d_error < 1e-12);
   CHECK(ema_error < 1e-12);
   // And the step did move them: the comparison is not of untouched initial weights.
-  CHECK(max_relative_difference(g, f.with_prefix("g.")) > 1e-4);
-  CHECK(max_relative_difference(d, f.with_prefix("d.")) > 1e-4);
+  CHECK(test::max_relative_difference(g, f.with_prefix("g.")) > 1e-4);
+  CHECK(test::max_relative_difference(d, f.with_prefix("d.")) > 1e-4);
 }

@@ -73,11 +73,19 @@ TrainingFrames<Var<T, D>> synthesize_training(const Generator<C, T, D>& g, const
   return {g.synthesize(concat(std::vector<Var<T, D>>{anchors[0], anchors[1], anchors[2]}, 1), delta, options), centre};
 }
 
-// The max_shift_strength buffer before step `step` of a run at `batch` images per step: the official
-// loop sets it to min(floor(images seen / 1000) / kimg_to_reach (1), 1) after every step, from 0.
-inline double shift_strength(std::int64_t step, std::int64_t batch) {
-  if (step <= 0) return 0;
-  return std::min(std::floor(static_cast<double>((step - 1) * batch) / 1000), 1.0);
+// The training forward's tracking of w_avg: the centre anchor's w (row 0 of its styles; the context and
+// mixing latents do not count), with SG2-ADA's beta 0.995.
+template <Config C, class T>
+void track_w_avg(Generator<C, T, Cpu>& g, const TrainingFrames<Var<T>>& frames, double beta = 0.995) {
+  const Tensor<T>& ws = frames.ws.value();
+  g.mapping.track_w_avg(reshape(slice(ws, 1, 0, 1), Shape{ws.dim(0), C.w_dim}), beta);
+}
+
+// The max_shift_strength buffer after a step that began with `images_seen` images seen: the official
+// loop sets it to min(floor(images seen / 1000) / kimg_to_reach_max_shift_strength (1), 1) after every
+// step, starting from 0 in a fresh model (so delta is 0 during the first kimg).
+inline double shift_strength(std::int64_t images_seen) {
+  return std::min(std::floor(static_cast<double>(images_seen) / 1000), 1.0);
 }
 
 }  // namespace pixsyn::alis
