@@ -2,6 +2,8 @@
 
 #include <pixsyn/models/alis.hpp>
 #include <pixsyn/models/alis/training.hpp>
+#include <pixsyn/models/creps.hpp>
+#include <pixsyn/models/creps/training.hpp>
 #include <pixsyn/nn/stylegan2_discriminator.hpp>
 #include <pixsyn/train/ema.hpp>
 #include <pixsyn/train/stylegan2_ada_step.hpp>
@@ -20,6 +22,16 @@ constexpr alis::Config tiny_alis{
     .size = 8, .z_dim = 8, .w_dim = 8, .mapping_layers = 2, .channel_base = 32, .channel_max = 8};
 const nn::StyleGan2DiscriminatorConfig tiny_alis_d{.size = 8, .channel_base = 32, .channel_max = 8, .conv_clamp = 256};
 using TinyAlis = alis::Generator<tiny_alis, double>;
+constexpr creps::Config tiny_creps{.size = 8,
+                                   .z_dim = 8,
+                                   .w_dim = 8,
+                                   .mapping_layers = 2,
+                                   .channel_base = 64,
+                                   .channel_max = 16,
+                                   .biline_channels = 4,
+                                   .thickness = 2};
+const nn::StyleGan2DiscriminatorConfig tiny_creps_d = tiny_alis_d;
+using TinyCreps = creps::Generator<tiny_creps, double>;
 constexpr std::int64_t batch = 4, start_images = 2000;
 
 const char* phase_name(train::AdaPhase phase) {
@@ -78,34 +90,29 @@ double buffer_difference(const Module& m, const nn::StateDict<double>& want) {
   return worst;
 }
 
-}  // namespace
-
-TEST_CASE("two ALIS training iterations (G, path length, D, R1, EMA) equal the PyTorch reference") {
-  const auto f = test::StepFixture::load("alis_step");
-  TinyAlis g, g_ema;
+// Two iterations from the fixture's initial weights: generate(g, fixture prefix of the phase) ->
+// Generated; after_step(g, images seen). Compares the losses and every weight and buffer at the end.
+template <class G, class Generate, class AfterStep>
+void check_against_reference(const std::string& family, double lr, Generate generate_phase, AfterStep after_step) {
+  const auto f = test::StepFixture::load(family + "_step");
+  G g, g_ema;
   g.load_state_dict(f.with_prefix("g."));
   g_ema.load_state_dict(f.with_prefix("g."));
   nn::StyleGan2Discriminator<double> d(tiny_alis_d);
   d.load_state_dict(f.with_prefix("d."));
 
-  // SG2-ADA's backward calls add `·0` terms, so every parameter of the forward has a gradient (zero
-  // where the loss does not reach it) and Adam steps them all.
-  const train::AdamOptions base{.lr = 0.0025, .beta1 = 0, .beta2 = 0.99, .zero_missing_gradients = true};
+  // Every parameter of the forward is stepped in every phase (SG2-ADA's `·0` terms; train/creps_recipe.hpp).
+  const train::AdamOptions base{.lr = lr, .beta1 = 0, .beta2 = 0.99, .zero_missing_gradients = true};
   train::Adam<double> g_optimizer(g.named_parameters(), train::lazy_regularized(base, 4));
   train::Adam<double> d_optimizer(d.named_parameters(), train::lazy_regularized(base, 16));
   train::PathLength pl;
-  const int convs = 1 + 2 * (tiny_alis.log_size() - 2);
   std::int64_t images = start_images;
 
   for (int i = 0; i < 2; ++i) {
     CAPTURE(i);
     const std::string p = "fixture." + std::to_string(i) + ".";
     const auto generate = [&](train::AdaPhase phase) {
-      const std::string q = p + phase_name(phase) + ".";
-      const auto draw = alis_draw(f, q);
-      const auto frames = alis::synthesize_training(g, draw, draw.z.dim(0), given_noise(f, q, convs));
-      alis::track_w_avg(g, frames);
-      return train::Generated<double>{frames.images, frames.ws};
+      return generate_phase(g, phase, f, p + phase_name(phase) + ".");
     };
     train::AdaRegularization<double> regularize{.r1 = i % 16 == 0};
     if (i % 4 == 0) {
@@ -114,7 +121,7 @@ TEST_CASE("two ALIS training iterations (G, path length, D, R1, EMA) equal the P
     }
     const auto losses = train::stylegan2_ada_step(d, g_optimizer, d_optimizer, f.at(p + "reals"), generate, regularize);
     check_losses(f, p, losses, pl);
-    g.synthesis.max_shift_strength.data()[0] = alis::shift_strength(images);
+    after_step(g, images);
     train::update_ema(g_ema, g,
                       train::ema_beta(batch, images, {.half_life_images = batch * 10.0 / 32 * 1000, .rampup = 0.05}));
     images += batch;
@@ -123,7 +130,7 @@ TEST_CASE("two ALIS training iterations (G, path length, D, R1, EMA) equal the P
   const double d_error = test::max_relative_difference(d, f.with_prefix("after.d."));
   const double ema_error = test::max_relative_difference(g_ema, f.with_prefix("after.g_ema."));
   const double buffer_error = buffer_difference(g_ema, f.with_prefix("after.g_ema."));
-  MESSAGE("ALIS step against PyTorch: G ", g_error, ", D ", d_error, ", G_ema ", ema_error, ", G_ema buffers ",
+  MESSAGE(family, " step against PyTorch: G ", g_error, ", D ", d_error, ", G_ema ", ema_error, ", G_ema buffers ",
           buffer_error);
   CHECK(g_error < 1e-12);
   CHECK(d_error < 1e-12);
@@ -131,4 +138,34 @@ TEST_CASE("two ALIS training iterations (G, path length, D, R1, EMA) equal the P
   CHECK(buffer_error < 1e-12);
   CHECK(test::max_relative_difference(g, f.with_prefix("g.")) > 1e-4);
   CHECK(test::max_relative_difference(d, f.with_prefix("d.")) > 1e-4);
+}
+
+}  // namespace
+
+TEST_CASE("two ALIS training iterations (G, path length, D, R1, EMA) equal the PyTorch reference") {
+  const int convs = 1 + 2 * (tiny_alis.log_size() - 2);
+  check_against_reference<TinyAlis>(
+      "alis", 0.0025,
+      [&](TinyAlis& g, train::AdaPhase, const test::StepFixture& f, const std::string& q) {
+        const auto draw = alis_draw(f, q);
+        const auto frames = alis::synthesize_training(g, draw, draw.z.dim(0), given_noise(f, q, convs));
+        alis::track_w_avg(g, frames);
+        return train::Generated<double>{frames.images, frames.ws};
+      },
+      [](TinyAlis& g, std::int64_t images) {
+        g.synthesis.max_shift_strength.data()[0] = alis::shift_strength(images);
+      });
+}
+
+TEST_CASE("two CREPS training iterations (G, path length, D, R1, EMA) equal the PyTorch reference") {
+  check_against_reference<TinyCreps>(
+      "creps", 0.002,
+      [](TinyCreps& g, train::AdaPhase phase, const test::StepFixture& f, const std::string& q) {
+        const creps::TrainingDraw<double> draw{.z = f.at(q + "z"), .cutoff = tiny_creps.num_ws()};
+        const auto out = creps::synthesize_training(g, draw, draw.z.dim(0));
+        if (phase != train::AdaPhase::discriminator)
+          g.mapping.track_w_avg(reshape(slice(out.ws.value(), 1, 0, 1), Shape{draw.z.dim(0), tiny_creps.w_dim}), 0.998);
+        return train::Generated<double>{out.images, out.ws};
+      },
+      [](TinyCreps&, std::int64_t) {});
 }

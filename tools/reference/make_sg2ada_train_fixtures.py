@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Write the StyleGAN2-ADA training-step fixtures: tests/fixtures/train/alis_step.safetensors.
+"""Write the StyleGAN2-ADA training-step fixtures: tests/fixtures/train/{alis,creps}_step.safetensors.
 
 Usage (from the repository root):  /usr/bin/python3 tools/reference/make_sg2ada_train_fixtures.py
 Deterministic (fixed torch.Generator seed, one thread); every tensor is float64.
@@ -24,6 +24,17 @@ EMA's ramp-up gives a β that is neither 0 nor 1. Each G forward of a phase: thr
 right) from their own z, style mixing per anchor (cutoff from mix_z onward, cutoff = num_ws: none),
 δ per sample, noise maps given; the centre mapping of every phase updates w_avg (β 0.995).
 
+CREPS (creps.md §5, StyleGAN3's loop, which CREPS forks) runs the same phases on a tiny CREPS
+(creps_reference.py, the training grid linspace(0, 1, R) on both axes) with lr 0.002, no style mixing (the
+creps config), and w_avg tracked (β 0.998) in the G phases only (CREPS's mapping updates it when
+update_emas is False, the reverse of StyleGAN3's). One deliberate difference from StyleGAN3's code: its
+backward calls lack SG2-ADA's `·0` terms, so whether a parameter whose gradient in a regularisation phase is
+exactly zero gets a zero tensor (and an Adam step) or None (no step) depends on how torch's autograd saved
+the forward's tensors (F.leaky_relu and clamp save their input, torch.where does not; the CUDA bias_act
+plugin differs again). Here, as in pixsyn, every parameter of the forward gets a gradient in every phase,
+the SG2-ADA rule: the weights agree; only Adam's step count and second moment of such parameters may
+differ from a given torch build's.
+
 Keys: g.<key>, d.<key> (initial); fixture.<i>.reals; fixture.<i>.<phase>.{z, mix_z, cutoff, delta,
 noise.<k>} for phase in gmain, greg (iteration 0 only), dmain; fixture.<i>.pl_noise (the N(0,1) draws
 before the 1/√(HW) scale); fixture.<i>.{loss_g, loss_d, r1, pl, pl_mean} ((1,), NaN when not due);
@@ -42,6 +53,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import alis_reference as aref  # noqa: E402
+import creps_reference as cref  # noqa: E402
 import discriminator_reference as dref  # noqa: E402
 from safetensors_io import save_file  # noqa: E402
 
@@ -104,8 +116,9 @@ class AlisFamily:
             d["noise.%d" % k] = torch.randn(batch, 1, r, r, generator=gen, dtype=D64)
         return d
 
-    def run(self, g, d, track):
-        """-> (images, centre ws); the centre mapping updates w_avg when `track`."""
+    def run(self, g, d, phase):
+        """-> (images, centre ws); the centre mapping updates w_avg in every phase."""
+        track = True
         cfg, n = self.cfg, self.n
         anchors = []
         centre = None
@@ -170,14 +183,14 @@ def train(family, seed):
         loss_pl, r1 = nan, nan
 
         g_opt.zero_grad(set_to_none=True)
-        img, _ = family.run(g, draws["gmain"], True)
+        img, _ = family.run(g, draws["gmain"], "gmain")
         loss_g = softplus(-disc(img)).mean()
         loss_g.backward()
         g_opt.step()
 
         if i % G_REG == 0:
             g_opt.zero_grad(set_to_none=True)
-            img, ws = family.run(g, draws["greg"], True)
+            img, ws = family.run(g, draws["greg"], "greg")
             noise = torch.randn(img.shape, generator=gen, dtype=D64)
             out[p + "pl_noise"] = noise
             (grads,) = torch.autograd.grad((img * noise / math.sqrt(size * size)).sum(), ws, create_graph=True)
@@ -191,7 +204,7 @@ def train(family, seed):
 
         d_opt.zero_grad(set_to_none=True)
         with torch.no_grad():
-            fake, _ = family.run(g, draws["dmain"], True)
+            fake, _ = family.run(g, draws["dmain"], "dmain")
         loss_dgen = softplus(disc(fake)).mean()
         loss_dgen.backward()
         real_logits = disc(reals)
@@ -256,8 +269,62 @@ AlisFamily.pl_backward = staticmethod(sg2ada_pl_backward)
 AlisFamily.d_backward = staticmethod(sg2ada_d_backward)
 
 
+CREPS_CFG = cref.default_config(size=8, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=16,
+                                biline_channels=4, thickness=2)
+CREPS_D_CFG = dict(size=8, img_channels=3, channel_base=32, channel_max=8, conv_clamp=256.0, mbstd_group=4,
+                   mbstd_channels=1)
+
+
+def phases_float64(t, f):
+    """creps_reference forms the Fourier phases in float32, as the official code does; pixsyn forms them in
+    its value type, so this double-precision step forms them in float64 (the float32 rounding is compared by
+    the CREPS forward fixtures)."""
+    theta = t.double().reshape(-1, 1) * f.double().reshape(1, -1) * (2 * math.pi)
+    return theta, theta + math.pi / 2
+
+
+class CrepsFamily:
+    name = "creps"
+    cfg = CREPS_CFG
+    d_cfg = CREPS_D_CFG
+    lr = 0.002
+    pl_backward = staticmethod(sg2ada_pl_backward)
+    d_backward = staticmethod(sg2ada_d_backward)
+
+    def __init__(self, gen):
+        cref.phases = phases_float64
+        self.n = cref.num_ws(self.cfg)
+        self.g0 = cref.random_state_dict(self.cfg, gen, dtype=D64)
+        self.g0["mapping.w_avg"] = torch.zeros_like(self.g0["mapping.w_avg"])
+        size = self.cfg["size"]
+        self.axis = torch.linspace(0, 1, size, dtype=D64)
+
+    def is_parameter(self, key):
+        return key not in cref.BUFFERS
+
+    def draw(self, gen, batch):
+        d = OrderedDict()
+        d["z"] = torch.randn(batch, self.cfg["z_dim"], generator=gen, dtype=D64)
+        return d
+
+    def run(self, g, d, phase):
+        w = cref.mapping(g, self.cfg, d["z"])
+        if phase != "dmain":  # CREPS's mapping tracks w_avg when update_emas is False: the G phases
+            with torch.no_grad():
+                g["mapping.w_avg"].copy_(w.detach().mean(0).lerp(g["mapping.w_avg"], 0.998))
+        ws = w.unsqueeze(1).repeat(1, self.n, 1)
+        return cref.synthesis(g, self.cfg, ws, self.axis, self.axis), ws
+
+    def discriminator(self, dsd, x):
+        return dref.sg2_forward(dsd, self.d_cfg, x)
+
+    def after_step(self, g, cur_nimg):
+        pass
+
+
 def main():
     train(AlisFamily(torch.Generator().manual_seed(41)), 42)
+    train(CrepsFamily(torch.Generator().manual_seed(43)), 44)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "pixsyn/autograd/functions/math.hpp"
@@ -66,18 +67,13 @@ class Mapping : public Module<T, D> {
   // The training forward's tracking of the mean of w (StyleGAN2-ADA's update_w_avg):
   // w_avg <- mean_b w + beta (w_avg - mean_b w), with beta 0.995 (SG2-ADA, ALIS) or 0.998 (StyleGAN3, CREPS).
   void track_w_avg(const Tensor<T, D>& w, double beta) {
-    static_assert(std::is_same_v<D, Cpu>, "Mapping::track_w_avg runs on the CPU only for now");
     pixsyn::detail::check(
         w_avg.defined() && w.rank() == 2 && w.dim(1) == w_avg.dim(0) && w.dim(0) > 0 && beta >= 0 && beta <= 1,
         "Mapping::track_w_avg: w has shape ", w.shape(), " for a w_avg of shape ",
         w_avg.defined() ? w_avg.shape() : Shape{}, " (beta ", beta, ")");
-    const std::int64_t batch = w.dim(0), dim = w.dim(1);
-    for (std::int64_t c = 0; c < dim; ++c) {
-      double mean = 0;
-      for (std::int64_t b = 0; b < batch; ++b) mean += static_cast<double>(w.data()[b * dim + c]);
-      mean /= static_cast<double>(batch);
-      w_avg.data()[c] = static_cast<T>(mean + beta * (static_cast<double>(w_avg.data()[c]) - mean));
-    }
+    const Tensor<T, D> batch_mean = mean(w, {0});
+    Tensor<T, D> tracked = add(batch_mean, mul(sub(w_avg, batch_mean), static_cast<T>(beta)));
+    w_avg = std::move(tracked);  // the registered buffer is this member: it now holds the new values
   }
 
   std::size_t size() const { return layers_.size(); }

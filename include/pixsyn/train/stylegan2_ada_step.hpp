@@ -10,7 +10,10 @@
 //
 // Each phase zeroes its optimizer's gradients, backpropagates and steps; the EMA, the latents and noise are
 // the caller's. (rosinality's loop, which CIPS trains with, runs D before G: train/gan_step.hpp.)
+#include <cstdint>
 #include <limits>
+
+#include "pixsyn/core/philox.hpp"
 
 #include "pixsyn/autograd/grad_mode.hpp"
 #include "pixsyn/train/adam.hpp"
@@ -27,11 +30,22 @@ struct Generated {
   Var<T, Device> ws;      // the synthesis input the path length is measured against (B, num_ws, w_dim)
 };
 
-template <class T>
+// A generator's side of the StyleGAN2-ADA loop as train::Trainer runs it (train/alis_recipe.hpp,
+// train/creps_recipe.hpp):
+//   recipe(g, phase, batch, gen, noise_seed) -> Generated   that phase's images and styles, every random
+//                                                           number drawn from gen (Philox&) or noise_seed
+//   recipe.after_step(g, images_seen)                       G's buffer updates after a step (ALIS's shift)
+template <class R, class G>
+concept AdaRecipe = requires(R& recipe, G& g, Philox& gen) {
+  recipe(g, AdaPhase::generator, std::int64_t{1}, gen, std::uint64_t{0});
+  recipe.after_step(g, std::int64_t{0});
+};
+
+template <class T, class Device = Cpu>
 struct AdaRegularization {
-  bool r1 = false;                    // run the D reg phase this iteration
-  PathLength* path_length = nullptr;  // non-null: run the G reg phase this iteration with this state
-  Tensor<T> path_length_noise;        // N(0, 1) draws of the regularised images' shape
+  bool r1 = false;                      // run the D reg phase this iteration
+  PathLength* path_length = nullptr;    // non-null: run the G reg phase this iteration with this state
+  Tensor<T, Device> path_length_noise;  // N(0, 1) draws of the regularised images' shape
 };
 
 struct AdaStepOptions {
@@ -46,51 +60,51 @@ struct AdaStepLosses {
       std::numeric_limits<double>::quiet_NaN();  // the path-length penalty (before the weight), NaN when not due
 };
 
-// generate(phase) -> Generated<T> from G's parameters with that phase's latents and noise (for the
+// generate(phase) -> Generated<T, Device> from G's parameters with that phase's latents and noise (for the
 // G reg phase, the shrunk batch); d(Var images) -> logits (B, 1).
-template <class T, class Discriminator, class Generate>
-AdaStepLosses stylegan2_ada_step(const Discriminator& d, Adam<T>& g_optimizer, Adam<T>& d_optimizer,
-                                 const Tensor<T>& reals, Generate&& generate, const AdaRegularization<T>& regularize,
-                                 const AdaStepOptions& options = {}) {
+template <class T, class Device, class Discriminator, class Generate>
+AdaStepLosses stylegan2_ada_step(const Discriminator& d, Adam<T, Device>& g_optimizer, Adam<T, Device>& d_optimizer,
+                                 const Tensor<T, Device>& reals, Generate&& generate,
+                                 const AdaRegularization<T, Device>& regularize, const AdaStepOptions& options = {}) {
   pixsyn::detail::check(options.r1_gamma >= 0 && options.d_reg_interval >= 1, "stylegan2_ada_step: r1_gamma ",
                         options.r1_gamma, " must be non-negative and d_reg_interval ", options.d_reg_interval,
                         " positive");
   AdaStepLosses losses;
   {
-    const Var<T> loss = generator_loss(d(generate(AdaPhase::generator).images));
+    const Var<T, Device> loss = generator_loss(d(generate(AdaPhase::generator).images));
     g_optimizer.zero_grad();
     autograd::backward(loss);
     g_optimizer.step();
-    losses.loss_g = static_cast<double>(loss.value().item());
+    losses.loss_g = detail::scalar_value(loss);
   }
   if (regularize.path_length != nullptr) {
     PathLength& pl = *regularize.path_length;
-    const Generated<T> out = generate(AdaPhase::generator_regularization);
+    const Generated<T, Device> out = generate(AdaPhase::generator_regularization);
     const auto term = pl.penalty(out.images, out.ws, regularize.path_length_noise);
     g_optimizer.zero_grad();
     autograd::backward(pl.loss(term));
     g_optimizer.step();
-    losses.pl = static_cast<double>(term.penalty.value().item());
+    losses.pl = detail::scalar_value(term.penalty);
   }
   {
-    Var<T> fakes;
+    Var<T, Device> fakes;
     {
       autograd::no_grad frozen;  // the D phase does not differentiate G
       fakes = generate(AdaPhase::discriminator).images;
     }
-    const Var<T> loss = discriminator_loss(d(Var<T>::constant(reals)), d(fakes.detach()));
+    const Var<T, Device> loss = discriminator_loss(d(Var<T, Device>::constant(reals)), d(fakes.detach()));
     d_optimizer.zero_grad();
     autograd::backward(loss);
     d_optimizer.step();
-    losses.loss_d = static_cast<double>(loss.value().item());
+    losses.loss_d = detail::scalar_value(loss);
   }
   if (regularize.r1) {
     const auto r1 = r1_penalty(d, reals);
-    const Var<T> loss = mul(r1.penalty, static_cast<T>(options.r1_gamma / 2 * options.d_reg_interval));
+    const Var<T, Device> loss = mul(r1.penalty, static_cast<T>(options.r1_gamma / 2 * options.d_reg_interval));
     d_optimizer.zero_grad();
     autograd::backward(loss);
     d_optimizer.step();
-    losses.r1 = static_cast<double>(r1.penalty.value().item());
+    losses.r1 = detail::scalar_value(r1.penalty);
   }
   // The G phases left gradients on D's weights; the D phase zeroes them before its backward.
   return losses;

@@ -75,9 +75,9 @@ TrainingFrames<Var<T, D>> synthesize_training(const Generator<C, T, D>& g, const
 
 // The training forward's tracking of w_avg: the centre anchor's w (row 0 of its styles; the context and
 // mixing latents do not count), with SG2-ADA's beta 0.995.
-template <Config C, class T>
-void track_w_avg(Generator<C, T, Cpu>& g, const TrainingFrames<Var<T>>& frames, double beta = 0.995) {
-  const Tensor<T>& ws = frames.ws.value();
+template <Config C, class T, class D>
+void track_w_avg(Generator<C, T, D>& g, const TrainingFrames<Var<T, D>>& frames, double beta = 0.995) {
+  const Tensor<T, D>& ws = frames.ws.value();
   g.mapping.track_w_avg(reshape(slice(ws, 1, 0, 1), Shape{ws.dim(0), C.w_dim}), beta);
 }
 
