@@ -9,6 +9,10 @@
 //                                        last two are kept.
 //   g_ema.safetensors                    G_ema's weights at the end, with the caller's metadata.
 //
+// The loop is rosinality's (train/gan_step.hpp: D, lazy R1, G; CIPS), or, when `generate` is an AdaRecipe,
+// StyleGAN2-ADA's (train/stylegan2_ada_step.hpp: G, lazy path length, D, lazy R1; CREPS and ALIS), whose
+// path-length running mean is checkpointed too ("pl.pl_mean").
+//
 // Every random number of step s is a function of (seed, s): the data batch (train/dataset.hpp), the latents
 // of the D and G phases and the generator's noise seeds. A checkpoint therefore holds all the state there is
 // (no RNG state), and a run resumed from the checkpoint of step k repeats the uninterrupted run's steps
@@ -39,6 +43,7 @@
 #include "pixsyn/train/dataset.hpp"
 #include "pixsyn/train/ema.hpp"
 #include "pixsyn/train/gan_step.hpp"
+#include "pixsyn/train/stylegan2_ada_step.hpp"
 
 namespace pixsyn::train {
 
@@ -51,6 +56,7 @@ struct TrainerOptions {
   AdamOptions adam{.lr = 0.002, .beta1 = 0, .beta2 = 0.99, .zero_missing_gradients = true};
   int g_reg_interval = 4;  // enters only G's Adam correction (CIPS has no G regulariser)
   GanStepOptions gan{};
+  PathLengthOptions path_length{};  // the StyleGAN2-ADA loop's G regulariser (its interval is g_reg_interval)
   EmaOptions ema{};
   std::filesystem::path run_dir{};
   std::map<std::string, std::string> metadata{};  // written into g_ema.safetensors
@@ -59,10 +65,12 @@ struct TrainerOptions {
 };
 
 // generate(generator, z Var (B, z_dim), noise seed) -> fake images Var (B, C, S, S) in the discriminator's
-// layout. G, D: nn::Modules over T on the CPU.
+// layout, or an AdaRecipe (train/stylegan2_ada_step.hpp). G, D: nn::Modules over T on the CPU.
 template <class T, class G, class D, class Generate>
 class Trainer {
  public:
+  static constexpr bool ada = AdaRecipe<Generate, G>;
+
   Trainer(G& g, G& g_ema, D& d, const Dataset& data, Generate generate, TrainerOptions options)
       : g_(g),
         g_ema_(g_ema),
@@ -71,7 +79,12 @@ class Trainer {
         generate_(std::move(generate)),
         options_(std::move(options)),
         g_adam_(g.named_parameters(), lazy_regularized(options_.adam, options_.g_reg_interval)),
-        d_adam_(d.named_parameters(), lazy_regularized(options_.adam, options_.gan.d_reg_interval)) {
+        d_adam_(d.named_parameters(), lazy_regularized(options_.adam, options_.gan.d_reg_interval)),
+        path_length_([&] {
+          auto pl = options_.path_length;
+          pl.interval = options_.g_reg_interval;
+          return pl;
+        }()) {
     pixsyn::detail::check(
         options_.batch > 0 && options_.steps >= 0 && options_.z_dim > 0 && options_.checkpoint_every >= 0,
         "Trainer: batch ", options_.batch, ", z_dim ", options_.z_dim, " must be positive and steps ", options_.steps,
@@ -102,6 +115,10 @@ class Trainer {
       d_.load_state_dict(parts["d"]);
       g_adam_.load_state_dict(parts["g_adam"]);
       d_adam_.load_state_dict(parts["d_adam"]);
+      if constexpr (ada) {
+        pixsyn::detail::check(parts.count("pl"), "no 'pl.*' tensors");
+        path_length_.load_state_dict(parts["pl"]);
+      }
     } catch (const Error& e) {
       pixsyn::detail::fail(where, e.what());
     }
@@ -151,24 +168,54 @@ class Trainer {
       reals = Tensor<T>::empty(reals_float.shape());
       std::copy(reals_float.data(), reals_float.data() + reals_float.numel(), reals.data());
     }
-    const auto draw = [&](int phase) {
-      Philox gen{options_.seed ^ (latent_stream << 48),
-                 (static_cast<std::uint64_t>(s) << 33) | (std::uint64_t(phase) << 32)};
-      return Var<T>(Tensor<T>::randn({options_.batch, options_.z_dim}, gen));
-    };
-    const auto noise_seed = [&](int phase) {
-      const auto b = pixsyn::detail::philox4x32_10(options_.seed ^ (noise_stream << 48), 2 * std::uint64_t(s) + phase);
-      return (std::uint64_t(b.v[0]) << 32) | b.v[1];
-    };
-    const auto generate = [&](GanPhase phase) {
-      const int p = phase == GanPhase::discriminator ? 0 : 1;
-      return generate_(g_, draw(p), noise_seed(p));
-    };
-    const auto losses =
-        gan_step(d_, g_adam_, d_adam_, reals, generate, s % options_.gan.d_reg_interval == 0, options_.gan);
+    GanStepLosses losses;
+    if constexpr (ada) {
+      losses = ada_step(reals, s);
+    } else {
+      const auto generate = [&](GanPhase phase) {
+        const int p = phase == GanPhase::discriminator ? 0 : 1;
+        Philox gen = latent_stream_of(s, p);
+        return generate_(g_, Var<T>(Tensor<T>::randn({options_.batch, options_.z_dim}, gen)), noise_seed(s, p));
+      };
+      losses = gan_step(d_, g_adam_, d_adam_, reals, generate, s % options_.gan.d_reg_interval == 0, options_.gan);
+    }
     update_ema(g_ema_, g_, ema_beta(options_.batch, s * options_.batch, options_.ema));
     ++step_;
     return losses;
+  }
+
+  // The Philox stream of the latents of phase p of step s.
+  Philox latent_stream_of(std::int64_t s, int p) const {
+    return {options_.seed ^ (latent_stream << 48), (static_cast<std::uint64_t>(s) << 33) | (std::uint64_t(p) << 32)};
+  }
+  // The generator's noise seed of phase p of step s.
+  std::uint64_t noise_seed(std::int64_t s, int p) const {
+    const auto b = pixsyn::detail::philox4x32_10(options_.seed ^ (noise_stream << 48), 2 * std::uint64_t(s) + p);
+    return (std::uint64_t(b.v[0]) << 32) | b.v[1];
+  }
+
+  // One iteration of the StyleGAN2-ADA loop: phases 0 (G), 1 (G reg), 2 (D) draw their latents from their
+  // streams; the path-length noise is stream 3.
+  GanStepLosses ada_step(const Tensor<T>& reals, std::int64_t s) {
+    const auto generate = [&](AdaPhase phase) {
+      const int p = static_cast<int>(phase);
+      Philox gen = latent_stream_of(s, p);
+      const std::int64_t batch =
+          phase == AdaPhase::generator_regularization ? path_length_.batch(options_.batch) : options_.batch;
+      return generate_(g_, phase, batch, gen, noise_seed(s, p));
+    };
+    AdaRegularization<T> regularize{.r1 = s % options_.gan.d_reg_interval == 0};
+    if (options_.path_length.weight > 0 && s % options_.g_reg_interval == 0) {
+      regularize.path_length = &path_length_;
+      Philox gen = latent_stream_of(s, 3);
+      regularize.path_length_noise =
+          Tensor<T>::randn({path_length_.batch(options_.batch), reals.dim(1), reals.dim(2), reals.dim(3)}, gen);
+    }
+    const auto l =
+        stylegan2_ada_step(d_, g_adam_, d_adam_, reals, generate, regularize,
+                           {.r1_gamma = options_.gan.r1_gamma, .d_reg_interval = options_.gan.d_reg_interval});
+    generate_.after_step(g_, s * options_.batch);
+    return {.loss_d = l.loss_d, .loss_g = l.loss_g, .r1 = l.r1};
   }
 
   // A step count written by this class; -1 when `text` is not one.
@@ -205,6 +252,7 @@ class Trainer {
     add("d.", d_.state_dict());
     add("g_adam.", g_adam_.state_dict());
     add("d_adam.", d_adam_.state_dict());
+    if constexpr (ada) add("pl.", path_length_.template state_dict<T>());
     io::save_tensors(checkpoint_path(step_), tensors,
                      {{"step", std::to_string(step_)},
                       {"seed", std::to_string(options_.seed)},
@@ -244,6 +292,7 @@ class Trainer {
   Generate generate_;
   TrainerOptions options_;
   Adam<T> g_adam_, d_adam_;
+  PathLength path_length_;
   std::int64_t step_ = 0;
 };
 
