@@ -182,6 +182,11 @@ TEST_CASE("a hand-written file reads, and write_safetensors produces exactly the
 
   const auto file = io::read_safetensors(dir / "hand.safetensors");
   CHECK(file.metadata.at("format") == "pt");
+  // The metadata alone, from the header, validated against the file's size as the whole file is.
+  CHECK(io::read_safetensors_metadata(dir / "hand.safetensors") == file.metadata);
+  write_bytes(dir / "cut.safetensors", expected.substr(0, expected.size() - 1));
+  CHECK_THROWS_WITH_AS(io::read_safetensors_metadata(dir / "cut.safetensors"),
+                       doctest::Contains("out of range of the 17-byte data buffer"), Error);
   CHECK(file.tensors.at("a").to<float>().to_vector() == std::vector<float>{1, -2});
   CHECK(file.tensors.at("b").dtype == io::DType::F16);
   CHECK(file.tensors.at("b").to<float>().shape() == Shape{1, 1});

@@ -42,19 +42,26 @@ class Consistency final : public Command {
     app.add_flag("-q,--quiet", a.quiet, "No progress report on stderr");
   }
 
-  void check() const override { check_refinement_option(*refinement_, model_.entry()); }
+  void check() const override {
+    model_.check_given(!args_.weights.empty());
+    refinement_given_ = refinement_->count() > 0;
+    if (model_.known()) check_refinement_option(refinement_given_, model_.entry());
+  }
 
   int run() override;
 
  private:
   ModelOptions model_;
   ConsistencyArgs args_;
-  CLI::Option* refinement_ = nullptr;
+  CLI::Option* refinement_ = nullptr;      // valid while parsing only
+  mutable bool refinement_given_ = false;  // recorded by check(), for run()
 };
 
 int Consistency::run() {
-  const ModelOptions& m = model_;
   const ConsistencyArgs& a = args_;
+  model_.resolve(a.weights);
+  check_refinement_option(refinement_given_, model_.entry());
+  const ModelOptions& m = model_;
   auto model = m.make();
   const std::int64_t size = m.size, large = 2 * size;
   const RenderSettings settings{.tile = a.tile, .fp16_refinement = a.refinement == "fp16"};
@@ -80,8 +87,8 @@ int Consistency::run() {
                                                  {.batch = a.batch, .progress = [&](std::int64_t done, std::int64_t) {
                                                     progress.update(done, done * pixels_per_latent);
                                                   }});
-  std::cout << "scale consistency of " << m.name << "-" << m.size << ": " << a.n << " latent" << (a.n == 1 ? "" : "s")
-            << " (seed " << a.seed << ") at " << size << "x" << size << " and " << large << "x" << large
+  std::cout << "scale consistency of " << m.label() << ": " << a.n << " latent" << (a.n == 1 ? "" : "s") << " (seed "
+            << a.seed << ") at " << size << "x" << size << " and " << large << "x" << large
             << " (area-downsampled), values clamped to [-1, 1]\n";
   char line[96];
   std::snprintf(line, sizeof line, "psnr: %.4f ssim: %.6f", result.psnr, result.ssim);

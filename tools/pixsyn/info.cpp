@@ -1,4 +1,5 @@
-// pixsyn info: a registered generator's configuration and parameter table.
+// pixsyn info: a registered generator's configuration and parameter table; with --weights, the model a
+// weights file holds (named by its metadata), the metadata, and whether the file loads.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <iostream>
@@ -7,6 +8,8 @@
 #include <vector>
 
 #include "model_options.hpp"
+#include "options.hpp"
+#include "pixsyn/io/safetensors.hpp"
 #include "subcommands.hpp"
 
 namespace pixsyn::cli {
@@ -42,11 +45,26 @@ void print_layer_table(const std::vector<ParameterInfo>& parameters) {
 
 class Info final : public Command {
  public:
-  explicit Info(CLI::App& app) { add_model_options(app, model_); }
+  explicit Info(CLI::App& app) {
+    add_model_options(app, model_);
+    add_path_option(app, "--weights", weights_,
+                    "A weights file (.safetensors): its model (from its metadata), its metadata, and a check that "
+                    "it loads");
+  }
+
+  void check() const override { model_.check_given(!weights_.empty()); }
 
   int run() override {
+    model_.resolve(weights_);
     const auto model = model_.make();
-    print_config(model_.name, *model);
+    print_config(model_.label(), *model);
+    if (!weights_.empty()) {
+      model->load(weights_);  // validated: every key, shape and value
+      std::cout << "weights: " << weights_ << " (loads)\n";
+      for (const auto& [key, value] : io::read_safetensors_metadata(weights_))
+        std::cout << "  " << key << ": " << quote_value(value) << "\n";
+      std::cout << "\n";
+    }
     print_layer_table(model->parameters());
     std::cout << "parameters: " << model->parameter_count() << "\n";
     return 0;
@@ -54,6 +72,7 @@ class Info final : public Command {
 
  private:
   ModelOptions model_;
+  std::string weights_;
 };
 
 }  // namespace

@@ -152,7 +152,8 @@ inline constexpr std::array<int, 7> model_sizes{16, 32, 64, 128, 256, 512, 1024}
 const ModelEntry& find_model(const std::string& name);
 
 // The generator `name` at `size` with the seeded random initialisation; throws UsageError (listing
-// the valid choices) when either is not registered.
-std::unique_ptr<Model> make_model(const std::string& name, int size, std::uint64_t seed);
+// the valid choices) when either is not registered. max_channels > 0 asks for a narrower variant of
+// the family (as pixsyn train makes them); 0 for the registered widths.
+std::unique_ptr<Model> make_model(const std::string& name, int size, int max_channels, std::uint64_t seed);
 
 }  // namespace pixsyn::cli

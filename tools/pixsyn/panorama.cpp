@@ -67,22 +67,28 @@ class Panorama final : public Command {
   }
 
   void check() const override {
-    const ModelEntry& entry = model_.entry();
-    if (!entry.capabilities.anchors)
-      throw UsageError(pixsyn::detail::concat("--model ", entry.name,
-                                              ": panoramas are ALIS's (frames between anchors); use --model alis"));
+    model_.check_given(!args_.weights.empty());
+    if (model_.known()) check_family(model_.entry());
   }
 
   int run() override;
 
  private:
+  static void check_family(const ModelEntry& entry) {
+    if (!entry.capabilities.anchors)
+      throw UsageError(pixsyn::detail::concat("--model ", entry.name,
+                                              ": panoramas are ALIS's (frames between anchors); use --model alis"));
+  }
+
   ModelOptions model_;
   PanoramaArgs args_;
 };
 
 int Panorama::run() {
-  const ModelOptions& m = model_;
   const PanoramaArgs& a = args_;
+  model_.resolve(a.weights);
+  check_family(model_.entry());
+  const ModelOptions& m = model_;
   io::OutputSet outputs;
   if (!a.weights.empty()) outputs.add_input("--weights", a.weights);
   const std::size_t png = outputs.add_output("--png", a.png);
@@ -125,8 +131,7 @@ int Panorama::run() {
   const auto out = io::file_id(STDOUT_FILENO);
   (out && outputs.writes_to(*out) ? std::cerr : std::cout)
       << "rendered a panorama of " << a.frames << " frame" << (a.frames == 1 ? "" : "s") << " (" << anchors
-      << " anchors, " << a.frames * side << "x" << side << ") with " << m.name << "-" << m.size << " in " << rate
-      << "\n";
+      << " anchors, " << a.frames * side << "x" << side << ") with " << m.label() << " in " << rate << "\n";
   return 0;
 }
 

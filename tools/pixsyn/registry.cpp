@@ -106,10 +106,14 @@ const ModelEntry& find_model(const std::string& name) {
   throw UsageError(pixsyn::detail::concat("--model must be one of ", model_name_list(), " (got ", shown(name), ")"));
 }
 
-std::unique_ptr<Model> make_model(const std::string& name, int size, std::uint64_t seed) {
+std::unique_ptr<Model> make_model(const std::string& name, int size, int max_channels, std::uint64_t seed) {
   const ModelEntry& entry = find_model(name);
   if (std::find(model_sizes.begin(), model_sizes.end(), size) == model_sizes.end())
     throw UsageError(pixsyn::detail::concat("--size must be one of ", join(model_sizes), " (got ", size, ")"));
+  if (max_channels > 0)
+    throw UsageError(pixsyn::detail::concat(name, "-", size, " with max_channels ", max_channels,
+                                            " is a narrower variant than this pixsyn renders (it renders the "
+                                            "registered widths)"));
   return entry.make(size, seed);
 }
 

@@ -58,25 +58,45 @@ struct RenderArgs {
   bool quiet = false;
 };
 
+// An option that only some families take: its flag and whether it was given, recorded right after
+// parsing (record()), since the parser's options are gone by the time run() learns the model from
+// the weights' metadata.
+struct FamilyOption {
+  CLI::Option* option = nullptr;  // valid while parsing only
+  std::string flag;
+  bool given = false;
+
+  FamilyOption(CLI::Option* o = nullptr) : option(o) {}  // implicit: from what the add_*_option functions return
+  void record() {
+    flag = option->get_name();
+    given = option->count() > 0;
+  }
+};
+
 // The options that only some families take: checked against the model once it is known.
 struct FamilyOptions {
-  CLI::Option* truncation_samples = nullptr;
-  CLI::Option* truncation_seed = nullptr;
-  CLI::Option* refinement = nullptr;
-  CLI::Option *latents = nullptr, *anchors = nullptr, *delta = nullptr;
+  FamilyOption truncation_samples, truncation_seed, refinement, latents, anchors, delta;
   // What a model with anchors (ALIS) does not take: it renders whole frames of its size, unmoved.
-  std::vector<CLI::Option*> view;
+  std::vector<FamilyOption> view;
+
+  void record() {
+    for (FamilyOption* o : {&truncation_samples, &truncation_seed, &refinement, &latents, &anchors, &delta})
+      o->record();
+    for (FamilyOption& o : view) o.record();
+  }
 };
 
 FamilyOptions add_render_options(CLI::App& render, RenderArgs& r) {
   FamilyOptions family;
   add_path_option(render, "--weights", r.weights, "State dict (.safetensors) to load, validated against the model");
-  CLI::Option* latents = family.latents =
+  CLI::Option* latents =
       add_path_option(render, "--latents", r.latents, "Latents z: .npy of float32/float64, shape (batch, style_dim)");
-  CLI::Option* anchors = family.anchors = add_path_option(
+  CLI::Option* anchors = add_path_option(
       render, "--anchors", r.anchors,
       "ALIS: the anchor latents z, .npy of float32/float64, shape (batch, 3, z_dim): left, centre, right");
   anchors->excludes(latents);
+  family.latents = latents;
+  family.anchors = anchors;
   family.delta = add_integer_option(render, "--delta", r.delta, 0, max_delta_option,
                                     "ALIS: the frame's left border, in patches from the left anchor (alis: 0 .. 6)");
   add_seed_option(render, "--seed", r.seed, "Seed of the latents z ~ N(0, I) (Philox)")
@@ -238,21 +258,31 @@ class Render final : public Command {
 #ifndef PIXSYN_WITH_CUDA
     if (a.device == "cuda") throw UsageError("this pixsyn was built without CUDA (configure with -DPIXSYN_CUDA=ON)");
 #endif
-    // Options the chosen family does not take are refused, naming the option and the model.
-    const ModelEntry& entry = model_.entry();
+    model_.check_given(!a.weights.empty());
+    family_.record();
+    if (model_.known()) check_family(model_.entry());
+  }
+
+  int run() override;
+
+ private:
+  // Options the chosen family does not take are refused, naming the option and the model: right after
+  // parsing when --model is given, else once the weights' metadata has named it.
+  void check_family(const ModelEntry& entry) const {
+    const RenderArgs& a = args_;
     const Capabilities& caps = entry.capabilities;
     if (a.noise != "off" && !caps.noise)
       throw UsageError(pixsyn::detail::concat("--noise ", a.noise, ": ", entry.name, " has no noise inputs"));
     if (a.noise == "const" && !caps.constant_noise)
       throw UsageError(pixsyn::detail::concat("--noise const: ", entry.name, " has no constant noise maps"));
     if (caps.anchors) {
-      if (family_.latents->count())
+      if (family_.latents.given)
         throw UsageError(pixsyn::detail::concat("--latents: ", entry.name,
                                                 " renders frames between anchors; give them with --anchors "
                                                 "(batch, 3, z_dim)"));
-      for (const CLI::Option* o : family_.view)
-        if (o->count())
-          throw UsageError(pixsyn::detail::concat(o->get_name(), " does not apply to ", entry.name,
+      for (const FamilyOption& o : family_.view)
+        if (o.given)
+          throw UsageError(pixsyn::detail::concat(o.flag, " does not apply to ", entry.name,
                                                   ": it renders whole frames of its size, unmoved (pixsyn panorama "
                                                   "renders wide strips)"));
       if (a.delta > caps.max_delta)
@@ -261,17 +291,17 @@ class Render final : public Command {
                                                 "): the frame must lie between the left and the "
                                                 "right anchor"));
     } else {
-      for (const CLI::Option* o : {family_.anchors, family_.delta})
-        if (o->count())
+      for (const FamilyOption* o : {&family_.anchors, &family_.delta})
+        if (o->given)
           throw UsageError(
-              pixsyn::detail::concat(o->get_name(), " applies to models with anchors (alis), not to ", entry.name));
+              pixsyn::detail::concat(o->flag, " applies to models with anchors (alis), not to ", entry.name));
     }
-    for (const CLI::Option* o : {family_.truncation_samples, family_.truncation_seed})
-      if (o->count() && !caps.sampled_truncation)
-        throw UsageError(pixsyn::detail::concat(o->get_name(), " does not apply to ", entry.name,
+    for (const FamilyOption* o : {&family_.truncation_samples, &family_.truncation_seed})
+      if (o->given && !caps.sampled_truncation)
+        throw UsageError(pixsyn::detail::concat(o->flag, " does not apply to ", entry.name,
                                                 ": its truncation centre is stored in the weights (mapping.w_avg), "
                                                 "not sampled"));
-    check_refinement_option(*family_.refinement, entry);
+    check_refinement_option(family_.refinement.given, entry);
     if (a.precision == "bf16" && !caps.cuda_bf16)
       throw UsageError(pixsyn::detail::concat("--precision bf16: ", entry.name,
                                               " renders in fp32 on the GPU (its bf16 path is not built yet)"));
@@ -283,17 +313,16 @@ class Render final : public Command {
           "--refinement fp16 is emulated on the CPU only; on the GPU, --precision bf16 is the 16-bit mode");
   }
 
-  int run() override;
-
- private:
   ModelOptions model_;
   RenderArgs args_;
-  FamilyOptions family_;
+  mutable FamilyOptions family_;  // which were given: recorded by check()
 };
 
 int Render::run() {
-  const ModelOptions& m = model_;
   const RenderArgs& a = args_;
+  model_.resolve(a.weights);
+  check_family(model_.entry());
+  const ModelOptions& m = model_;
   const bool gpu = a.device == "cuda";
   const std::int64_t height = a.height ? a.height : m.size, width = a.width ? a.width : m.size;
 
@@ -363,7 +392,7 @@ int Render::run() {
   const auto out = io::file_id(STDOUT_FILENO);
   (out && outputs.writes_to(*out) ? std::cerr : std::cout)
       << "rendered " << batch << " image" << (batch == 1 ? "" : "s") << " of " << height << "x" << width << " with "
-      << m.name << "-" << m.size << (gpu ? " on the GPU (" + a.precision + ")" : "") << " in " << rate << "\n";
+      << m.label() << (gpu ? " on the GPU (" + a.precision + ")" : "") << " in " << rate << "\n";
   return 0;
 }
 

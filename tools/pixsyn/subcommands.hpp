@@ -11,6 +11,7 @@ Subcommand render_subcommand();
 Subcommand consistency_subcommand();
 Subcommand train_subcommand();
 Subcommand panorama_subcommand();
+Subcommand convert_subcommand();
 
 // The table the program dispatches on, in the order --help lists them.
 std::span<const Subcommand> subcommands();

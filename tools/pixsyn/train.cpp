@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "model_options.hpp"
 #include "options.hpp"
 #include "pixsyn/models/cips.hpp"
 #include "pixsyn/nn/rosinality_discriminator.hpp"
@@ -58,12 +59,9 @@ void train_cips(const TrainArgs& a, const train::Dataset& data) {
                                 .z_dim = W,
                                 .checkpoint_every = a.checkpoint_every,
                                 .run_dir = a.out,
-                                .metadata = {{"model", a.model},
-                                             {"size", std::to_string(S)},
-                                             {"max_channels", std::to_string(W)},
-                                             {"steps", std::to_string(a.steps)},
-                                             {"batch", std::to_string(a.batch)},
-                                             {"seed", std::to_string(a.seed)}}};
+                                .metadata = weights_metadata(a.model, S, W)};
+  options.metadata.insert(
+      {{"steps", std::to_string(a.steps)}, {"batch", std::to_string(a.batch)}, {"seed", std::to_string(a.seed)}});
   std::int64_t first_step = 0;
   options.progress = [&](std::int64_t step, const train::GanStepLosses& l, double) {
     char losses[96];

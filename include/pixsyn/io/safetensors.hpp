@@ -314,10 +314,13 @@ inline std::vector<HeaderEntry> parse_header(const std::string& text, std::uint6
   return entries;
 }
 
-// Reads a safetensors file of file_size bytes through read(position, destination, size), which
-// copies bytes of the file and throws when it cannot; `where` prefixes every error message.
+// Reads and validates the header of a safetensors file of file_size bytes through read(position,
+// destination, size), which copies bytes of the file and throws when it cannot; `where` prefixes every
+// error message. Returns the tensors' entries sorted by offsets, the metadata in `metadata` and the
+// data buffer's start in `data_start`.
 template <class Read>
-SafetensorsFile read_safetensors_from(std::uint64_t file_size, const Read& read, const std::string& where) {
+std::vector<HeaderEntry> read_header_from(std::uint64_t file_size, const Read& read, const std::string& where,
+                                          std::map<std::string, std::string>& metadata, std::uint64_t& data_start) {
   using pixsyn::detail::check;
   check(file_size >= 8, where, "file is ", file_size,
         " bytes, shorter than the 8-byte header length (truncated or not a safetensors file)");
@@ -329,9 +332,18 @@ SafetensorsFile read_safetensors_from(std::uint64_t file_size, const Read& read,
         max_header_size, " bytes");
   std::string header_text(header_size, '\0');
   read(8, header_text.data(), header_size);
+  data_start = 8 + header_size;
+  return parse_header(header_text, file_size - data_start, where, metadata);
+}
+
+// Reads a whole safetensors file (the header as read_header_from, then every tensor).
+template <class Read>
+SafetensorsFile read_safetensors_from(std::uint64_t file_size, const Read& read, const std::string& where) {
+  using pixsyn::detail::check;
   SafetensorsFile file;
-  const std::uint64_t data_start = 8 + header_size, data_size = file_size - data_start;
-  auto entries = parse_header(header_text, data_size, where, file.metadata);
+  std::uint64_t data_start = 0;
+  auto entries = read_header_from(file_size, read, where, file.metadata, data_start);
+  const std::uint64_t data_size = file_size - data_start;
 
   // Every byte of the data buffer is now a tensor's: its size is what reading all of them takes.
   check(data_size <= pixsyn::detail::physical_memory(), where, "the tensors need ",
@@ -357,20 +369,43 @@ SafetensorsFile read_safetensors_from(std::uint64_t file_size, const Read& read,
 // header length at most max_header_size, a JSON object without repeated keys, string-to-string
 // metadata, every byte range within the data buffer and of exactly numel × dtype size bytes, and the
 // ranges, sorted, tiling the data buffer from 0 to its end without gaps, overlaps or trailing bytes.
-inline SafetensorsFile read_safetensors(const std::filesystem::path& path) {
+namespace detail {
+
+// Calls read_from(file_size, read, where) with a reader of the file at `path`.
+template <class ReadFrom>
+auto read_safetensors_file(const std::filesystem::path& path, const ReadFrom& read_from) {
   const std::string where = "read_safetensors: '" + path.string() + "': ";
   std::error_code error;
   const std::uint64_t file_size = std::filesystem::file_size(path, error);
   pixsyn::detail::check(!error, where, "cannot read the file: ", error.message());
   std::ifstream in(path, std::ios::binary);
-  pixsyn::detail::check(in.good(), where, "cannot open the file: ", detail::os_error(errno));
+  pixsyn::detail::check(in.good(), where, "cannot open the file: ", os_error(errno));
   const auto read = [&](std::uint64_t position, void* destination, std::uint64_t size) {
     in.seekg(static_cast<std::streamoff>(position));
     in.read(static_cast<char*>(destination), static_cast<std::streamsize>(size));
     pixsyn::detail::check(in.gcount() == static_cast<std::streamsize>(size), where, "cannot read ", size,
                           " bytes at offset ", position);
   };
-  return detail::read_safetensors_from(file_size, read, where);
+  return read_from(file_size, read, where);
+}
+
+}  // namespace detail
+
+inline SafetensorsFile read_safetensors(const std::filesystem::path& path) {
+  return detail::read_safetensors_file(path, [](std::uint64_t size, const auto& read, const std::string& where) {
+    return detail::read_safetensors_from(size, read, where);
+  });
+}
+
+// The metadata of a safetensors file, reading only its header (validated as read_safetensors does,
+// against the file's size): what the file says it holds, before any tensor is read.
+inline std::map<std::string, std::string> read_safetensors_metadata(const std::filesystem::path& path) {
+  return detail::read_safetensors_file(path, [](std::uint64_t size, const auto& read, const std::string& where) {
+    std::map<std::string, std::string> metadata;
+    std::uint64_t data_start = 0;
+    detail::read_header_from(size, read, where, metadata, data_start);
+    return metadata;
+  });
 }
 
 // The same from the bytes of a whole file in memory; `name` stands for the path in messages.
