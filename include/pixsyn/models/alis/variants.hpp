@@ -17,4 +17,11 @@ using Patchwise = Generator<Config{.size = S, .patches = Patches, .anchor_distan
 template <int S, class T = float, class D = Cpu>
 using NoCoords = Generator<Config{.size = S, .input = Input::constant, .coordinate_fusers = false}, T, D>;
 
+// A narrow model for training on small budgets (pixsyn train --max-channels W): the released architecture with
+// every block width capped at W and z, w of width W.
+template <int S, int W>
+inline constexpr Config narrow_config{.size = S, .z_dim = W, .w_dim = W, .channel_max = W};
+template <int S, int W, class T = float, class D = Cpu>
+using Narrow = Generator<narrow_config<S, W>, T, D>;
+
 }  // namespace pixsyn::alis

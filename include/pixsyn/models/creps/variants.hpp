@@ -18,4 +18,12 @@ using SingleDecoder = Generator<Config{.size = S, .thickness = Dk, .fusion = Fus
 template <int S, class T = float, class D = Cpu>
 using NoBiline = Generator<Config{.size = S, .features = Features::dense, .fusion = Fusion::final}, T, D>;
 
+// A narrow model for training on small budgets (pixsyn train --max-channels W): the official architecture with
+// every block width capped at W, z and w of width W, and min(W, 32) bi-line channels.
+template <int S, int W>
+inline constexpr Config narrow_config{
+    .size = S, .z_dim = W, .w_dim = W, .channel_max = W, .biline_channels = W < 32 ? W : 32};
+template <int S, int W, class T = float, class D = Cpu>
+using Narrow = Generator<narrow_config<S, W>, T, D>;
+
 }  // namespace pixsyn::creps
