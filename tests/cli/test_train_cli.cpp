@@ -33,7 +33,9 @@ TEST_CASE("pixsyn train on Fashion-MNIST: finite losses, a moved G_ema, a checkp
     return;
   }
   CliTempDir dir;
-  const std::string reporting = "train --model cips-skips --size 32 --max-channels 16 --data fashion-mnist --batch 4",
+  const std::string reporting =
+                        "train --model cips-skips --size 32 --max-channels 16 --data fashion-mnist --batch 4 "
+                        "--sample-every 2",
                     common = reporting + " --quiet";
   pixsyn_ok(common + " --steps 3 --out " + dir / "run");
   std::ifstream log(dir / "run/log.csv");
@@ -65,6 +67,18 @@ TEST_CASE("pixsyn train on Fashion-MNIST: finite losses, a moved G_ema, a checkp
   CHECK(resumed.output.find('\r') == std::string::npos);
   pixsyn_ok(common + " --steps 5 --out " + dir / "straight");
   CHECK(bytes_of(dir / "run/g_ema.safetensors") == bytes_of(dir / "straight/g_ema.safetensors"));
+
+  // Sample grids every 2 steps and at the end: 16 fixed latents (per seed) as a 4 x 4 grid, the same
+  // after a resume.
+  for (const char* name :
+       {"run/samples/step-2.png", "run/samples/step-3.png", "run/samples/step-5.png", "straight/samples/step-4.png"}) {
+    CAPTURE(name);
+    const auto grid = io::read_image(dir / name);
+    CHECK(grid.shape() == Shape{3, 4 * 32, 4 * 32});
+  }
+  CHECK(!std::filesystem::exists(dir / "straight/samples/step-3.png"));
+  CHECK(bytes_of(dir / "run/samples/step-4.png") == bytes_of(dir / "straight/samples/step-4.png"));
+  CHECK(bytes_of(dir / "run/samples/step-2.png") != bytes_of(dir / "run/samples/step-4.png"));
 }
 
 TEST_CASE("pixsyn train refuses bad data and batches") {

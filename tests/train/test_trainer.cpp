@@ -37,8 +37,10 @@ const auto generate_cips = [](const TinyG& g, const Var<float>& z, std::uint64_t
 };
 
 // Trains a fresh tiny CIPS (weights from seed 3) in `run` up to `steps`, resuming when asked.
+// `sampled` (when given) collects the steps of the sample hook's calls, every `sample_every` steps.
 void run_training(const std::filesystem::path& data_dir, const std::filesystem::path& run, std::int64_t steps,
-                  bool resume, std::int64_t checkpoint_every = 0) {
+                  bool resume, std::int64_t checkpoint_every = 0, std::vector<std::int64_t>* sampled = nullptr,
+                  std::int64_t sample_every = 0) {
   TinyG g(3), g_ema(3);
   TinyD d({.size = 8, .max_channels = 8}, 4);
   const auto data = train::Dataset::folder(data_dir, {.size = 8, .crop = train::Crop::random});
@@ -49,7 +51,11 @@ void run_training(const std::filesystem::path& data_dir, const std::filesystem::
                                                                         .z_dim = 8,
                                                                         .checkpoint_every = checkpoint_every,
                                                                         .run_dir = run,
-                                                                        .metadata = {{"model", "tiny"}}});
+                                                                        .metadata = {{"model", "tiny"}},
+                                                                        .sample_every = sample_every,
+                                                                        .sample = [sampled](std::int64_t step) {
+                                                                          if (sampled) sampled->push_back(step);
+                                                                        }});
   if (resume) REQUIRE(trainer.resume());
   trainer.run();
   CHECK(trainer.step() == steps);
@@ -68,7 +74,9 @@ TEST_CASE("the trainer logs finite losses, moves G, keeps the last two checkpoin
   test::TempDir dir;
   std::filesystem::create_directories(dir / "data");
   write_images(dir / "data");
-  run_training(dir / "data", dir / "run", 4, false, 1);
+  std::vector<std::int64_t> sampled;
+  run_training(dir / "data", dir / "run", 4, false, 1, &sampled, 3);
+  CHECK(sampled == std::vector<std::int64_t>{3, 4});  // every 3 steps, and at the end
   const auto log = lines(dir / "run/log.csv");
   REQUIRE(log.size() == 5);
   CHECK(log[0] == "step,loss_g,loss_d,r1,images_per_s");

@@ -17,6 +17,7 @@
 #include "pixsyn/nn/rosinality_discriminator.hpp"
 #include "pixsyn/train/trainer.hpp"
 #include "progress.hpp"
+#include "samples.hpp"
 #include "subcommands.hpp"
 #include "usage_error.hpp"
 
@@ -25,12 +26,13 @@ namespace {
 
 constexpr std::array<int, 3> train_sizes{16, 32, 64};
 constexpr std::array<int, 3> train_widths{16, 32, 64};
+constexpr std::int64_t samples_per_grid = 16;
 constexpr const char* fashion_mnist = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 
 struct TrainArgs {
   std::string model = "cips-skips", data, out;
   int size = 32, max_channels = 32;
-  std::int64_t batch = 4, steps = 1000, checkpoint_every = 0;
+  std::int64_t batch = 4, steps = 1000, checkpoint_every = 0, sample_every = 0;
   std::uint64_t seed = 0;
   bool resume = false, quiet = false;
 };
@@ -62,6 +64,12 @@ void train_cips(const TrainArgs& a, const train::Dataset& data) {
                                 .metadata = weights_metadata(a.model, S, W)};
   options.metadata.insert(
       {{"steps", std::to_string(a.steps)}, {"batch", std::to_string(a.batch)}, {"seed", std::to_string(a.seed)}});
+  options.sample_every = a.sample_every;
+  const Tensor<float> sample_z = sample_latents(a.seed, samples_per_grid, W);
+  options.sample = [&](std::int64_t step) {
+    autograd::no_grad inference;
+    write_sample_grid(a.out, step, generate(g_ema, Var<float>(sample_z), sample_noise_seed(a.seed)).value());
+  };
   std::int64_t first_step = 0;
   options.progress = [&](std::int64_t step, const train::GanStepLosses& l, double) {
     char losses[96];
@@ -110,6 +118,9 @@ class Train final : public Command {
     add_integer_option(app, "--steps", a_.steps, 0, std::int64_t(1) << 40, "Train until this many steps are done");
     add_integer_option(app, "--checkpoint-every", a_.checkpoint_every, 0, std::int64_t(1) << 40,
                        "Also checkpoint every this many steps (0: only at the end)");
+    add_integer_option(app, "--sample-every", a_.sample_every, 0, std::int64_t(1) << 40,
+                       "Also write RUN_DIR/samples/step-<N>.png, G_ema on 16 fixed latents, every this many steps "
+                       "(0: only at the end)");
     add_seed_option(app, "--seed", a_.seed, "Seed of the initialisation, data order, latents and noise");
     app.add_flag("--resume", a_.resume, "Continue from the newest checkpoint in the run folder");
     app.add_flag("-q,--quiet", a_.quiet, "No progress report on stderr");

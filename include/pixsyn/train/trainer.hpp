@@ -62,6 +62,10 @@ struct TrainerOptions {
   std::map<std::string, std::string> metadata{};  // written into g_ema.safetensors
   // Called after every step with (step done, losses, images per second).
   std::function<void(std::int64_t, const GanStepLosses&, double)> progress{};
+  // Called with the step done every sample_every steps (> 0) and once at the end, after the step's EMA
+  // update: the caller renders G_ema there (sample grids).
+  std::int64_t sample_every = 0;
+  std::function<void(std::int64_t)> sample{};
 };
 
 // generate(generator, z Var (B, z_dim), noise seed) -> fake images Var (B, C, S, S) in the discriminator's
@@ -85,10 +89,11 @@ class Trainer {
           pl.interval = options_.g_reg_interval;
           return pl;
         }()) {
-    pixsyn::detail::check(
-        options_.batch > 0 && options_.steps >= 0 && options_.z_dim > 0 && options_.checkpoint_every >= 0,
-        "Trainer: batch ", options_.batch, ", z_dim ", options_.z_dim, " must be positive and steps ", options_.steps,
-        ", checkpoint_every ", options_.checkpoint_every, " non-negative");
+    pixsyn::detail::check(options_.batch > 0 && options_.steps >= 0 && options_.z_dim > 0 &&
+                              options_.checkpoint_every >= 0 && options_.sample_every >= 0,
+                          "Trainer: batch ", options_.batch, ", z_dim ", options_.z_dim, " must be positive and steps ",
+                          options_.steps, ", checkpoint_every ", options_.checkpoint_every, ", sample_every ",
+                          options_.sample_every, " non-negative");
     pixsyn::detail::check(!options_.run_dir.empty(), "Trainer: no run folder given");
     std::filesystem::create_directories(options_.run_dir);
   }
@@ -147,11 +152,14 @@ class Trainer {
       const double rate = static_cast<double>(options_.batch) / std::max(seconds, 1e-9);
       append_log(losses, rate);
       if (options_.progress) options_.progress(step_, losses, rate);
+      if (options_.sample && options_.sample_every > 0 && step_ % options_.sample_every == 0 && step_ < options_.steps)
+        options_.sample(step_);
       if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < options_.steps)
         save_checkpoint();
     }
     save_checkpoint();
     nn::save_safetensors(g_ema_, options_.run_dir / "g_ema.safetensors", options_.metadata);
+    if (options_.sample) options_.sample(step_);
   }
 
  private:
