@@ -40,6 +40,7 @@
 #include "pixsyn/io/atomic_file.hpp"
 #include "pixsyn/io/safetensors.hpp"
 #include "pixsyn/nn/serialize.hpp"
+#include "pixsyn/train/batch_loader.hpp"
 #include "pixsyn/train/dataset.hpp"
 #include "pixsyn/train/ema.hpp"
 #include "pixsyn/train/gan_step.hpp"
@@ -66,6 +67,7 @@ struct TrainerOptions {
   // update: the caller renders G_ema there (sample grids).
   std::int64_t sample_every = 0;
   std::function<void(std::int64_t)> sample{};
+  int prefetch = 1;  // batches made ahead on a background thread while a step runs (train/batch_loader.hpp)
 };
 
 // generate(generator, z Var (B, z_dim), noise seed) -> fake images Var (B, C, S, S) in the discriminator's
@@ -168,7 +170,7 @@ class Trainer {
 
   GanStepLosses train_step() {
     const std::int64_t s = step_;
-    const auto reals_float = data_.batch(s, options_.batch, options_.seed);
+    const auto reals_float = loader_.get(s);
     Tensor<T> reals;
     if constexpr (std::is_same_v<T, float>) {
       reals = reals_float;
@@ -299,6 +301,7 @@ class Trainer {
   const Dataset& data_;
   Generate generate_;
   TrainerOptions options_;
+  BatchLoader loader_{data_, options_.batch, options_.seed, options_.prefetch};
   Adam<T> g_adam_, d_adam_;
   PathLength path_length_;
   std::int64_t step_ = 0;
