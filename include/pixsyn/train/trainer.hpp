@@ -44,6 +44,7 @@
 #include "pixsyn/train/dataset.hpp"
 #include "pixsyn/train/ema.hpp"
 #include "pixsyn/train/gan_step.hpp"
+#include "pixsyn/train/multiscale_patches.hpp"
 #include "pixsyn/train/stylegan2_ada_step.hpp"
 
 namespace pixsyn::train {
@@ -57,6 +58,9 @@ struct TrainerOptions {
   AdamOptions adam{.lr = 0.002, .beta1 = 0, .beta2 = 0.99, .zero_missing_gradients = true};
   int g_reg_interval = 4;  // enters only G's Adam correction (CIPS has no G regulariser)
   GanStepOptions gan{};
+  // > 0: CIPS's patch training (train/multiscale_patches.hpp): D sees patch x patch crops of the reals at a
+  // random scale, and generate(g, z, noise seed, xy) renders the fakes at those crops' coordinates.
+  std::int64_t patch = 0;
   PathLengthOptions path_length{};  // the StyleGAN2-ADA loop's G regulariser (its interval is g_reg_interval)
   EmaOptions ema{};
   std::filesystem::path run_dir{};
@@ -76,6 +80,9 @@ template <class T, class G, class D, class Generate>
 class Trainer {
  public:
   static constexpr bool ada = AdaRecipe<Generate, G>;
+  // generate(g, z, noise seed, xy) renders patches at given points: CIPS's patch training.
+  static constexpr bool patch_generate =
+      std::is_invocable_v<Generate&, G&, const Var<T>&, std::uint64_t, const Tensor<T>&>;
 
   Trainer(G& g, G& g_ema, D& d, const Dataset& data, Generate generate, TrainerOptions options)
       : g_(g),
@@ -97,6 +104,10 @@ class Trainer {
                           options_.steps, ", checkpoint_every ", options_.checkpoint_every, ", sample_every ",
                           options_.sample_every, " non-negative");
     pixsyn::detail::check(!options_.run_dir.empty(), "Trainer: no run folder given");
+    pixsyn::detail::check(patch_generate == (options_.patch > 0), "Trainer: patch ", options_.patch,
+                          patch_generate
+                              ? " with a generate(g, z, noise seed, xy), which renders patches: set patch > 0"
+                              : " needs a generate(g, z, noise seed, xy) that renders the patches' points");
     std::filesystem::create_directories(options_.run_dir);
   }
 
@@ -182,12 +193,22 @@ class Trainer {
     if constexpr (ada) {
       losses = ada_step(reals, s);
     } else {
+      PatchBatch<T> patches;
+      if (options_.patch > 0) {
+        Philox gen = latent_stream_of(s, 4);
+        patches = multiscale_patches(reals, options_.patch, gen);
+      }
       const auto generate = [&](GanPhase phase) {
         const int p = phase == GanPhase::discriminator ? 0 : 1;
         Philox gen = latent_stream_of(s, p);
-        return generate_(g_, Var<T>(Tensor<T>::randn({options_.batch, options_.z_dim}, gen)), noise_seed(s, p));
+        const Var<T> z(Tensor<T>::randn({options_.batch, options_.z_dim}, gen));
+        if constexpr (patch_generate)
+          return generate_(g_, z, noise_seed(s, p), patches.xy);
+        else
+          return generate_(g_, z, noise_seed(s, p));
       };
-      losses = gan_step(d_, g_adam_, d_adam_, reals, generate, s % options_.gan.d_reg_interval == 0, options_.gan);
+      losses = gan_step(d_, g_adam_, d_adam_, options_.patch > 0 ? patches.images : reals, generate,
+                        s % options_.gan.d_reg_interval == 0, options_.gan);
     }
     update_ema(g_ema_, g_, ema_beta(options_.batch, s * options_.batch, options_.ema));
     ++step_;
