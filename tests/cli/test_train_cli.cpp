@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <pixsyn/core/tensor.hpp>
 #include <pixsyn/io/image.hpp>
 #include <pixsyn/io/safetensors.hpp>
 #include <regex>
@@ -79,6 +80,49 @@ TEST_CASE("pixsyn train on Fashion-MNIST: finite losses, a moved G_ema, a checkp
   CHECK(!std::filesystem::exists(dir / "straight/samples/step-3.png"));
   CHECK(bytes_of(dir / "run/samples/step-4.png") == bytes_of(dir / "straight/samples/step-4.png"));
   CHECK(bytes_of(dir / "run/samples/step-2.png") != bytes_of(dir / "run/samples/step-4.png"));
+
+  // A checkpoint of another model is refused before loading, naming what differs.
+  const Run other = pixsyn_cli(
+      "train --size 32 --max-channels 32 --data fashion-mnist --batch 4 --steps 6 --resume --out " + dir / "run");
+  CHECK(other.code == 1);
+  CHECK(other.lines.back().rfind("error: Trainer::resume: '", 0) == 0);
+  CHECK(other.lines.back().find("': it is a checkpoint of max_channels 16, not max_channels 32 (another run's "
+                                "folder, or that run's options)") != std::string::npos);
+
+  // A disk that fills up while checkpointing (here a file size limit: writes fail with EFBIG): a clear
+  // error, the previous checkpoint intact, no temporary file left, and the run resumes from it.
+  const std::string checkpoint_5 = bytes_of(dir / "run/checkpoint-5.safetensors");
+  const Run full =
+      pixsyn_cli(common + " --steps 7 --checkpoint-every 1 --resume --out " + dir / "run", "ulimit -f 200;");
+  CHECK(full.code == 1);
+  CHECK(full.lines.back().rfind("error: write_file_atomic: cannot write '" + dir / "run/checkpoint-6.safetensors", 0) ==
+        0);
+  CHECK(full.lines.back().find("File too large") != std::string::npos);
+  CHECK(bytes_of(dir / "run/checkpoint-5.safetensors") == checkpoint_5);
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "run"))
+    files.push_back(entry.path().filename().string());
+  std::sort(files.begin(), files.end());
+  CHECK(files == std::vector<std::string>{"checkpoint-3.safetensors", "checkpoint-5.safetensors", "g_ema.safetensors",
+                                          "log.csv", "samples"});
+  pixsyn_ok(common + " --steps 6 --resume --out " + dir / "run");
+  std::ifstream log_file(dir / "run/log.csv");
+  std::vector<std::string> steps;
+  for (std::string line; std::getline(log_file, line);) steps.push_back(line.substr(0, line.find(',')));
+  CHECK(steps == std::vector<std::string>{"step", "1", "2", "3", "4", "5", "6"});
+}
+
+TEST_CASE("training images smaller than the training size are upscaled, with one warning") {
+  CliTempDir dir;
+  std::filesystem::create_directories(dir / "data");
+  io::write_png(dir / "data/small.png", Tensor<float>::full({3, 12, 20}, 0.5f));
+  io::write_png(dir / "data/large.png", Tensor<float>::full({3, 40, 40}, 0.5f));
+  const Run run = pixsyn_ok("train --size 16 --max-channels 16 --batch 2 --steps 0 --quiet --data " + dir / "data" +
+                            " --out " + dir / "run");
+  REQUIRE(run.lines.size() == 1);
+  CHECK(run.lines[0] == "warning: dataset: folder '" + dir / "data" +
+                            "': 1 of 2 images are smaller than the training size (a shorter side below 16; the "
+                            "smallest 20x12): they are upscaled, and G learns their blur");
 }
 
 TEST_CASE("pixsyn train refuses bad data and batches") {

@@ -61,7 +61,7 @@ void train_cips(const TrainArgs& a, const train::Dataset& data) {
                                 .z_dim = W,
                                 .checkpoint_every = a.checkpoint_every,
                                 .run_dir = a.out,
-                                .metadata = weights_metadata(a.model, S, W)};
+                                .model = weights_metadata(a.model, S, W)};
   options.metadata.insert(
       {{"steps", std::to_string(a.steps)}, {"batch", std::to_string(a.batch)}, {"seed", std::to_string(a.seed)}});
   options.sample_every = a.sample_every;

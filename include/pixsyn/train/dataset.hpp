@@ -11,6 +11,10 @@
 // Folders: every file is decoded once when the set is made; those that cannot be read are skipped (counted in
 // skipped(), one warning line each on stderr). An empty or missing folder, or one without a readable image,
 // is an error. Decoded, resized images stay in memory up to cache_bytes; the others are decoded again at use.
+//
+// Images smaller than the training size (a shorter side below load_size) are upscaled, not refused: small
+// sets such as Fashion-MNIST (28 x 28) train at 32 so. They are counted (upscaled()) and named in one
+// warning line on stderr, since G then learns their blur.
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -21,6 +25,7 @@
 #include <mutex>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pixsyn/core/error.hpp"
@@ -64,9 +69,16 @@ class Dataset {
     std::sort(files.begin(), files.end());
     // Every file is decoded once here: what cannot be read is known before training starts, and the
     // cache fills up.
+    std::pair<std::int64_t, std::int64_t> smallest{0, 0};  // (height, width) of the smallest upscaled image
     for (const auto& file : files) {
       try {
-        const auto image = data.prepare(io::read_image(file));
+        const auto decoded = io::read_image(file);
+        if (std::min(decoded.dim(1), decoded.dim(2)) < data.options_.load_size) {
+          ++data.upscaled_;
+          if (smallest.first == 0 || decoded.dim(1) * decoded.dim(2) < smallest.first * smallest.second)
+            smallest = {decoded.dim(1), decoded.dim(2)};
+        }
+        const auto image = data.prepare(decoded);
         data.files_.push_back(file);
         data.store(std::int64_t(data.files_.size()) - 1, image);
       } catch (const Error& e) {
@@ -77,6 +89,9 @@ class Dataset {
     }
     pixsyn::detail::check(!files.empty(), where, "holds no .png, .jpg or .jpeg file");
     pixsyn::detail::check(!data.files_.empty(), where, "holds no readable image (all ", files.size(), " skipped)");
+    if (data.upscaled_ > 0)
+      data.warn_upscaled(where, pixsyn::detail::concat(data.upscaled_, " of ", data.files_.size(), " images are"),
+                         smallest);
     return data;
   }
 
@@ -88,6 +103,11 @@ class Dataset {
     pixsyn::detail::check(array.shape.size() == 3 && array.shape[0] > 0, where,
                           "expected grayscale images (N, H, W), got rank ", array.shape.size());
     data.idx_ = std::move(array);
+    const std::int64_t h = data.idx_.shape[1], w = data.idx_.shape[2];
+    if (std::min(h, w) < data.options_.load_size) {
+      data.upscaled_ = data.size();
+      data.warn_upscaled(where, "its images are", {h, w});
+    }
     return data;
   }
 
@@ -96,6 +116,8 @@ class Dataset {
     return options_.limit > 0 ? std::min(n, options_.limit) : n;
   }
   std::int64_t skipped() const { return skipped_; }
+  // Images whose shorter side is below the load size: upscaled to it.
+  std::int64_t upscaled() const { return upscaled_; }
   const DatasetOptions& options() const { return options_; }
 
   // The images of `step` for a batch of `batch`: (batch, 3, S, S) in [-1, 1].
@@ -119,6 +141,13 @@ class Dataset {
     if (options_.load_size == 0) options_.load_size = options.size;
     pixsyn::detail::check(options_.load_size >= options.size && options_.load_size <= 16384, where, "load size ",
                           options_.load_size, " must be in [size ", options.size, ", 16384]");
+  }
+
+  void warn_upscaled(const std::string& where, const std::string& which,
+                     std::pair<std::int64_t, std::int64_t> smallest) const {
+    std::cerr << "warning: " << where << which << " smaller than the training size (a shorter side below "
+              << options_.load_size << "; the smallest " << smallest.second << "x" << smallest.first
+              << "): they are upscaled, and G learns their blur\n";
   }
 
   // Philox streams of the data: one key per purpose, so shuffles, crops and flips never share numbers.
@@ -209,7 +238,7 @@ class Dataset {
   DatasetOptions options_;
   std::vector<std::filesystem::path> files_;
   io::IdxArray idx_;
-  std::int64_t skipped_ = 0;
+  std::int64_t skipped_ = 0, upscaled_ = 0;
   // Caches, guarded so that a loader thread can fill batches ahead of the training step.
   std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
   mutable std::map<std::int64_t, Tensor<float>> cache_;

@@ -64,7 +64,10 @@ struct TrainerOptions {
   PathLengthOptions path_length{};  // the StyleGAN2-ADA loop's G regulariser (its interval is g_reg_interval)
   EmaOptions ema{};
   std::filesystem::path run_dir{};
-  std::map<std::string, std::string> metadata{};  // written into g_ema.safetensors
+  // What the run trains (e.g. model, size, width): written into every checkpoint and g_ema.safetensors;
+  // resume() refuses a checkpoint that says otherwise.
+  std::map<std::string, std::string> model{};
+  std::map<std::string, std::string> metadata{};  // also written into g_ema.safetensors
   // Called after every step with (step done, losses, images per second).
   std::function<void(std::int64_t, const GanStepLosses&, double)> progress{};
   // Called with the step done every sample_every steps (> 0) and once at the end, after the step's EMA
@@ -125,6 +128,7 @@ class Trainer {
       parts[key.substr(0, dot)].emplace(key.substr(dot + 1), raw.template to<T>());
     }
     const std::string where = "Trainer::resume: '" + path.string() + "': ";
+    check_model(where, file.metadata);
     for (const char* part : {"g", "g_ema", "d", "g_adam", "d_adam"})
       pixsyn::detail::check(parts.count(part), where, "no '", part, ".*' tensors");
     try {
@@ -171,7 +175,9 @@ class Trainer {
         save_checkpoint();
     }
     save_checkpoint();
-    nn::save_safetensors(g_ema_, options_.run_dir / "g_ema.safetensors", options_.metadata);
+    auto metadata = options_.model;
+    metadata.insert(options_.metadata.begin(), options_.metadata.end());
+    nn::save_safetensors(g_ema_, options_.run_dir / "g_ema.safetensors", metadata);
     if (options_.sample) options_.sample(step_);
   }
 
@@ -284,13 +290,28 @@ class Trainer {
     add("g_adam.", g_adam_.state_dict());
     add("d_adam.", d_adam_.state_dict());
     if constexpr (ada) add("pl.", path_length_.template state_dict<T>());
-    io::save_tensors(checkpoint_path(step_), tensors,
-                     {{"step", std::to_string(step_)},
-                      {"seed", std::to_string(options_.seed)},
-                      {"batch", std::to_string(options_.batch)}});
+    auto metadata = options_.model;
+    metadata.insert({{"step", std::to_string(step_)},
+                     {"seed", std::to_string(options_.seed)},
+                     {"batch", std::to_string(options_.batch)}});
+    io::save_tensors(checkpoint_path(step_), tensors, metadata);
     // The new one is in place (atomically); only then do the old ones go, keeping the last two.
     auto checkpoints = list_checkpoints();
     for (std::size_t i = 0; i + 2 < checkpoints.size(); ++i) std::filesystem::remove(checkpoints[i].second);
+  }
+
+  // A checkpoint of another model (its metadata says so; one written without those entries passes) is
+  // refused before its tensors are loaded, as one line naming what differs.
+  void check_model(const std::string& where, const std::map<std::string, std::string>& metadata) const {
+    std::string stored, wanted;
+    for (const auto& [key, value] : options_.model) {
+      const auto it = metadata.find(key);
+      if (it == metadata.end() || it->second == value) continue;
+      stored += (stored.empty() ? "" : ", ") + key + " " + it->second;
+      wanted += (wanted.empty() ? "" : ", ") + key + " " + value;
+    }
+    pixsyn::detail::check(stored.empty(), where, "it is a checkpoint of ", stored, ", not ", wanted,
+                          " (another run's folder, or that run's options)");
   }
 
   std::filesystem::path log_path() const { return options_.run_dir / "log.csv"; }
