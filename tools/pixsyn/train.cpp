@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -133,9 +134,19 @@ class Train final : public Command {
   }
 
   int run() override {
-    const train::DatasetOptions options{.size = a_.size, .crop = train::Crop::random};
+    // Every image of a folder is decoded before training: a progress report of its own.
+    std::optional<Progress> loading;
+    const train::DatasetOptions options{
+        .size = a_.size, .crop = train::Crop::random, .progress = [&](std::int64_t done, std::int64_t total) {
+          if (!loading)
+            loading.emplace(
+                Progress::Options{.label = "data", .steps = "images", .items = "images", .enabled = !a_.quiet}, total,
+                total);
+          loading->update(done, done);
+        }};
     const auto data = a_.data == "fashion-mnist" ? train::Dataset::idx(fashion_mnist, options)
                                                  : train::Dataset::folder(a_.data, options);
+    loading.reset();
     if (!a_.quiet) std::cerr << "data: " << data.size() << " images (" << data.skipped() << " skipped)\n";
     dispatch(a_, data, std::make_index_sequence<train_sizes.size()>{});
     return 0;

@@ -19,6 +19,7 @@
 #include <cctype>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -46,6 +47,8 @@ struct DatasetOptions {
   std::int64_t limit = 0;  // > 0: use only the first `limit` images (in the sorted order)
   // Decoded, resized images are kept in memory up to this many bytes (then decoded at every use).
   std::int64_t cache_bytes = std::int64_t(1) << 30;
+  // Folders: called after each file decoded when the set is made, with (files done, files in all).
+  std::function<void(std::int64_t, std::int64_t)> progress{};
 };
 
 class Dataset {
@@ -85,6 +88,7 @@ class Dataset {
         ++data.skipped_;
         std::cerr << "warning: skipping an unreadable image: " << e.what() << "\n";
       }
+      if (options.progress) options.progress(&file - files.data() + 1, std::int64_t(files.size()));
       if (options.limit > 0 && std::int64_t(data.files_.size()) == options.limit) break;
     }
     pixsyn::detail::check(!files.empty(), where, "holds no .png, .jpg or .jpeg file");
