@@ -19,29 +19,14 @@
 #include "pixsyn/autograd/functions/reduce.hpp"
 #include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/core/tensor.hpp"
+#include "pixsyn/ops/transfer.hpp"
 
 namespace pixsyn::alis {
 
 namespace detail {
 
-// What the host computes (interpolation weights, coordinates, noise, fixed buffers) where D's ops read
-// it, and the few values the host reads back (the style normalisation's largest entries): the tensor
-// itself on the CPU, a copy across on the GPU.
-template <class D, class T>
-Tensor<T, D> on_device(const Tensor<T, Cpu>& t) {
-  if constexpr (std::is_same_v<D, Cuda>)
-    return to_device(t);
-  else
-    return t;
-}
-
-template <class T, class D>
-Tensor<T, Cpu> on_host(const Tensor<T, D>& t) {
-  if constexpr (std::is_same_v<D, Cuda>)
-    return to_host(t);
-  else
-    return t;
-}
+using pixsyn::detail::on_device;
+using pixsyn::detail::on_host;
 
 // The numbers of a value: the tensor itself, or a Var's value.
 template <class T, class D>
