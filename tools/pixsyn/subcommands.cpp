@@ -7,8 +7,8 @@ namespace pixsyn::cli {
 
 std::span<const Subcommand> subcommands() {
   static const std::vector<Subcommand> table{
-      info_subcommand(),  render_subcommand(),   consistency_subcommand(),
-      train_subcommand(), panorama_subcommand(), convert_subcommand(),
+      info_subcommand(),    render_subcommand(), consistency_subcommand(), train_subcommand(),    panorama_subcommand(),
+      convert_subcommand(), fid_subcommand(),    eval_subcommand(),        spectrum_subcommand(),
   };
   return table;
 }

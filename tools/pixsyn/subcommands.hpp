@@ -12,6 +12,9 @@ Subcommand consistency_subcommand();
 Subcommand train_subcommand();
 Subcommand panorama_subcommand();
 Subcommand convert_subcommand();
+Subcommand fid_subcommand();
+Subcommand eval_subcommand();
+Subcommand spectrum_subcommand();
 
 // The table the program dispatches on, in the order --help lists them.
 std::span<const Subcommand> subcommands();

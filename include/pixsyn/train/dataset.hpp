@@ -16,7 +16,6 @@
 // sets such as Fashion-MNIST (28 x 28) train at 32 so. They are counted (upscaled()) and named in one
 // warning line on stderr, since G then learns their blur.
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -34,6 +33,7 @@
 #include "pixsyn/core/tensor.hpp"
 #include "pixsyn/io/idx.hpp"
 #include "pixsyn/io/image.hpp"
+#include "pixsyn/io/image_files.hpp"
 
 namespace pixsyn::train {
 
@@ -55,21 +55,9 @@ class Dataset {
  public:
   // Every .png, .jpg and .jpeg (any case) below `folder`, recursively, in sorted path order.
   static Dataset folder(const std::filesystem::path& folder, const DatasetOptions& options) {
-    namespace fs = std::filesystem;
     const std::string where = "dataset: folder '" + folder.string() + "': ";
-    std::error_code error;
-    pixsyn::detail::check(fs::is_directory(folder, error), where, "does not exist or is not a folder");
+    const auto files = io::image_files(folder, where);
     Dataset data(options, where);
-    std::vector<fs::path> files;
-    for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied, error);
-         !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-      if (!it->is_regular_file(error)) continue;
-      std::string ext = it->path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (ext == ".png" || ext == ".jpg" || ext == ".jpeg") files.push_back(it->path());
-    }
-    pixsyn::detail::check(!error, where, "cannot list it: ", error.message());
-    std::sort(files.begin(), files.end());
     // Every file is decoded once here: what cannot be read is known before training starts, and the
     // cache fills up.
     std::pair<std::int64_t, std::int64_t> smallest{0, 0};  // (height, width) of the smallest upscaled image
