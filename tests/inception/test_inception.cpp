@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include <pixsyn/io/idx.hpp>
 #include <pixsyn/io/safetensors.hpp>
+#include <pixsyn/metrics/frechet.hpp>
 #include <pixsyn/metrics/inception.hpp>
 #include <pixsyn/metrics/pooling.hpp>
 #include "support/errors.hpp"
@@ -197,4 +199,42 @@ TEST_CASE("InceptionV3: a missing weights folder, a bad input and an unknown lay
                    network().activations(Tensor<float>::zeros({1, 3, 32, 32}), {"mixed0"});
                  }),
                  "(B, 3, 299, 299), got (1, 3, 32, 32)"));
+}
+
+TEST_CASE("FID-IncV3-mixed5 ranks image sets: two halves of Fashion-MNIST < one half blurred < noise") {
+  const std::filesystem::path fashion = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+  if (!std::filesystem::exists(fashion)) {
+    MESSAGE("dataset-fashion-mnist is not installed (tools/install-deps.sh installs it); skipped");
+    return;
+  }
+  if (!inception_weights_available()) return;
+  const std::int64_t n = 8, side = 28;
+  const auto array = io::read_idx(fashion);
+  // Images 0..n-1 against n..2n-1, as they are, blurred (a 5x5 box, edges clamped), and as uniform noise.
+  const auto images = [&](std::int64_t first, bool blur) {
+    auto out = Tensor<float>::empty({n, 1, side, side});
+    const auto pixel = [&](std::int64_t i, std::int64_t y, std::int64_t x) {
+      y = std::clamp<std::int64_t>(y, 0, side - 1);
+      x = std::clamp<std::int64_t>(x, 0, side - 1);
+      return array.values[static_cast<std::size_t>(((first + i) * side + y) * side + x)] / 255.0f;
+    };
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t y = 0; y < side; ++y)
+        for (std::int64_t x = 0; x < side; ++x) {
+          float v = 0;
+          const int r = blur ? 2 : 0;
+          for (int dy = -r; dy <= r; ++dy)
+            for (int dx = -r; dx <= r; ++dx) v += pixel(i, y + dy, x + dx);
+          out.data()[(i * side + y) * side + x] = v / static_cast<float>((2 * r + 1) * (2 * r + 1));
+        }
+    return out;
+  };
+  const auto features = [&](const Tensor<float>& x) { return network().features(x); };
+  const auto a = features(images(0, false));
+  const double halves = metrics::frechet_distance(a, features(images(n, false)));
+  const double blurred = metrics::frechet_distance(a, features(images(n, true)));
+  const double noise = metrics::frechet_distance(a, features(Tensor<float>::rand({n, 1, side, side}, Philox{9, 0})));
+  MESSAGE("FID-IncV3-mixed5 with ", n, " images per set: halves ", halves, ", blurred ", blurred, ", noise ", noise);
+  CHECK(halves < 0.75 * blurred);
+  CHECK(blurred < 0.75 * noise);
 }

@@ -126,10 +126,11 @@ Tensor<float> FeatureExtractor::extract(std::int64_t n, const std::function<Tens
   };
   for (std::int64_t i = 0; i < n; ++i) {
     if (auto x = image(i); x.defined()) batch.push_back(std::move(x));
-    if (std::int64_t(batch.size()) == options_.batch) flush();
-    progress.update(i + 1, i + 1);
+    if (std::int64_t(batch.size()) == options_.batch || i == n - 1) {
+      flush();
+      progress.update(i + 1, i + 1);  // after the network, which takes the time
+    }
   }
-  flush();
   pixsyn::detail::check(!rows.empty(), label, ": no image to take features of");
   return concat(rows, 0);
 }
