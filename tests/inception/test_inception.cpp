@@ -117,7 +117,8 @@ TEST_CASE("pool2d: bad windows are refused with the shapes and sizes named") {
 
 TEST_CASE("resize_bilinear_half_pixel equals TF's half-pixel-centre bilinear, enlarging and shrinking") {
   const auto x = Tensor<double>::randn({2, 2, 7, 10}, Philox{3, 0});
-  for (const auto& [h, w] : {std::pair<std::int64_t, std::int64_t>{29, 13}, {3, 4}, {7, 10}, {1, 1}}) {
+  for (const auto& size : {std::pair<std::int64_t, std::int64_t>{29, 13}, {3, 4}, {7, 10}, {1, 1}}) {
+    const std::int64_t h = size.first, w = size.second;
     CAPTURE(h);
     CAPTURE(w);
     CHECK(max_abs_difference(metrics::resize_bilinear_half_pixel(x, h, w), resize_reference(x, h, w)) < 1e-12);
@@ -162,8 +163,9 @@ TEST_CASE("InceptionV3 matches the activations of the nsfwjs package's tfjs runt
         scale = std::max(scale, static_cast<double>(std::abs(expected.data()[k])));
         error = std::max(error, static_cast<double>(std::abs(got.data()[k] - expected.data()[k])));
       }
+      const std::string name = key;
       CAPTURE(i);
-      CAPTURE(key);
+      CAPTURE(name);
       REQUIRE(scale > 0);
       CHECK(error / scale <= 1e-3);
       worst = std::max(worst, error / scale);
