@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "pixsyn/metrics/inception.hpp"
+#include "pixsyn/metrics/inception_dir.hpp"
 
 namespace pixsyn::test {
 

@@ -23,7 +23,8 @@ work=$(mktemp -d "$dir/fetch.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && npm pack --silent "nsfwjs@$version" >/dev/null)
 tarball="$work/nsfwjs-$version.tgz"
-actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+actual=$(node -e 'const f = require("fs"), c = require("crypto");
+  console.log("sha512-" + c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"));' "$tarball")
 if [ "$actual" != "$integrity" ]; then
   echo "inception.sh: nsfwjs-$version.tgz has integrity $actual, expected $integrity" >&2
   exit 1

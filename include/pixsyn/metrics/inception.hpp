@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -29,6 +28,7 @@
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/core/tensor.hpp"
 #include "pixsyn/io/safetensors.hpp"
+#include "pixsyn/metrics/inception_dir.hpp"
 #include "pixsyn/metrics/pooling.hpp"
 #include "pixsyn/ops/activation.hpp"
 #include "pixsyn/ops/conv.hpp"
@@ -46,13 +46,6 @@ enum class InceptionLayer {
 
 inline const char* layer_name(InceptionLayer layer) {
   return layer == InceptionLayer::mixed5 ? "mixed5" : "average_pooling2d_10";
-}
-
-// DIR of the decoded weights: $PIXSYN_INCEPTION_DIR, else ~/.cache/pixsyn/inception (inception.sh's default).
-inline std::filesystem::path default_inception_dir() {
-  if (const char* dir = std::getenv("PIXSYN_INCEPTION_DIR"); dir && *dir) return dir;
-  const char* home = std::getenv("HOME");
-  return std::filesystem::path(home && *home ? home : ".") / ".cache" / "pixsyn" / "inception";
 }
 
 namespace detail {
