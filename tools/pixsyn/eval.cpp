@@ -44,7 +44,8 @@ class Eval final : public Command {
 
   void check() const override {
     check_feature_options(features_);
-    if (infinite_ && !model_.entry().capabilities.anchors)
+    model_.check_given(!weights_.empty());
+    if (infinite_ && model_.known() && !model_.entry().capabilities.anchors)
       throw UsageError(
           pixsyn::detail::concat("--infinite cuts a panorama into frames: it applies to models with "
                                  "anchors (alis), not to ",
@@ -63,6 +64,9 @@ class Eval final : public Command {
 };
 
 int Eval::run() {
+  model_.resolve(weights_);
+  if (infinite_ && !model_.entry().capabilities.anchors)
+    throw UsageError(pixsyn::detail::concat("--infinite applies to models with anchors (alis), not to ", model_.name));
   auto model = model_.make();
   if (!weights_.empty()) model->load(weights_);
   if (weights_.empty())
@@ -72,7 +76,7 @@ int Eval::run() {
   const auto real = data_ == "fashion-mnist" ? extractor.idx(fashion_mnist_images, data_n_ > 0 ? data_n_ : n_)
                                              : extractor.folder(data_, data_n_);
   const std::string source = pixsyn::detail::concat(
-      n_, infinite_ ? " consecutive frames of one panorama of " : " images of ", model_.name, "-", size,
+      n_, infinite_ ? " consecutive frames of one panorama of " : " images of ", model_.label(),
       weights_.empty() ? " (random initialisation)" : " from '" + weights_ + "'", ", seed ", seed_);
   FeatureSet generated;
   if (infinite_) {

@@ -119,6 +119,8 @@ class Spectrum final : public Command {
     app.add_flag("-q,--quiet", quiet_, "No progress report on stderr");
   }
 
+  void check() const override { model_.check_given(!weights_.empty()); }
+
   int run() override;
 
  private:
@@ -134,6 +136,7 @@ int Spectrum::run() {
   if (!weights_.empty()) outputs.add_input("--weights", weights_);
   const std::size_t png = outputs.add_output("--out", out_);
   const std::size_t csv = outputs.add_output("--out (.csv)", std::filesystem::path(out_).replace_extension(".csv"));
+  model_.resolve(weights_);
   auto model = model_.make();
   if (!weights_.empty()) model->load(weights_);
   if (weights_.empty())
@@ -200,8 +203,7 @@ int Spectrum::run() {
   outputs.commit();
   std::cout << "real: " << real.count() << " images from '" << data_ << "'"
             << (skipped ? pixsyn::detail::concat(" (", skipped, " unreadable, skipped)") : "") << "\n"
-            << "generated: " << generated.count() << " images of " << model_.name << "-" << size << ", seed " << seed_
-            << "\n"
+            << "generated: " << generated.count() << " images of " << model_.label() << ", seed " << seed_ << "\n"
             << "plot: " << out_ << " (log10 power against cycles per pixel; real in blue, generated in red), numbers: "
             << std::filesystem::path(out_).replace_extension(".csv").string() << "\n";
   return 0;
