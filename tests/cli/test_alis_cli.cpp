@@ -10,6 +10,7 @@
 #include <iterator>
 #include <pixsyn/io/npy.hpp>
 #include <pixsyn/models/alis.hpp>
+#include <pixsyn/nn/serialize.hpp>
 #include <pixsyn/render/alis_panorama.hpp>
 #include <string>
 #include <vector>
@@ -74,6 +75,20 @@ TEST_CASE("pixsyn render with ALIS equals the library's frames") {
     check_equal(io::read_npy<float>(dir / "r.npy"),
                 g.synthesize(g.map(z), {0}, {.noise = alis::NoiseMode::seeded, .seed = 4}));
   }
+}
+
+TEST_CASE("pixsyn render draws a narrow ALIS as pixsyn train writes it, from the weights' metadata") {
+  CliTempDir dir;
+  const alis::Narrow<32, 16> g(7);
+  nn::save_safetensors(g, dir / "g.safetensors",
+                       {{"format", "pixsyn"}, {"model", "alis"}, {"size", "32"}, {"max_channels", "16"}});
+  pixsyn_ok("render --seed 5 --batch 2 --delta 2 --quiet --npy " + dir / "a.npy" + " --weights " +
+            dir / "g.safetensors");
+  check_equal(io::read_npy<float>(dir / "a.npy"), g.generate(Tensor<float>::randn({2, 3, 16}, Philox{5}), {2}));
+  // A width pixsyn does not train has no type to load into.
+  nn::save_safetensors(g, dir / "w24.safetensors",
+                       {{"format", "pixsyn"}, {"model", "alis"}, {"size", "32"}, {"max_channels", "24"}});
+  check_one_error_line(pixsyn_cli("render --quiet --weights " + dir / "w24.safetensors"), "max_channels 24");
 }
 
 TEST_CASE("bad ALIS renders are refused in one line") {

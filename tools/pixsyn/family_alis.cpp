@@ -1,10 +1,15 @@
-// alis (the released model) at every registered size (one translation unit per family keeps compile
-// times in check).
+// alis (the released model) at every registered size, and its narrow variants (one translation unit per family keeps
+// compile times in check).
 #include "alis_model.hpp"
 #include "families.hpp"
+#include "narrow_variants.hpp"
 
 namespace pixsyn::cli::detail {
 
-ModelEntry alis_entry() { return alis_entry<alis::Official>("alis"); }
+ModelEntry alis_entry() {
+  auto entry = alis_entry<alis::Official>("alis");
+  entry.make_narrow = make_narrow<AlisModel, alis::Narrow, alis_narrow_variants>;  // what pixsyn train makes
+  return entry;
+}
 
 }  // namespace pixsyn::cli::detail

@@ -139,6 +139,8 @@ struct ModelEntry {
   std::string name;
   Capabilities capabilities;
   std::unique_ptr<Model> (*make)(int size, std::uint64_t seed);
+  // The narrow variant (narrow_variants.hpp) of that size and width; null when the family has none.
+  std::unique_ptr<Model> (*make_narrow)(int size, int max_channels, std::uint64_t seed) = nullptr;
 };
 
 // The registered names ("cips-skips", "creps", "creps-multi-d4", ...) and sizes.

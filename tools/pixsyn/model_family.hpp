@@ -27,6 +27,21 @@ std::unique_ptr<cli::Model> make_sized(int size, std::uint64_t seed) {
   return make_sized<Model, Variant>(size, seed, std::make_index_sequence<model_sizes.size()>{});
 }
 
+// Model<Narrow<size, max_channels>> for an entry of `Variants` (narrow_variants.hpp); null for another pair.
+template <template <class> class Model, template <int, int, class, class> class Narrow, const auto& Variants>
+std::unique_ptr<cli::Model> make_narrow(int size, int max_channels, std::uint64_t seed) {
+  std::unique_ptr<cli::Model> out;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (void)(((Variants[I].size == size && Variants[I].max_channels == max_channels)
+                ? (out = std::make_unique<Model<Narrow<Variants[I].size, Variants[I].max_channels, float, Cpu>>>(seed),
+                   true)
+                : false) ||
+           ...);
+  }
+  (std::make_index_sequence<Variants.size()>{});
+  return out;
+}
+
 // Every parameter of a generator, in state-dict order.
 template <class G>
 std::vector<ParameterInfo> parameter_table(const G& g) {

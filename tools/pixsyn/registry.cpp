@@ -110,6 +110,8 @@ std::unique_ptr<Model> make_model(const std::string& name, int size, int max_cha
   const ModelEntry& entry = find_model(name);
   if (std::find(model_sizes.begin(), model_sizes.end(), size) == model_sizes.end())
     throw UsageError(pixsyn::detail::concat("--size must be one of ", join(model_sizes), " (got ", size, ")"));
+  if (max_channels > 0 && entry.make_narrow)
+    if (auto narrow = entry.make_narrow(size, max_channels, seed)) return narrow;
   if (max_channels > 0)
     throw UsageError(pixsyn::detail::concat(name, "-", size, " with max_channels ", max_channels,
                                             " is a narrower variant than this pixsyn renders (it renders the "
