@@ -10,8 +10,9 @@ draws fresh per-pixel noise, as the official forward does. Times are medians of 
 warm-up; "extra MiB" is the peak of torch's allocator above what it held before the call.
 
 The official code compiles a fused bias + leaky-ReLU CUDA extension (op/) when it is imported, which no
-longer builds with current PyTorch; this script installs a module `op` in its place that computes the same
-function with PyTorch ops, leaky_relu(x + bias, 0.2) * sqrt(2) (the extension's own reference formula).
+longer builds with current PyTorch; this script installs bench/torch_support.py as the module `op`, which
+computes the same function with PyTorch ops, leaky_relu(x + bias, 0.2) * sqrt(2) (the extension's own
+reference formula).
 
 Two precisions: PyTorch's defaults (cuDNN may run the 1x1 convolutions on TF32 tensor cores) and strict
 fp32 (TF32 off). --out writes "size batch ms" lines of the defaults, for bench_cips_gpu --official.
@@ -20,52 +21,14 @@ fp32 (TF32 off). --out writes "size batch ms" lines of the defaults, for bench_c
 import argparse
 import math
 import os
-import statistics
 import sys
-import types
 
 import torch
-import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_support  # noqa: E402  (timing, the plain-PyTorch `op` module)
 
 SIZES = [(256, 1), (256, 4), (256, 16), (512, 1), (512, 4), (1024, 1)]
-
-
-def install_op_module():
-    """A plain-PyTorch `op` module with the names the official model imports."""
-    op = types.ModuleType("op")
-
-    def fused_leaky_relu(x, bias, negative_slope=0.2, scale=2 ** 0.5):
-        return F.leaky_relu(x + bias.view((1, -1) + (1,) * (x.dim() - 2)), negative_slope) * scale
-
-    class FusedLeakyReLU(torch.nn.Module):
-        def __init__(self, channel, negative_slope=0.2, scale=2 ** 0.5):
-            super().__init__()
-            self.bias = torch.nn.Parameter(torch.zeros(channel))
-            self.negative_slope = negative_slope
-            self.scale = scale
-
-        def forward(self, x):
-            return fused_leaky_relu(x, self.bias, self.negative_slope, self.scale)
-
-    def upfirdn2d(*args, **kwargs):
-        raise NotImplementedError("upfirdn2d: not used by the CIPS generators")
-
-    op.fused_leaky_relu, op.FusedLeakyReLU, op.upfirdn2d = fused_leaky_relu, FusedLeakyReLU, upfirdn2d
-    sys.modules["op"] = op
-
-
-def time_call(fn, runs, warmup):
-    for _ in range(warmup):
-        fn()
-    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    ms = []
-    for _ in range(runs):
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        ms.append(start.elapsed_time(stop))
-    return statistics.median(ms)
 
 
 def main():
@@ -77,7 +40,7 @@ def main():
     p.add_argument("--defaults-only", action="store_true", help="skip the strict fp32 rows")
     args = p.parse_args()
 
-    install_op_module()
+    torch_support.install_op()
     sys.path.insert(0, os.path.abspath(args.official))
     from model import CIPSskip  # noqa: E402  (the official code)
     from tensor_transforms import convert_to_coord_format  # noqa: E402
@@ -99,7 +62,8 @@ def main():
                 torch.cuda.synchronize()
                 base = torch.cuda.memory_allocated()
                 torch.cuda.reset_peak_memory_stats()
-                ms = time_call(lambda: g(coords, [torch.randn(batch, 512, device="cuda")]), args.runs, args.warmup)
+                ms = torch_support.time_call(lambda: g(coords, [torch.randn(batch, 512, device="cuda")]), args.runs,
+                                             args.warmup)
                 extra = (torch.cuda.max_memory_allocated() - base) / 2 ** 20
                 print(f"{size:>4}x{size:<5} {batch:>5} {name:>12} {ms:10.2f} {ms / batch:9.2f} {extra:10.0f}", flush=True)
                 if name == "defaults":
@@ -107,10 +71,8 @@ def main():
             torch.backends.cudnn.allow_tf32 = defaults[0]
         rgb, _ = g(coords, [torch.randn(1, 512, device="cuda")])
         assert math.isfinite(float(rgb.sum())), "the official generator's output is not finite"
-    if args.out:  # atomically: a temporary file, then a rename
-        with open(args.out + ".tmp", "w") as f:
-            f.writelines(lines)
-        os.replace(args.out + ".tmp", args.out)
+    if args.out:
+        torch_support.write_lines_atomically(args.out, lines)
 
 
 if __name__ == "__main__":

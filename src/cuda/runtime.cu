@@ -165,11 +165,15 @@ __global__ void fill_kernel(T* p, std::int64_t n, T value) {
 }
 
 // The same formulas as Tensor<T, Cpu>::randn / rand (core/philox.hpp), so both devices draw equal numbers.
+// Normals come in rows of `cols`, row r from the stream at block offset + r · row_step.
 template <class T>
-__global__ void normal_kernel(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset) {
+__global__ void normal_kernel(T* p, std::int64_t n, std::int64_t cols, std::uint64_t seed, std::uint64_t offset,
+                              std::uint64_t row_step) {
   for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < n;
-       i += std::int64_t(blockDim.x) * gridDim.x)
-    p[i] = static_cast<T>(pixsyn::detail::philox_normal(seed, offset, static_cast<std::uint64_t>(i)));
+       i += std::int64_t(blockDim.x) * gridDim.x) {
+    const auto row = static_cast<std::uint64_t>(i / cols), col = static_cast<std::uint64_t>(i % cols);
+    p[i] = static_cast<T>(pixsyn::detail::philox_normal(seed, offset + row * row_step, col));
+  }
 }
 
 template <class T>
@@ -191,8 +195,16 @@ void fill(T* p, std::int64_t n, T value) {
 template <class T>
 void random_normal(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset) {
   if (n == 0) return;
-  normal_kernel<<<grid_for(n), block_size, 0, stream()>>>(p, n, seed, offset);
+  normal_kernel<<<grid_for(n), block_size, 0, stream()>>>(p, n, n, seed, offset, 0);
   check_launch("randn");
+}
+
+template <class T>
+void random_normal_rows(T* p, std::int64_t rows, std::int64_t cols, std::uint64_t seed, std::uint64_t offset,
+                        std::uint64_t row_step) {
+  if (rows == 0 || cols == 0) return;
+  normal_kernel<<<grid_for(rows * cols), block_size, 0, stream()>>>(p, rows * cols, cols, seed, offset, row_step);
+  check_launch("random_normal_rows");
 }
 
 template <class T>
@@ -207,6 +219,10 @@ template void fill<double>(double*, std::int64_t, double);
 template void fill<std::int64_t>(std::int64_t*, std::int64_t, std::int64_t);
 template void random_normal<float>(float*, std::int64_t, std::uint64_t, std::uint64_t);
 template void random_normal<double>(double*, std::int64_t, std::uint64_t, std::uint64_t);
+template void random_normal_rows<float>(float*, std::int64_t, std::int64_t, std::uint64_t, std::uint64_t,
+                                        std::uint64_t);
+template void random_normal_rows<double>(double*, std::int64_t, std::int64_t, std::uint64_t, std::uint64_t,
+                                         std::uint64_t);
 template void random_uniform<float>(float*, std::int64_t, std::uint64_t, std::uint64_t);
 template void random_uniform<double>(double*, std::int64_t, std::uint64_t, std::uint64_t);
 

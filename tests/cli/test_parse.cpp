@@ -136,12 +136,13 @@ TEST_CASE("every option of every subcommand answers any value with a parse or a 
       for (const std::string& value : hostile) {
         CAPTURE(flag);
         CAPTURE(value);
-        std::vector<std::string> args{std::string(s.name), "--model", "cips-skips", "--size", "16"};
+        // Size 32: a size every subcommand takes (train's variants start at 32).
+        std::vector<std::string> args{std::string(s.name), "--model", "cips-skips", "--size", "32"};
         if (flag != "--model" && flag != "--size")
           args.insert(args.end(), {flag, value});
         else
           args = {std::string(s.name), flag == "--model" ? "--size" : "--model",
-                  flag == "--model" ? "16" : "cips-skips", flag, value};
+                  flag == "--model" ? "32" : "cips-skips", flag, value};
         std::string error;
         CHECK_NOTHROW(error = usage_error(args));
         CHECK(error.size() <= 240);  // one line: the --model error lists every registered name

@@ -363,9 +363,17 @@ TEST_CASE("cuda: first and second derivatives of a Var expression equal the CPU'
   for (std::size_t k = 0; k < cpu.size(); ++k) check_close(gpu[k].value(), cpu[k].value(), names[k]);
 }
 
-TEST_CASE("noise maps for a GPU generator are refused with a clear error, not written from the host") {
-  nn::NoiseSource<float, Cuda> noise{.mode = nn::NoiseMode::seeded, .seed = 1};
-  CHECK_THROWS_WITH_AS(noise.draw(0, 1, 4), doctest::Contains("drawn on the CPU only"), Error);
-  noise.mode = nn::NoiseMode::off;
-  CHECK_FALSE(noise.draw(0, 1, 4).defined());
+TEST_CASE("seeded noise drawn on the GPU equals the CPU's; given maps pass through; point subsets are refused") {
+  test::Poisoned poisoned;
+  nn::NoiseSource<float, Cuda> gpu{.mode = nn::NoiseMode::seeded, .seed = 11};
+  const nn::NoiseSource<float> cpu{.mode = nn::NoiseMode::seeded, .seed = 11};
+  for (int layer : {0, 3}) check_close(gpu.draw(layer, 3, 1000), cpu.draw(layer, 3, 1000), "seeded noise");
+  const auto map = randn<float>({2, 5}, 4);
+  gpu = {.mode = nn::NoiseMode::given, .maps = {to_device(map)}};
+  check_close(gpu.draw(0, 2, 5), map.reshape({2, 5, 1}), "given noise");
+  CHECK_THROWS_WITH_AS(gpu.draw(0, 2, 4), doctest::Contains("expected (2, 4)"), Error);
+  gpu.points = Tensor<std::int64_t>::from({0, 1}, {2});
+  CHECK_THROWS_WITH_AS(gpu.draw(0, 2, 2), doctest::Contains("point indices"), Error);
+  gpu = {};
+  CHECK_FALSE(gpu.draw(0, 1, 4).defined());
 }

@@ -2,11 +2,13 @@
 // Per-pixel noise for StyledConv layers. CIPS draws a fresh N(0,1) map per layer in every forward;
 // pixsyn makes the choice explicit: no noise, seeded noise (a function of the seed, the layer, the
 // sample and the pixel's global index, so tiles of a render see the same noise as the whole), or noise
-// maps given by the caller (to compare with the official code).
+// maps given by the caller (to compare with the official code). Generators on the GPU (training) draw
+// the same seeded numbers there.
 #include <cstdint>
 #include <type_traits>
 #include <vector>
 
+#include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/core/tensor.hpp"
 
 namespace pixsyn::nn {
@@ -25,17 +27,25 @@ struct NoiseSource {
   // The noise (B, P, 1) of layer `layer` for a batch of B samples at P points; undefined when off.
   Tensor<T, D> draw(int layer, std::int64_t batch, std::int64_t count) const {
     if (mode == NoiseMode::off) return {};
-    // The maps are filled on the host; GPU renders draw the same noise in render::CudaCips.
-    pixsyn::detail::check(std::is_same_v<D, Cpu>, "noise: seeded or given noise is drawn on the CPU only; on ", D::name,
-                          " render with render::CudaCips or NoiseMode::off");
     pixsyn::detail::check(!points.defined() || points.numel() == count, "noise: ", points.numel(),
                           " point indices given for ", count, " points");
+    if constexpr (std::is_same_v<D, Cpu>)
+      return draw_on_host(layer, batch, count);
+    else
+      return draw_on_device(layer, batch, count);
+  }
+
+ private:
+  // Disjoint Philox block ranges per (layer, sample): 2^40 blocks hold 2^41 pixels.
+  static constexpr std::uint64_t sample_step = std::uint64_t(1) << 40;
+  static std::uint64_t stream_offset(int layer) { return static_cast<std::uint64_t>(layer) << 56; }
+
+  Tensor<T, D> draw_on_host(int layer, std::int64_t batch, std::int64_t count) const {
     auto index = [&](std::int64_t p) { return points.defined() ? points.data()[p] : p; };
     auto out = Tensor<T, D>::empty({batch, count, 1});
     if (mode == NoiseMode::seeded) {
       for (std::int64_t b = 0; b < batch; ++b) {
-        // Disjoint Philox block ranges per (layer, sample): 2^40 blocks hold 2^41 pixels.
-        const std::uint64_t offset = (static_cast<std::uint64_t>(layer) << 56) | (static_cast<std::uint64_t>(b) << 40);
+        const std::uint64_t offset = stream_offset(layer) + static_cast<std::uint64_t>(b) * sample_step;
         for (std::int64_t p = 0; p < count; ++p)
           out.data()[b * count + p] =
               static_cast<T>(pixsyn::detail::philox_normal(seed, offset, static_cast<std::uint64_t>(index(p))));
@@ -55,6 +65,24 @@ struct NoiseSource {
         out.data()[b * count + p] = map.data()[b * map.dim(1) + q];
       }
     return out;
+  }
+
+  // On the GPU: seeded noise drawn there (the CPU's numbers, one launch per layer) at the points 0 .. P-1,
+  // or given maps (B, P) that already live there. Point subsets (tiles) are the CPU's and render::CudaCips'.
+  Tensor<T, D> draw_on_device(int layer, std::int64_t batch, std::int64_t count) const {
+    pixsyn::detail::check(!points.defined(), "noise: on ", D::name,
+                          " noise is drawn at all points 0 .. P-1 only, not at given point indices");
+    if (mode == NoiseMode::seeded) {
+      auto out = Tensor<T, D>::empty({batch, count, 1});
+      backend::cuda::random_normal_rows(out.data(), batch, count, seed, stream_offset(layer), sample_step);
+      return out;
+    }
+    pixsyn::detail::check(layer < static_cast<int>(maps.size()), "noise: no map given for layer ", layer, " (",
+                          maps.size(), " maps given)");
+    const Tensor<T, D>& map = maps[layer];
+    pixsyn::detail::check(map.rank() == 2 && map.dim(0) == batch && map.dim(1) == count, "noise: map ", layer,
+                          " has shape ", map.shape(), "; expected (", batch, ", ", count, ")");
+    return map.reshape({batch, count, 1});
   }
 };
 

@@ -12,13 +12,28 @@
 #include "pixsyn/core/finite.hpp"
 #include "pixsyn/io/safetensors.hpp"
 #include "pixsyn/nn/module.hpp"
+#include "pixsyn/ops/transfer.hpp"
 
 namespace pixsyn::nn {
 
-template <class T>
-void save_safetensors(const Module<T, Cpu>& module, const std::filesystem::path& path,
+// A state dict's tensors on device D2: what a module on D2 loads, or (D2 = Cpu) what a file stores.
+template <class D2, class T, class D>
+StateDict<T, D2> state_dict_on(const StateDict<T, D>& state) {
+  StateDict<T, D2> out;
+  for (const auto& [key, value] : state) {
+    if constexpr (std::is_same_v<D, D2>)
+      out.emplace(key, value);
+    else
+      out.emplace(key, pixsyn::detail::on_device<D2>(pixsyn::detail::on_host(value)));
+  }
+  return out;
+}
+
+// A module on any device; the file is written from a host copy of its state dict.
+template <class T, class D>
+void save_safetensors(const Module<T, D>& module, const std::filesystem::path& path,
                       const std::map<std::string, std::string>& metadata = {}, io::DType dtype = io::default_dtype<T>) {
-  io::save_tensors(path, module.state_dict(), metadata, dtype);
+  io::save_tensors(path, state_dict_on<Cpu>(module.state_dict()), metadata, dtype);
 }
 
 namespace detail {
@@ -48,9 +63,10 @@ void check_weight(const std::string& where, const std::string& name, const io::R
 
 // Loads every key (converting the stored dtype to T); a key problem names the file and lists every
 // missing, unexpected and wrongly shaped key. Each of the module's parameters and buffers must be
-// stored as a floating dtype and hold finite values (detail::check_weight).
-template <class T>
-void load_safetensors(Module<T, Cpu>& module, const std::filesystem::path& path, LoadOptions options = {}) {
+// stored as a floating dtype and hold finite values (detail::check_weight). A module on the GPU loads
+// the file's values through host copies.
+template <class T, class D>
+void load_safetensors(Module<T, D>& module, const std::filesystem::path& path, LoadOptions options = {}) {
   const std::string where = "load_safetensors: '" + path.string() + "': ";
   const auto keys = module.state_dict_keys();
   const std::set<std::string> own(keys.begin(), keys.end());
@@ -61,7 +77,7 @@ void load_safetensors(Module<T, Cpu>& module, const std::filesystem::path& path,
     tensors.emplace(name, std::move(value));
   }
   try {
-    module.load_state_dict(tensors, options);
+    module.load_state_dict(state_dict_on<D>(tensors), options);
   } catch (const Error& e) {
     pixsyn::detail::fail(where, e.what());
   }

@@ -1,7 +1,7 @@
 #pragma once
-// train::Adam: torch.optim.Adam (no weight decay, no amsgrad) over named parameters. Its state
-// (moments and step counts) is saved and loaded by parameter name, so a checkpoint survives a change
-// in the order parameters are listed.
+// train::Adam: torch.optim.Adam (no weight decay, no amsgrad) over named parameters, on the CPU or the
+// GPU (the parameters' device). Its state (moments and step counts) is saved and loaded by parameter
+// name, so a checkpoint survives a change in the order parameters are listed.
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "pixsyn/autograd/var.hpp"
+#include "pixsyn/backend/cuda/optim.hpp"
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/nn/module.hpp"
+#include "pixsyn/ops/transfer.hpp"
 
 namespace pixsyn::train {
 
@@ -63,40 +65,54 @@ class Adam {
   const AdamOptions& options() const { return options_; }
 
   // One update of every parameter that has a gradient. Like torch, a parameter without a gradient
-  // keeps its moments and its own step count unchanged, unless zero_missing_gradients.
+  // keeps its moments and its own step count unchanged, unless zero_missing_gradients. On the GPU each
+  // parameter is one fused kernel (backend/cuda/optim.hpp) with the CPU loop's arithmetic.
   void step() {
-    static_assert(std::is_same_v<Device, Cpu>, "Adam::step runs on CPU tensors only for now");
     const double b1 = options_.beta1, b2 = options_.beta2;
     for (auto& s : slots_) {
-      Var<T, Device> g = s.param->grad();
-      if (!g.defined()) {
-        if (!options_.zero_missing_gradients) continue;
-        g = Var<T, Device>(Tensor<T, Device>::zeros(s.param->shape()));
-      }
-      pixsyn::detail::check(g.shape() == s.param->shape(), "Adam: gradient of shape ", g.shape(), " for parameter '",
-                            s.name, "' of shape ", s.param->shape());
+      const Var<T, Device> g = s.param->grad();
+      if (!g.defined() && !options_.zero_missing_gradients) continue;
+      pixsyn::detail::check(!g.defined() || g.shape() == s.param->shape(), "Adam: gradient of shape ", g.shape(),
+                            " for parameter '", s.name, "' of shape ", s.param->shape());
       ++s.step;
       const double step_size = options_.lr / (1 - std::pow(b1, static_cast<double>(s.step)));
       const double correction2_sqrt = std::sqrt(1 - std::pow(b2, static_cast<double>(s.step)));
-      const T* gd = g.value().data();
+      // nullptr: a zero gradient. Writes into the leaf's own storage: no graph records this, and nothing
+      // else shares it (state_dict and load_state_dict copy).
+      const T* gd = g.defined() ? g.value().data() : nullptr;
       T* md = s.exp_avg.data();
       T* vd = s.exp_avg_sq.data();
-      // Writes into the leaf's own storage: no graph records this, and nothing else shares it
-      // (state_dict and load_state_dict copy).
       T* pd = s.param->value().data();
       const std::int64_t n = s.param->numel();
+      if constexpr (std::is_same_v<Device, Cuda>) {
+        backend::cuda::adam_update(pd, gd, md, vd, n,
+                                   {.beta1 = b1,
+                                    .beta2 = b2,
+                                    .eps = options_.eps,
+                                    .step_size = step_size,
+                                    .correction2_sqrt = correction2_sqrt});
+      } else {
 #pragma omp parallel for if (n > (1 << 16))
-      for (std::int64_t i = 0; i < n; ++i) {
-        md[i] = static_cast<T>(b1 * md[i] + (1 - b1) * gd[i]);
-        vd[i] = static_cast<T>(b2 * vd[i] + (1 - b2) * gd[i] * gd[i]);
-        pd[i] -= static_cast<T>(step_size * md[i] /
-                                (std::sqrt(static_cast<double>(vd[i])) / correction2_sqrt + options_.eps));
+        for (std::int64_t i = 0; i < n; ++i) {
+          const double gi = gd != nullptr ? static_cast<double>(gd[i]) : 0.0;
+          md[i] = static_cast<T>(b1 * md[i] + (1 - b1) * gi);
+          vd[i] = static_cast<T>(b2 * vd[i] + (1 - b2) * gi * gi);
+          pd[i] -= static_cast<T>(step_size * md[i] /
+                                  (std::sqrt(static_cast<double>(vd[i])) / correction2_sqrt + options_.eps));
+        }
       }
     }
   }
 
   void zero_grad() {
     for (auto& s : slots_) s.param->zero_grad();
+  }
+
+  // The parameters it updates, in the order they were given.
+  std::vector<Var<T, Device>*> parameters() const {
+    std::vector<Var<T, Device>*> out;
+    for (const auto& s : slots_) out.push_back(s.param);
+    return out;
   }
 
   // "<name>.exp_avg", "<name>.exp_avg_sq" (parameter-shaped) and "<name>.step" (a scalar) per parameter.
@@ -120,7 +136,7 @@ class Adam {
     }
     nn::detail::validate_state_dict("Adam::load_state_dict", expected, state, true);
     for (auto& s : slots_) {
-      const T step = state.at(s.name + ".step").item();
+      const T step = pixsyn::detail::on_host(state.at(s.name + ".step")).item();
       pixsyn::detail::check(step >= 0 && step == std::floor(step), "Adam::load_state_dict: '", s.name, ".step' is ",
                             step, ", not a step count");
       s.exp_avg = state.at(s.name + ".exp_avg").clone();

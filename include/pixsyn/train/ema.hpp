@@ -3,12 +3,13 @@
 // StyleGAN2-ADA: beta = 0.5^(batch / min(half_life, rampup · images_seen)) with the half-life in images
 // (10k at batch 32; creps.md §5, alis.md §4 with rampup 0.05); rosinality's loop (CIPS, cips.md §8) uses
 // the fixed 0.5^(32 / 10000) whatever the batch, i.e. no ramp-up and the same half-life at batch 32.
-// Parameters move toward the model's; buffers are copied.
+// Parameters move toward the model's; buffers are copied. Modules on the CPU or the GPU.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
 
+#include "pixsyn/backend/cuda/optim.hpp"
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/nn/module.hpp"
 
@@ -33,7 +34,6 @@ inline double ema_beta(std::int64_t batch, std::int64_t images_seen, const EmaOp
 // must have the same names and shapes (the same architecture).
 template <class T, class Device>
 void update_ema(const nn::Module<T, Device>& ema, const nn::Module<T, Device>& model, double beta) {
-  static_assert(std::is_same_v<Device, Cpu>, "update_ema runs on CPU modules only for now");
   pixsyn::detail::check(beta >= 0 && beta <= 1, "update_ema: beta ", beta, " is not in [0, 1]");
   const auto targets = ema.named_parameters();
   const auto sources = model.named_parameters();
@@ -47,7 +47,11 @@ void update_ema(const nn::Module<T, Device>& ema, const nn::Module<T, Device>& m
     T* ed = e->value().data();  // the leaf's own storage: no graph holds it
     const T* pd = p.value().data();
     const auto b = static_cast<T>(beta);
-    for (std::int64_t i = 0; i < p.numel(); ++i) ed[i] = pd[i] + b * (ed[i] - pd[i]);
+    if constexpr (std::is_same_v<Device, Cuda>) {
+      backend::cuda::lerp_toward(ed, pd, p.numel(), b);
+    } else {
+      for (std::int64_t i = 0; i < p.numel(); ++i) ed[i] = pd[i] + b * (ed[i] - pd[i]);
+    }
   }
   const auto ema_buffers = ema.named_buffers();
   const auto model_buffers = model.named_buffers();

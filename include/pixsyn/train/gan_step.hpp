@@ -4,14 +4,17 @@
 //
 //   1. D step: loss_d = softplus(-D(reals)) + softplus(D(G(z₁))) (means), G not differentiated.
 //   2. every d_reg_interval-th iteration, a second D step on γ/2 · R1 · d_reg_interval.
-//   3. G step: loss_g = softplus(-D(G(z₂))).
+//   3. G step: loss_g = softplus(-D(G(z₂))), D's parameters frozen (no weight gradients for D).
 //
 // Each step zeroes its optimizer's gradients, backpropagates and steps; the EMA of G is the caller's
 // (train/ema.hpp), as are the latents and noise, which `generate` draws.
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <vector>
 
 #include "pixsyn/autograd/grad_mode.hpp"
+#include "pixsyn/ops/transfer.hpp"
 #include "pixsyn/train/adam.hpp"
 #include "pixsyn/train/losses.hpp"
 
@@ -29,42 +32,73 @@ struct GanStepLosses {
 
 enum class GanPhase { discriminator, generator };
 
-// generate(phase) -> fake images Var<T> (B, C, S, S) from the generator's parameters, with the latents and
-// noise of that phase; d(Var images) -> logits (B, 1). `regularize`: run the R1 step this iteration.
-template <class T, class Discriminator, class Generate>
-GanStepLosses gan_step(const Discriminator& d, Adam<T>& g_optimizer, Adam<T>& d_optimizer, const Tensor<T>& reals,
-                       Generate&& generate, bool regularize, const GanStepOptions& options = {}) {
+namespace detail {
+
+// While in scope, the parameters require no gradient (torch's requires_grad_(False), as the official loops
+// toggle it): a backward pass through their network computes only the gradients of its inputs. The G step
+// runs D so, sparing the weight gradients of D's layers, which nothing would read.
+template <class T, class Device>
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(std::vector<Var<T, Device>*> params) : params_(std::move(params)) {
+    for (auto* p : params_) p->node()->requires_grad = false;
+  }
+  ~FrozenParameters() {
+    for (auto* p : params_) p->node()->requires_grad = true;
+  }
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<Var<T, Device>*> params_;
+};
+
+}  // namespace detail
+
+// generate(phase) -> fake images Var<T, Device> (B, C, S, S) from the generator's parameters, with the
+// latents and noise of that phase; d(Var images) -> logits (B, 1). `regularize`: run the R1 step this
+// iteration. On the GPU the losses stay on the device until the end of the iteration, where one read-back
+// waits for the whole iteration (not for each phase).
+template <class T, class Device, class Discriminator, class Generate>
+GanStepLosses gan_step(const Discriminator& d, Adam<T, Device>& g_optimizer, Adam<T, Device>& d_optimizer,
+                       const Tensor<T, Device>& reals, Generate&& generate, bool regularize,
+                       const GanStepOptions& options = {}) {
+  using V = Var<T, Device>;
   pixsyn::detail::check(options.r1_gamma >= 0 && options.d_reg_interval >= 1, "gan_step: r1_gamma ", options.r1_gamma,
                         " must be non-negative and d_reg_interval ", options.d_reg_interval, " positive");
-  GanStepLosses losses;
+  Tensor<T, Device> loss_d, loss_g, r1;
   {
-    Var<T> fakes;
+    V fakes;
     {
       autograd::no_grad frozen;  // the D step does not differentiate G
       fakes = generate(GanPhase::discriminator);
     }
-    const Var<T> loss = discriminator_loss(d(Var<T>::constant(reals)), d(fakes.detach()));
+    const V loss = discriminator_loss(d(V::constant(reals)), d(fakes.detach()));
     d_optimizer.zero_grad();
     autograd::backward(loss);
     d_optimizer.step();
-    losses.loss_d = static_cast<double>(loss.value().item());
+    loss_d = loss.value();
   }
   if (regularize) {
-    const auto r1 = r1_penalty(d, reals);
-    const Var<T> loss = mul(r1.penalty, static_cast<T>(options.r1_gamma / 2 * options.d_reg_interval));
+    const auto penalty = r1_penalty(d, reals);
+    const V loss = mul(penalty.penalty, static_cast<T>(options.r1_gamma / 2 * options.d_reg_interval));
     d_optimizer.zero_grad();
     autograd::backward(loss);
     d_optimizer.step();
-    losses.r1 = static_cast<double>(r1.penalty.value().item());
+    r1 = penalty.penalty.value();
   }
   {
-    const Var<T> loss = generator_loss(d(generate(GanPhase::generator)));
+    const detail::FrozenParameters<T, Device> frozen(d_optimizer.parameters());  // D's, which Adam updates
+    const V loss = generator_loss(d(generate(GanPhase::generator)));
     g_optimizer.zero_grad();
     autograd::backward(loss);
     g_optimizer.step();
-    losses.loss_g = static_cast<double>(loss.value().item());
+    loss_g = loss.value();
   }
-  // The G step left gradients on D's weights; the next D step zeroes them before its backward.
+  GanStepLosses losses;
+  losses.loss_d = static_cast<double>(pixsyn::detail::on_host(loss_d).item());
+  losses.loss_g = static_cast<double>(pixsyn::detail::on_host(loss_g).item());
+  if (regularize) losses.r1 = static_cast<double>(pixsyn::detail::on_host(r1).item());
   return losses;
 }
 

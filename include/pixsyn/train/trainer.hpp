@@ -40,6 +40,7 @@
 #include "pixsyn/io/atomic_file.hpp"
 #include "pixsyn/io/safetensors.hpp"
 #include "pixsyn/nn/serialize.hpp"
+#include "pixsyn/ops/transfer.hpp"
 #include "pixsyn/train/batch_loader.hpp"
 #include "pixsyn/train/dataset.hpp"
 #include "pixsyn/train/ema.hpp"
@@ -78,14 +79,19 @@ struct TrainerOptions {
 };
 
 // generate(generator, z Var (B, z_dim), noise seed) -> fake images Var (B, C, S, S) in the discriminator's
-// layout, or an AdaRecipe (train/stylegan2_ada_step.hpp). G, D: nn::Modules over T on the CPU.
+// layout, or an AdaRecipe (train/stylegan2_ada_step.hpp). G, D: nn::Modules over T on one device, the CPU or
+// the GPU. On the GPU the reals are uploaded once per step, the latents drawn there (the same Philox numbers
+// as the CPU's), and checkpoints and the weights file go through host copies; a GPU run resumes from, and
+// continues, a CPU run's checkpoint.
 template <class T, class G, class D, class Generate>
 class Trainer {
  public:
+  using Device = typename G::device_type;
+  static_assert(std::is_same_v<Device, typename D::device_type>, "Trainer: G and D must live on the same device");
   static constexpr bool ada = AdaRecipe<Generate, G>;
   // generate(g, z, noise seed, xy) renders patches at given points: CIPS's patch training.
   static constexpr bool patch_generate =
-      std::is_invocable_v<Generate&, G&, const Var<T>&, std::uint64_t, const Tensor<T>&>;
+      std::is_invocable_v<Generate&, G&, const Var<T, Device>&, std::uint64_t, const Tensor<T, Device>&>;
 
   Trainer(G& g, G& g_ema, D& d, const Dataset& data, Generate generate, TrainerOptions options)
       : g_(g),
@@ -122,7 +128,7 @@ class Trainer {
     if (checkpoints.empty()) return false;
     const auto& [step, path] = checkpoints.back();
     const auto file = io::read_safetensors(path);
-    std::map<std::string, nn::StateDict<T>> parts;
+    std::map<std::string, nn::StateDict<T>> parts;  // on the host
     for (const auto& [key, raw] : file.tensors) {
       const auto dot = key.find('.');
       parts[key.substr(0, dot)].emplace(key.substr(dot + 1), raw.template to<T>());
@@ -132,11 +138,11 @@ class Trainer {
     for (const char* part : {"g", "g_ema", "d", "g_adam", "d_adam"})
       pixsyn::detail::check(parts.count(part), where, "no '", part, ".*' tensors");
     try {
-      g_.load_state_dict(parts["g"]);
-      g_ema_.load_state_dict(parts["g_ema"]);
-      d_.load_state_dict(parts["d"]);
-      g_adam_.load_state_dict(parts["g_adam"]);
-      d_adam_.load_state_dict(parts["d_adam"]);
+      g_.load_state_dict(nn::state_dict_on<Device>(parts["g"]));
+      g_ema_.load_state_dict(nn::state_dict_on<Device>(parts["g_ema"]));
+      d_.load_state_dict(nn::state_dict_on<Device>(parts["d"]));
+      g_adam_.load_state_dict(nn::state_dict_on<Device>(parts["g_adam"]));
+      d_adam_.load_state_dict(nn::state_dict_on<Device>(parts["d_adam"]));
       if constexpr (ada) {
         pixsyn::detail::check(parts.count("pl"), "no 'pl.*' tensors");
         path_length_.load_state_dict(parts["pl"]);
@@ -188,32 +194,35 @@ class Trainer {
   GanStepLosses train_step() {
     const std::int64_t s = step_;
     const auto reals_float = loader_.get(s);
-    Tensor<T> reals;
+    Tensor<T> reals_host;
     if constexpr (std::is_same_v<T, float>) {
-      reals = reals_float;
+      reals_host = reals_float;
     } else {
-      reals = Tensor<T>::empty(reals_float.shape());
-      std::copy(reals_float.data(), reals_float.data() + reals_float.numel(), reals.data());
+      reals_host = Tensor<T>::empty(reals_float.shape());
+      std::copy(reals_float.data(), reals_float.data() + reals_float.numel(), reals_host.data());
     }
+    const Tensor<T, Device> reals = pixsyn::detail::on_device<Device>(reals_host);
     GanStepLosses losses;
     if constexpr (ada) {
       losses = ada_step(reals, s);
     } else {
-      PatchBatch<T> patches;
+      Tensor<T, Device> patch_images, patch_xy;  // cut on the host, then moved to the device
       if (options_.patch > 0) {
         Philox gen = latent_stream_of(s, 4);
-        patches = multiscale_patches(reals, options_.patch, gen);
+        const PatchBatch<T> patches = multiscale_patches(reals_host, options_.patch, gen);
+        patch_images = pixsyn::detail::on_device<Device>(patches.images);
+        patch_xy = pixsyn::detail::on_device<Device>(patches.xy);
       }
       const auto generate = [&](GanPhase phase) {
         const int p = phase == GanPhase::discriminator ? 0 : 1;
         Philox gen = latent_stream_of(s, p);
-        const Var<T> z(Tensor<T>::randn({options_.batch, options_.z_dim}, gen));
+        const Var<T, Device> z(Tensor<T, Device>::randn({options_.batch, options_.z_dim}, gen));
         if constexpr (patch_generate)
-          return generate_(g_, z, noise_seed(s, p), patches.xy);
+          return generate_(g_, z, noise_seed(s, p), patch_xy);
         else
           return generate_(g_, z, noise_seed(s, p));
       };
-      losses = gan_step(d_, g_adam_, d_adam_, options_.patch > 0 ? patches.images : reals, generate,
+      losses = gan_step(d_, g_adam_, d_adam_, options_.patch > 0 ? patch_images : reals, generate,
                         s % options_.gan.d_reg_interval == 0, options_.gan);
     }
     update_ema(g_ema_, g_, ema_beta(options_.batch, s * options_.batch, options_.ema));
@@ -233,7 +242,7 @@ class Trainer {
 
   // One iteration of the StyleGAN2-ADA loop: phases 0 (G), 1 (G reg), 2 (D) draw their latents from their
   // streams; the path-length noise is stream 3.
-  GanStepLosses ada_step(const Tensor<T>& reals, std::int64_t s) {
+  GanStepLosses ada_step(const Tensor<T, Device>& reals, std::int64_t s) {
     const auto generate = [&](AdaPhase phase) {
       const int p = static_cast<int>(phase);
       Philox gen = latent_stream_of(s, p);
@@ -241,12 +250,12 @@ class Trainer {
           phase == AdaPhase::generator_regularization ? path_length_.batch(options_.batch) : options_.batch;
       return generate_(g_, phase, batch, gen, noise_seed(s, p));
     };
-    AdaRegularization<T> regularize{.r1 = s % options_.gan.d_reg_interval == 0};
+    AdaRegularization<T, Device> regularize{.r1 = s % options_.gan.d_reg_interval == 0};
     if (options_.path_length.weight > 0 && s % options_.g_reg_interval == 0) {
       regularize.path_length = &path_length_;
       Philox gen = latent_stream_of(s, 3);
       regularize.path_length_noise =
-          Tensor<T>::randn({path_length_.batch(options_.batch), reals.dim(1), reals.dim(2), reals.dim(3)}, gen);
+          Tensor<T, Device>::randn({path_length_.batch(options_.batch), reals.dim(1), reals.dim(2), reals.dim(3)}, gen);
     }
     const auto l =
         stylegan2_ada_step(d_, g_adam_, d_adam_, reals, generate, regularize,
@@ -281,8 +290,8 @@ class Trainer {
 
   void save_checkpoint() {
     std::map<std::string, Tensor<T>> tensors;
-    const auto add = [&](const std::string& prefix, const nn::StateDict<T>& state) {
-      for (const auto& [key, value] : state) tensors.emplace(prefix + key, value);
+    const auto add = [&](const std::string& prefix, const auto& state) {  // a StateDict<T> on any device
+      for (const auto& [key, value] : nn::state_dict_on<Cpu>(state)) tensors.emplace(prefix + key, value);
     };
     add("g.", g_.state_dict());
     add("g_ema.", g_ema_.state_dict());
@@ -344,7 +353,7 @@ class Trainer {
   Generate generate_;
   TrainerOptions options_;
   BatchLoader loader_{data_, options_.batch, options_.seed, options_.prefetch};
-  Adam<T> g_adam_, d_adam_;
+  Adam<T, Device> g_adam_, d_adam_;
   PathLength path_length_;
   std::int64_t step_ = 0;
 };

@@ -56,6 +56,11 @@ template <class T>
 void random_normal(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset);
 template <class T>
 void random_uniform(T* p, std::int64_t n, std::uint64_t seed, std::uint64_t offset);
+// rows · cols normals, row r the first cols numbers of the stream at block offset + r · row_step (one launch
+// for what would be `rows` calls of random_normal: per-sample noise maps).
+template <class T>
+void random_normal_rows(T* p, std::int64_t rows, std::int64_t cols, std::uint64_t seed, std::uint64_t offset,
+                        std::uint64_t row_step);
 
 }  // namespace pixsyn::backend::cuda
 

@@ -3,6 +3,7 @@
 // parameter names and the official eval (g_ema) forward, rendering any set of points. Layers compute on
 // Tensor (inference) or Var (gradients reach every parameter) with the same code.
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "pixsyn/nn/coordinate_input.hpp"
 #include "pixsyn/nn/mapping.hpp"
 #include "pixsyn/nn/styled_conv.hpp"
+#include "pixsyn/ops/transfer.hpp"
 
 namespace pixsyn::cips {
 
@@ -168,7 +170,7 @@ class Generator : public nn::Module<T, D> {
     check_styles(w);
     const std::int64_t batch = w.dim(0), points = std::int64_t(C.size) * C.size;
     std::vector<V> parts;
-    if constexpr (C.has_fourier()) parts.push_back((*lff)(as_constant<V>(coords::grid<T>(C.size, C.size).xy)));
+    if constexpr (C.has_fourier()) parts.push_back((*lff)(as_constant<V>(training_grid())));
     if constexpr (C.has_learned())
       parts.push_back(transpose(reshape(as_value<V>(emb->input), Shape{C.hidden, points}), 0, 1));
     V x = parts.size() == 1 ? parts[0] : concat(parts, 1);
@@ -182,6 +184,16 @@ class Generator : public nn::Module<T, D> {
     pixsyn::detail::check(w.rank() == 2 && w.dim(1) == C.style_dim, "cips::Generator: w has shape ", w.shape(),
                           "; expected (batch, ", C.style_dim, ")");
   }
+
+  // The size x size grid's points (size², 2) on device D, made on first use: a training run renders it
+  // every step.
+  const Tensor<T, D>& training_grid() const {
+    std::call_once(training_grid_once_,
+                   [&] { training_grid_ = pixsyn::detail::on_device<D>(coords::grid<T>(C.size, C.size).xy); });
+    return training_grid_;
+  }
+  mutable std::once_flag training_grid_once_;
+  mutable Tensor<T, D> training_grid_;
 
   // The StyledConv stack and RGB head: per-point input features x (B, P, input_width) -> RGB (B, P, 3).
   template <class V>

@@ -1,0 +1,191 @@
+// Training on the GPU: both discriminators as Modules on Cuda (loaded from CPU state dicts: logits, R1 and
+// R1's weight gradients against the CPU's); train::Trainer with a tiny CIPS and rosinality's D on Cuda against
+// the same run on the CPU (double: every weight of G, G_ema and D after two steps, the first with lazy R1), a
+// CPU checkpoint resumed on the GPU, and a float run that moves G with finite losses.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "pixsyn/backend/cuda/runtime.hpp"
+#include "pixsyn/io/image.hpp"
+#include "pixsyn/io/safetensors.hpp"
+#include "pixsyn/models/cips.hpp"
+#include "pixsyn/nn/rosinality_discriminator.hpp"
+#include "pixsyn/nn/stylegan2_discriminator.hpp"
+#include "pixsyn/train/trainer.hpp"
+#include "support/cuda.hpp"
+#include "support/temp_files.hpp"
+
+namespace {
+
+using namespace pixsyn;
+
+constexpr cips::Config tiny{.size = 8, .hidden = 8, .style_dim = 8, .mapping_layers = 2, .channels = {8, 8}};
+const nn::RosinalityDiscriminatorConfig tiny_d{.size = 8, .max_channels = 8};
+
+void write_images(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  for (int i = 0; i < 6; ++i)
+    io::write_png(dir / ("image" + std::to_string(i) + ".png"),
+                  Tensor<float>::rand({3, 8 + i, 10}, Philox{std::uint64_t(i)}));
+}
+
+// Trains a tiny CIPS of type T on device D (weights from the CPU's seeds 3 and 4) in `run` up to `steps`.
+template <class T, class D>
+void run_training(const std::filesystem::path& data_dir, const std::filesystem::path& run, std::int64_t steps,
+                  bool resume) {
+  using G = cips::Generator<tiny, T, D>;
+  using Disc = nn::RosinalityDiscriminator<T, D>;
+  G g, g_ema;
+  Disc d(tiny_d);
+  g.load_state_dict(nn::state_dict_on<D>(cips::Generator<tiny, T>(3).state_dict()));
+  g_ema.load_state_dict(nn::state_dict_on<D>(cips::Generator<tiny, T>(3).state_dict()));
+  d.load_state_dict(nn::state_dict_on<D>(nn::RosinalityDiscriminator<T>(tiny_d, 4).state_dict()));
+  const auto generate = [](const G& gen, const Var<T, D>& z, std::uint64_t noise_seed) {
+    return gen.synthesize_training(gen.map(z),
+                                   nn::NoiseSource<T, D>{.mode = nn::NoiseMode::seeded, .seed = noise_seed});
+  };
+  const auto data = train::Dataset::folder(data_dir, {.size = 8, .crop = train::Crop::random});
+  train::Trainer<T, G, Disc, decltype(generate)> trainer(
+      g, g_ema, d, data, generate, {.batch = 2, .steps = steps, .seed = 9, .z_dim = 8, .run_dir = run});
+  if (resume) REQUIRE(trainer.resume());
+  trainer.run();
+}
+
+std::map<std::string, Tensor<double>> read_checkpoint(const std::filesystem::path& path) {
+  std::map<std::string, Tensor<double>> out;
+  for (const auto& [key, raw] : io::read_safetensors(path).tensors) out.emplace(key, raw.to<double>());
+  return out;
+}
+
+// The initial weights of run_training as checkpoint keys ("g.", "g_ema.", "d.").
+std::map<std::string, Tensor<double>> initial_weights() {
+  std::map<std::string, Tensor<double>> out;
+  for (const auto& [key, value] : cips::Generator<tiny, double>(3).state_dict()) {
+    out.emplace("g." + key, value);
+    out.emplace("g_ema." + key, value);
+  }
+  for (const auto& [key, value] : nn::RosinalityDiscriminator<double>(tiny_d, 4).state_dict())
+    out.emplace("d." + key, value);
+  return out;
+}
+
+// Largest |a - b| per tensor relative to that tensor's largest |a|, over the weights of G, G_ema and D.
+double max_relative_difference(const std::map<std::string, Tensor<double>>& a,
+                               const std::map<std::string, Tensor<double>>& b) {
+  double worst = 0;
+  int compared = 0;
+  for (const auto& [key, x] : a) {
+    if (key.rfind("g.", 0) != 0 && key.rfind("g_ema.", 0) != 0 && key.rfind("d.", 0) != 0) continue;
+    REQUIRE(b.count(key));
+    ++compared;
+    const auto& y = b.at(key);
+    REQUIRE(x.shape() == y.shape());
+    double err = 0, scale = 1e-300;
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+      err = std::max(err, std::abs(x.data()[i] - y.data()[i]));
+      scale = std::max(scale, std::abs(x.data()[i]));
+    }
+    INFO(key);
+    CHECK(std::isfinite(err));
+    worst = std::max(worst, err / scale);
+  }
+  CHECK(compared > 20);
+  return worst;
+}
+
+// Largest |gpu - cpu| relative to the largest |cpu|.
+double relative_error(const Tensor<double, Cuda>& gpu, const Tensor<double>& cpu) {
+  const auto g = to_host(gpu);
+  REQUIRE(g.shape() == cpu.shape());
+  double err = 0, scale = 1e-300;
+  for (std::int64_t i = 0; i < cpu.numel(); ++i) {
+    err = std::max(err, std::abs(g.data()[i] - cpu.data()[i]));
+    scale = std::max(scale, std::abs(cpu.data()[i]));
+  }
+  return std::isnan(err) ? INFINITY : err / scale;
+}
+
+// The discriminator of type DiscCpu on the CPU and its copy DiscGpu on the GPU: logits, the R1 penalty and
+// the gradient of the penalty with respect to every weight (double backward).
+template <class DiscCpu, class DiscGpu, class Config>
+void compare_discriminator(const Config& config) {
+  const DiscCpu cpu(config, 5);
+  DiscGpu gpu(config);
+  gpu.load_state_dict(nn::state_dict_on<Cuda>(cpu.state_dict()));
+  const auto reals = Tensor<double>::randn({4, 3, config.size, config.size}, Philox{6});
+  const auto r1_cpu = train::r1_penalty(cpu, reals);
+  const auto r1_gpu = train::r1_penalty(gpu, to_device(reals));
+  CHECK(relative_error(r1_gpu.logits.value(), r1_cpu.logits.value()) < 1e-12);
+  CHECK(relative_error(r1_gpu.penalty.value(), r1_cpu.penalty.value()) < 1e-12);
+  autograd::backward(r1_cpu.penalty);
+  autograd::backward(r1_gpu.penalty);
+  const auto gpu_params = gpu.named_parameters();
+  int reached = 0;
+  for (std::size_t k = 0; k < gpu_params.size(); ++k) {
+    const auto& [name, p] = cpu.named_parameters()[k];
+    INFO(name);
+    REQUIRE(gpu_params[k].second->grad().defined() == p->grad().defined());
+    if (!p->grad().defined()) continue;
+    ++reached;
+    CHECK(relative_error(gpu_params[k].second->grad().value(), p->grad().value()) < 1e-11);
+  }
+  CHECK(reached > 4);
+}
+
+}  // namespace
+
+TEST_CASE("both discriminators run on the GPU: logits, R1 and R1's weight gradients equal the CPU's") {
+  test::Poisoned poisoned;
+  compare_discriminator<nn::RosinalityDiscriminator<double>, nn::RosinalityDiscriminator<double, Cuda>>(
+      nn::RosinalityDiscriminatorConfig{.size = 16, .max_channels = 16});
+  compare_discriminator<nn::StyleGan2Discriminator<double>, nn::StyleGan2Discriminator<double, Cuda>>(
+      nn::StyleGan2DiscriminatorConfig{.size = 16, .channel_base = 128, .channel_max = 16, .conv_clamp = 256});
+}
+
+TEST_CASE("two training steps (D, lazy R1, G, EMA) on the GPU equal the CPU's in double") {
+  test::TempDir dir;
+  write_images(dir / "data");
+  run_training<double, Cpu>(dir / "data", dir / "cpu", 2, false);
+  {
+    test::Poisoned poisoned;
+    run_training<double, Cuda>(dir / "data", dir / "gpu", 2, false);
+  }
+  const auto cpu = read_checkpoint(dir / "cpu/checkpoint-2.safetensors");
+  const auto gpu = read_checkpoint(dir / "gpu/checkpoint-2.safetensors");
+  CHECK(max_relative_difference(initial_weights(), cpu) > 1e-4);  // the steps moved the weights
+  CHECK(max_relative_difference(cpu, gpu) < 1e-9);
+
+  // A CPU run's checkpoint continues on the GPU as the CPU would have continued it.
+  run_training<double, Cpu>(dir / "data", dir / "mixed", 1, false);
+  run_training<double, Cuda>(dir / "data", dir / "mixed", 2, true);
+  CHECK(max_relative_difference(cpu, read_checkpoint(dir / "mixed/checkpoint-2.safetensors")) < 1e-9);
+}
+
+TEST_CASE("a float run on the GPU keeps its losses finite and moves G") {
+  test::TempDir dir;
+  write_images(dir / "data");
+  run_training<float, Cuda>(dir / "data", dir / "run", 4, false);
+  std::ifstream log(dir / "run/log.csv");
+  std::string line;
+  std::getline(log, line);
+  int rows = 0;
+  for (; std::getline(log, line); ++rows) {
+    const auto first = line.find(','), second = line.find(',', first + 1), third = line.find(',', second + 1);
+    CHECK(std::isfinite(std::stod(line.substr(first + 1, second - first - 1))));   // loss_g
+    CHECK(std::isfinite(std::stod(line.substr(second + 1, third - second - 1))));  // loss_d
+  }
+  CHECK(rows == 4);
+  const auto trained = read_checkpoint(dir / "run/checkpoint-4.safetensors");
+  double change = 0;
+  const auto initial = cips::Generator<tiny, float>(3).state_dict();
+  for (const auto& [name, value] : initial)
+    for (std::int64_t i = 0; i < value.numel(); ++i)
+      change = std::max(change, std::abs(double(value.data()[i]) - trained.at("g." + name).data()[i]));
+  CHECK(change > 1e-3);
+}

@@ -1,0 +1,93 @@
+#pragma once
+// What `pixsyn train` shares with the per-family training translation units (train_<family>*.cpp): the
+// command's arguments, a family's entry, and train_run, the whole run for one generator and discriminator
+// type on one device.
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "model_options.hpp"
+#include "pixsyn/train/dataset.hpp"
+#include "pixsyn/train/trainer.hpp"
+#include "progress.hpp"
+#include "samples.hpp"
+#include "trainable.hpp"
+
+namespace pixsyn::cli {
+
+struct TrainArgs {
+  std::string model = "cips-skips", data, out, device = "cpu";
+  int size = 32, max_channels = 32;
+  std::int64_t batch = 4, steps = 1000, checkpoint_every = 0, sample_every = 0;
+  std::uint64_t seed = 0;
+  bool resume = false, quiet = false;
+};
+
+// A trainable family: its variants (trainable.hpp) and the run of one of them (a registered (size,
+// max_channels) and device; the command checks both before it calls `train`).
+struct TrainFamily {
+  const char* name;
+  std::span<const TrainVariant> variants;
+  void (*train)(const TrainArgs& args, const train::Dataset& data);
+};
+
+namespace detail {
+
+// The entries, each defined in its family's translation unit.
+TrainFamily cips_skips_train_family();
+
+// The run: G, G_ema and D as built by the caller (on one device), generate(G, z, noise seed) -> fakes as
+// train::Trainer takes it, the progress report unless --quiet, sample grids of G_ema (samples.hpp), --resume,
+// and g_ema.safetensors with the metadata that `render --weights` reads (weights_metadata; also steps, batch,
+// seed, device).
+template <class T, class G, class D, class Generate>
+void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D& d, Generate generate,
+               std::int64_t z_dim) {
+  using Device = typename G::device_type;
+  constexpr std::int64_t samples_per_grid = 16;
+  std::unique_ptr<Progress> progress;  // made once the first step (after a resume) is known
+  train::TrainerOptions options{.batch = a.batch,
+                                .steps = a.steps,
+                                .seed = a.seed,
+                                .z_dim = z_dim,
+                                .checkpoint_every = a.checkpoint_every,
+                                .run_dir = a.out,
+                                .model = weights_metadata(a.model, a.size, a.max_channels)};
+  // The device is not part of the model: a run resumes on either.
+  options.metadata.insert({{"steps", std::to_string(a.steps)},
+                           {"batch", std::to_string(a.batch)},
+                           {"seed", std::to_string(a.seed)},
+                           {"device", a.device}});
+  options.sample_every = a.sample_every;
+  const Tensor<T, Device> sample_z = pixsyn::detail::on_device<Device>(sample_latents(a.seed, samples_per_grid, z_dim));
+  options.sample = [&](std::int64_t step) {
+    autograd::no_grad inference;
+    write_sample_grid(
+        a.out, step,
+        pixsyn::detail::on_host(generate(g_ema, Var<T, Device>(sample_z), sample_noise_seed(a.seed)).value()));
+  };
+  std::int64_t first_step = 0;
+  options.progress = [&](std::int64_t step, const train::GanStepLosses& l, double) {
+    char losses[96];
+    std::snprintf(losses, sizeof losses, "loss_g %.4f, loss_d %.4f", l.loss_g, l.loss_d);
+    progress->update(step, (step - first_step) * a.batch, losses);
+  };
+  train::Trainer<T, G, D, Generate> trainer(g, g_ema, d, data, generate, options);
+  if (a.resume) {
+    if (trainer.resume())
+      std::cerr << "resuming from step " << trainer.step() << "\n";
+    else
+      std::cerr << "no checkpoint in '" << a.out << "'; starting at step 0\n";
+  }
+  first_step = trainer.step();
+  progress = std::make_unique<Progress>(
+      Progress::Options{.label = "train", .steps = "steps", .items = "images", .enabled = !a.quiet}, a.steps,
+      (a.steps - first_step) * a.batch);
+  trainer.run();
+}
+
+}  // namespace detail
+}  // namespace pixsyn::cli

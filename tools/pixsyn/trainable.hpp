@@ -1,0 +1,51 @@
+#pragma once
+// The narrow variants `pixsyn train` trains, one list of (size, max_channels) per family, in one place: the
+// training translation units (train_<family>*.cpp) instantiate exactly these, and the render side can
+// instantiate the same generators from a weights file's metadata (model, size, max_channels) through
+// dispatch_variant.
+//
+// Adding a family: a list and a config function here, a train_<family>.cpp (and train_<family>_cuda.cpp)
+// that define its TrainFamily entry (train_family.hpp) over that list, and one line in train.cpp's
+// train_families(). Every entry costs compile time in those translation units (cips-skips: about 15 s per
+// entry and device; 8 entries: train_cips.cpp 143 s, train_cips_cuda.cpp 105 s on a loaded 2-core
+// machine), so keep the lists short.
+#include <array>
+#include <cstddef>
+#include <utility>
+
+#include "pixsyn/models/cips/config.hpp"
+
+namespace pixsyn::cli {
+
+// A structural type: a list entry is a template argument of the code that instantiates it.
+struct TrainVariant {
+  int size = 0;
+  int max_channels = 0;  // the width cap (for CIPS: hidden, style and every block width)
+  friend constexpr bool operator==(const TrainVariant&, const TrainVariant&) = default;
+};
+
+// cips-skips: the CPU smoke test's (32, 16), and widths for the GPU demo runs: fp16 files of at most
+// 10 MB need hidden · size² (the learned embedding table) + the layers below 5M parameters, which
+// (128, 128) and (256, 64) just meet.
+inline constexpr std::array cips_skips_variants{TrainVariant{32, 16},   TrainVariant{32, 32},  TrainVariant{64, 32},
+                                                TrainVariant{64, 64},   TrainVariant{64, 128}, TrainVariant{128, 64},
+                                                TrainVariant{128, 128}, TrainVariant{256, 64}};
+
+// CIPSskip with hidden, style and every block width equal to max_channels.
+constexpr cips::Config narrow_cips(TrainVariant v) {
+  return {.size = v.size, .hidden = v.max_channels, .style_dim = v.max_channels, .max_channels = v.max_channels};
+}
+
+// Calls f.template operator()<V>() for the entry V of `Variants` equal to (size, max_channels), e.g.
+//   dispatch_variant<cips_skips_variants>(size, width, [&]<TrainVariant V>() { use cips::Generator<narrow_cips(V)>; });
+// false when the list holds no such entry.
+template <const auto& Variants, class F>
+bool dispatch_variant(int size, int max_channels, F&& f) {
+  return [&]<std::size_t... I>(std::index_sequence<I...>) {
+    return ((Variants[I] == TrainVariant{size, max_channels} ? (f.template operator()<Variants[I]>(), true) : false) ||
+            ...);
+  }
+  (std::make_index_sequence<Variants.size()>{});
+}
+
+}  // namespace pixsyn::cli
