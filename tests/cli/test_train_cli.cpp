@@ -117,14 +117,14 @@ TEST_CASE("a folder's images load with a progress report; smaller ones are upsca
   std::filesystem::create_directories(dir / "data");
   io::write_png(dir / "data/large.png", Tensor<float>::full({3, 40, 40}, 0.5f));
   io::write_png(dir / "data/small.png", Tensor<float>::full({3, 12, 20}, 0.5f));
-  const Run run = pixsyn_ok("train --size 16 --max-channels 16 --batch 2 --steps 0 --data " + dir / "data" + " --out " +
+  const Run run = pixsyn_ok("train --size 32 --max-channels 16 --batch 2 --steps 0 --data " + dir / "data" + " --out " +
                             dir / "run");
   // Off a terminal: a line at each tenth of the files (here each of the two), then the count.
   REQUIRE(run.lines.size() == 4);
   CHECK(run.lines[0].rfind("data: 1/2 images (50%), ", 0) == 0);
   CHECK(run.lines[1].rfind("data: 2/2 images (100%), ", 0) == 0);
   CHECK(run.lines[2] == "warning: dataset: folder '" + dir / "data" +
-                            "': 1 of 2 images are smaller than the training size (a shorter side below 16; the "
+                            "': 1 of 2 images are smaller than the training size (a shorter side below 32; the "
                             "smallest 20x12): they are upscaled, and G learns their blur");
   CHECK(run.lines[3] == "data: 2 images (0 skipped)");
 }
