@@ -57,7 +57,7 @@ coords::Affine<float> camera(float centre, float extent, float shift_x, float sh
 TEST_CASE("pixsyn info counts the official CREPS parameters") {
   const Run run256 = pixsyn_ok("info --model creps --size 256");
   CHECK(run256.lines.back() == "parameters: 30530825");
-  CHECK(run256.lines.front() == "model:          creps");
+  CHECK(run256.lines.front() == "model:          creps-256");  // the model and its size
   const Run run512 = pixsyn_ok("info --model creps --size 512");
   CHECK(run512.lines.back() == "parameters: 30867785");
   // The ablations: the library's counts (docs/creps.md), and creps-multi-d8 is creps.
