@@ -7,14 +7,20 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <pixsyn/coords/grid.hpp>
 #include <pixsyn/core/tensor.hpp>
 #include <pixsyn/io/image.hpp>
+#include <pixsyn/io/npy.hpp>
 #include <pixsyn/io/safetensors.hpp>
+#include <pixsyn/models/cips.hpp>
+#include <pixsyn/nn/serialize.hpp>
+#include <pixsyn/render/tiled.hpp>
 #include <regex>
 #include <string>
 #include <vector>
 
 #include "run_pixsyn.hpp"
+#include "trainable.hpp"
 
 using namespace pixsyn;
 using namespace pixsyn::test;
@@ -68,6 +74,25 @@ TEST_CASE("pixsyn train on Fashion-MNIST: finite losses, a moved G_ema, a checkp
   CHECK(resumed.output.find('\r') == std::string::npos);
   pixsyn_ok(common + " --steps 5 --out " + dir / "straight");
   CHECK(bytes_of(dir / "run/g_ema.safetensors") == bytes_of(dir / "straight/g_ema.safetensors"));
+
+  // G_ema renders from its metadata alone, as the library renders the narrow generator it names.
+  const std::string g_ema_path = dir / "straight/g_ema.safetensors";
+  CHECK(pixsyn_ok("info --weights " + g_ema_path).lines[0] == "model:          cips-skips-32 (max_channels 16)");
+  pixsyn_ok("render --weights " + g_ema_path + " --seed 3 --batch 2 --quiet --npy " + dir / "r.npy");
+  cips::Generator<cli::narrow_cips({32, 16}), float> narrow(0);
+  nn::load_safetensors(narrow, g_ema_path);
+  const auto want =
+      render::render_image(narrow, narrow.map(Tensor<float>::randn({2, 16}, Philox{3})), coords::grid<float>(32, 32));
+  const auto got = io::read_npy<float>(dir / "r.npy");
+  REQUIRE(got.shape() == want.shape());
+  for (std::int64_t i = 0; i < want.numel(); ++i) REQUIRE(got.data()[i] == want.data()[i]);
+  auto odd = io::read_safetensors(g_ema_path);
+  odd.metadata["max_channels"] = "24";
+  io::write_safetensors(dir / "odd.safetensors", odd);
+  check_one_error_line(
+      pixsyn_cli("render --weights " + dir / "odd.safetensors"),
+      "cips-skips-32 with max_channels 24 is not a variant this pixsyn builds; those of cips-skips are "
+      "(size/max_channels) 32/16, 32/32, ");
 
   // Sample grids every 2 steps and at the end: 16 fixed latents (per seed) as a 4 x 4 grid, the same
   // after a resume.

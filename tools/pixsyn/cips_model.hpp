@@ -18,10 +18,11 @@
 namespace pixsyn::cli::detail {
 
 // The models the fused GPU renderer serves: the official CIPSskip and CIPSres (Fourier features and the
-// learned embedding, leaky ReLU). Only these instantiate render::CudaCips.
+// learned embedding, leaky ReLU) at their official widths (the narrow trained variants render on the CPU).
+// Only these instantiate render::CudaCips.
 constexpr bool cips_cuda_path(const cips::Config& c) {
   return c.topology != cips::Topology::base && c.embedding == cips::Embedding::fourier_and_learned &&
-         c.activation == cips::Activation::leaky_relu;
+         c.activation == cips::Activation::leaky_relu && c.max_channels == 0;
 }
 
 constexpr Capabilities cips_capabilities(const cips::Config& c) {

@@ -1,6 +1,9 @@
 #pragma once
 // The registry entries of every family, each defined in its own translation unit (family_*.cpp), so
 // that the generator instantiations compile in parallel and a change rebuilds only what it touches.
+#include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "model.hpp"
@@ -8,6 +11,10 @@
 namespace pixsyn::cli::detail {
 
 ModelEntry cips_skips_entry();
+// The narrow cips-skips that pixsyn train writes (trainable.hpp): null for a (size, max_channels) not in
+// its list; the list as "32/16, 32/32, ..." (size/max_channels) for messages.
+std::unique_ptr<Model> make_narrow_cips_skips(int size, int max_channels, std::uint64_t seed);
+std::string narrow_cips_skips_list();
 ModelEntry cips_residual_entry();
 ModelEntry cips_base_entry();
 ModelEntry cips_no_embedding_entry();

@@ -4,6 +4,11 @@
 
 namespace pixsyn::cli::detail {
 
-ModelEntry cips_skips_entry() { return cips_entry<cips::Skips>("cips-skips"); }
+ModelEntry cips_skips_entry() {
+  ModelEntry entry = cips_entry<cips::Skips>("cips-skips");
+  entry.make_narrow = make_narrow_cips_skips;
+  entry.narrow_list = narrow_cips_skips_list;
+  return entry;
+}
 
 }  // namespace pixsyn::cli::detail

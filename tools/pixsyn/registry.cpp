@@ -110,13 +110,12 @@ std::unique_ptr<Model> make_model(const std::string& name, int size, int max_cha
   const ModelEntry& entry = find_model(name);
   if (std::find(model_sizes.begin(), model_sizes.end(), size) == model_sizes.end())
     throw UsageError(pixsyn::detail::concat("--size must be one of ", join(model_sizes), " (got ", size, ")"));
-  if (max_channels > 0 && entry.make_narrow)
-    if (auto narrow = entry.make_narrow(size, max_channels, seed)) return narrow;
-  if (max_channels > 0)
-    throw UsageError(pixsyn::detail::concat(name, "-", size, " with max_channels ", max_channels,
-                                            " is a narrower variant than this pixsyn renders (it renders the "
-                                            "registered widths)"));
-  return entry.make(size, seed);
+  if (max_channels == 0) return entry.make(size, seed);
+  if (auto model = entry.make_narrow ? entry.make_narrow(size, max_channels, seed) : nullptr) return model;
+  const std::string known =
+      entry.narrow_list ? "; those of " + name + " are (size/max_channels) " + entry.narrow_list() : "";
+  throw UsageError(pixsyn::detail::concat(name, "-", size, " with max_channels ", max_channels,
+                                          " is not a variant this pixsyn builds", known));
 }
 
 }  // namespace pixsyn::cli
