@@ -9,27 +9,19 @@ memory (torch's allocator, above the weights).
   python3 bench/alis_torch.py --official .official/alis [--runs 10] [--warmup 3]
 """
 import argparse
+import os
 import statistics
 import sys
 
-import numpy as np
 import torch
 
-np.float = float  # the official layers.py uses np.float (removed in NumPy 1.24)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_support  # noqa: E402  (the official code's loading)
 
 
 def build(official):
-    sys.path.insert(0, official)
-    from omegaconf import OmegaConf
-    from torch_utils.ops import bias_act, upfirdn2d
-    from training.networks import Generator
-    bias_act._init = lambda: False  # the reference paths (see the module docstring)
-    upfirdn2d._init = lambda: False
-    y = OmegaConf.load(official + "/configs/alis.yml")
-    return Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=256, img_channels=3,
-                     mapping_kwargs=dict(num_layers=2),
-                     synthesis_kwargs=dict(channel_base=16384, channel_max=512, num_fp16_res=4, conv_clamp=256),
-                     synthesis_cfg=OmegaConf.to_container(y.synthesis))
+    torch_support.import_official(official)  # the reference op paths (see the module docstring)
+    return torch_support.alis_networks(official, 256)[0]
 
 
 def main():

@@ -25,11 +25,10 @@ def main():
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     a = p.parse_args()
-    sys.path.insert(0, os.path.abspath(a.official))
-    from torch_utils.ops import bias_act  # noqa: E402
-    from training import networks_creps  # noqa: E402
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import torch_support  # noqa: E402  (the official code's loading)
 
-    bias_act._init = lambda: False  # the reference path: the plugin's JIT build fails on this PyTorch
+    torch_support.import_official(a.official)  # bias_act's reference path: the plugin's JIT build fails
     device = torch.device("cuda")
     print("official CREPS (networks_creps.Generator), PyTorch %s, %s, bias_act reference path, "
           "tf32 matmul %s, median of %d after %d warm-up" % (torch.__version__, torch.cuda.get_device_name(device),
@@ -43,9 +42,7 @@ def main():
             models.clear()
             torch.cuda.empty_cache()
             torch.manual_seed(1)
-            models[size] = networks_creps.Generator(z_dim=512, c_dim=0, w_dim=512, img_resolution=size,
-                                                    img_channels=3, mapping_kwargs={"num_layers": 8},
-                                                    channel_base=65536, channel_max=1024).eval().to(device)
+            models[size] = torch_support.creps_networks(size)[0].eval().to(device)
         g = models[size]
         with torch.no_grad():
             z = torch.randn(batch, 512, device=device, generator=torch.Generator(device).manual_seed(2))
