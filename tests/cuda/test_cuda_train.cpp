@@ -125,10 +125,10 @@ void compare_discriminator(const Config& config) {
   CHECK(relative_error(r1_gpu.penalty.value(), r1_cpu.penalty.value()) < 1e-12);
   autograd::backward(r1_cpu.penalty);
   autograd::backward(r1_gpu.penalty);
-  const auto gpu_params = gpu.named_parameters();
+  const auto gpu_params = gpu.named_parameters(), cpu_params = cpu.named_parameters();
   int reached = 0;
   for (std::size_t k = 0; k < gpu_params.size(); ++k) {
-    const auto& [name, p] = cpu.named_parameters()[k];
+    const auto& [name, p] = cpu_params[k];
     INFO(name);
     REQUIRE(gpu_params[k].second->grad().defined() == p->grad().defined());
     if (!p->grad().defined()) continue;

@@ -72,6 +72,10 @@ inline bool is_floating(DType dtype) { return dtype != DType::I64; }
 // The dtype a tensor of T is saved as unless another is asked for.
 template <class T>
 inline constexpr DType default_dtype = std::is_integral_v<T> ? DType::I64 : DType::F32;
+// The dtype that holds every value of T exactly (training checkpoints: a resumed run repeats the
+// uninterrupted one bit for bit, also in double).
+template <class T>
+inline constexpr DType exact_dtype = std::is_same_v<T, double> ? DType::F64 : default_dtype<T>;
 
 // One tensor as stored: its dtype, shape and raw little-endian bytes.
 struct RawTensor {

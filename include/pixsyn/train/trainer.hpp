@@ -5,8 +5,8 @@
 //   log.csv                              step,loss_g,loss_d,r1,images_per_s (one row per step; r1 empty
 //                                        when the step was not regularised)
 //   checkpoint-<step>.safetensors        G ("g."), G_ema ("g_ema."), D ("d."), both Adam states ("g_adam.",
-//                                        "d_adam."); metadata: step, seed, batch. Written atomically; the
-//                                        last two are kept.
+//                                        "d_adam."); metadata: step, seed, batch. In T's own precision
+//                                        (F64 for double), written atomically; the last two are kept.
 //   g_ema.safetensors                    G_ema's weights at the end, with the caller's metadata.
 //
 // The loop is rosinality's (train/gan_step.hpp: D, lazy R1, G; CIPS), or, when `generate` is an AdaRecipe,
@@ -303,7 +303,7 @@ class Trainer {
     metadata.insert({{"step", std::to_string(step_)},
                      {"seed", std::to_string(options_.seed)},
                      {"batch", std::to_string(options_.batch)}});
-    io::save_tensors(checkpoint_path(step_), tensors, metadata);
+    io::save_tensors(checkpoint_path(step_), tensors, metadata, io::exact_dtype<T>);
     // The new one is in place (atomically); only then do the old ones go, keeping the last two.
     auto checkpoints = list_checkpoints();
     for (std::size_t i = 0; i + 2 < checkpoints.size(); ++i) std::filesystem::remove(checkpoints[i].second);
