@@ -219,7 +219,8 @@ struct HeaderEntry {
 inline HeaderEntry parse_entry(const std::string& where, const std::string& name, const nlohmann::json& entry,
                                std::uint64_t data_size) {
   using pixsyn::detail::check;
-  HeaderEntry parsed{name};
+  HeaderEntry parsed;
+  parsed.name = name;
   const std::string what = where + "tensor '" + pixsyn::detail::printable(name) + "'";
   check(entry.is_object(), what, ": entry is not a JSON object");
   for (const char* key : {"dtype", "shape", "data_offsets"}) check(entry.contains(key), what, " has no \"", key, "\"");
