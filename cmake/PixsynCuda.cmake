@@ -25,6 +25,15 @@ target_compile_definitions(pixsyn_cuda PRIVATE PIXSYN_CUDA_ARCHITECTURES="${CMAK
 target_include_directories(pixsyn_cuda PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                                               $<INSTALL_INTERFACE:include>)
 target_link_libraries(pixsyn_cuda PUBLIC pixsyn CUDA::cudart CUDA::cublas CUDA::cublasLt)
+# NCCL (dist/nccl.hpp, src/cuda/nccl.cu) ships with the CUDA toolkit; CMake has no imported target for it.
+find_path(PIXSYN_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+find_library(PIXSYN_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+if(NOT PIXSYN_NCCL_INCLUDE_DIR OR NOT PIXSYN_NCCL_LIBRARY)
+  message(FATAL_ERROR "PIXSYN_CUDA=ON needs NCCL (nccl.h, libnccl) for multi-GPU runs; it was not found beside the "
+                      "CUDA toolkit. Set PIXSYN_NCCL_INCLUDE_DIR and PIXSYN_NCCL_LIBRARY.")
+endif()
+target_include_directories(pixsyn_cuda PRIVATE ${PIXSYN_NCCL_INCLUDE_DIR})
+target_link_libraries(pixsyn_cuda PUBLIC ${PIXSYN_NCCL_LIBRARY})
 
 # Hopper's kernels (src/cuda/sm90: the fused modulated layer, CREPS's per-pixel kernel on wgmma) use
 # sm_90a-only instructions (wgmma, TMA): when the list names 90, they are compiled for exactly that target

@@ -2,7 +2,7 @@
 # DESIGN.md §2: a folder may include only the folders above it. Fails on any forbidden include.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-order=(core backend ops autograd nn coords models render metrics train)
+order=(core backend ops autograd dist nn coords models render metrics train)
 declare -A rank
 for i in "${!order[@]}"; do rank[${order[$i]}]=$i; done
 bad=0
