@@ -7,14 +7,18 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <pixsyn/coords/axis_grid.hpp>
 #include <pixsyn/coords/grid.hpp>
 #include <pixsyn/core/tensor.hpp>
 #include <pixsyn/io/image.hpp>
 #include <pixsyn/io/npy.hpp>
 #include <pixsyn/io/safetensors.hpp>
+#include <pixsyn/models/alis.hpp>
 #include <pixsyn/models/cips.hpp>
+#include <pixsyn/models/creps.hpp>
 #include <pixsyn/nn/serialize.hpp>
 #include <pixsyn/render/tiled.hpp>
+#include <pixsyn/render/tiled_creps.hpp>
 #include <regex>
 #include <string>
 #include <vector>
@@ -30,6 +34,47 @@ namespace {
 std::string bytes_of(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The step column of a run's log.csv, header included.
+std::vector<std::string> logged_steps(const std::string& log_csv) {
+  std::ifstream log(log_csv);
+  std::vector<std::string> steps;
+  for (std::string line; std::getline(log, line);) steps.push_back(line.substr(0, line.find(',')));
+  return steps;
+}
+
+// Four 32 x 32 noise images as a data folder: quicker to load than Fashion-MNIST.
+std::string noise_folder(const CliTempDir& dir) {
+  std::filesystem::create_directories(dir / "data");
+  for (int i = 0; i < 4; ++i)
+    io::write_png(dir / ("data/" + std::to_string(i) + ".png"),
+                  Tensor<float>::rand({3, 32, 32}, Philox{static_cast<std::uint64_t>(i)}));
+  return dir / "data";
+}
+
+// A tiny run of `model` (the 32/16 variant, the StyleGAN2-ADA loop: step 0 has the path-length term), one
+// step and then one more resumed from its checkpoint; returns the path of its G_ema.
+std::string train_resumed(const CliTempDir& dir, const std::string& model) {
+  const std::string common = "train --model " + model + " --size 32 --max-channels 16 --batch 4 --quiet --data " +
+                             noise_folder(dir) + " --out " + dir / "run";
+  pixsyn_ok(common + " --steps 1");
+  const Run resumed = pixsyn_ok(common + " --steps 2 --resume");
+  CHECK(std::find(resumed.lines.begin(), resumed.lines.end(), "resuming from step 1") != resumed.lines.end());
+  CHECK(logged_steps(dir / "run/log.csv") == std::vector<std::string>{"step", "1", "2"});
+  CHECK(io::read_image(dir / "run/samples/step-2.png").shape() == Shape{3, 4 * 32, 4 * 32});
+  const std::string g_ema = dir / "run/g_ema.safetensors";
+  const auto metadata = io::read_safetensors(g_ema).metadata;
+  CHECK(metadata.at("model") == model);
+  CHECK(metadata.at("size") == "32");
+  CHECK(metadata.at("max_channels") == "16");
+  CHECK(metadata.at("steps") == "2");
+  return g_ema;
+}
+
+void check_same(const Tensor<float>& got, const Tensor<float>& want) {
+  REQUIRE(got.shape() == want.shape());
+  for (std::int64_t i = 0; i < want.numel(); ++i) REQUIRE(got.data()[i] == want.data()[i]);
 }
 
 }  // namespace
@@ -137,6 +182,26 @@ TEST_CASE("pixsyn train on Fashion-MNIST: finite losses, a moved G_ema, a checkp
   CHECK(steps == std::vector<std::string>{"step", "1", "2", "3", "4", "5", "6"});
 }
 
+TEST_CASE("pixsyn train --model alis: a tiny run resumes, and render draws its G_ema from the metadata alone") {
+  CliTempDir dir;
+  const std::string g_ema = train_resumed(dir, "alis");
+  pixsyn_ok("render --weights " + g_ema + " --seed 3 --batch 2 --quiet --npy " + dir / "r.npy");
+  alis::Narrow<32, 16> g(0);
+  nn::load_safetensors(g, g_ema);
+  check_same(io::read_npy<float>(dir / "r.npy"), g.generate(Tensor<float>::randn({2, 3, 16}, Philox{3}), {0}));
+}
+
+TEST_CASE("pixsyn train --model creps: a tiny run resumes, and render draws its G_ema from the metadata alone") {
+  CliTempDir dir;
+  const std::string g_ema = train_resumed(dir, "creps");
+  pixsyn_ok("render --weights " + g_ema + " --seed 3 --batch 2 --quiet --npy " + dir / "r.npy");
+  creps::Narrow<32, 16> g(0);
+  nn::load_safetensors(g, g_ema);
+  check_same(
+      io::read_npy<float>(dir / "r.npy"),
+      render::render_image(g, g.map(Tensor<float>::randn({2, 16}, Philox{3})), coords::axis_grid<float>(32, 32)));
+}
+
 TEST_CASE("a folder's images load with a progress report; smaller ones are upscaled, with one warning") {
   CliTempDir dir;
   std::filesystem::create_directories(dir / "data");
@@ -162,4 +227,12 @@ TEST_CASE("pixsyn train refuses bad data and batches") {
                        "holds no .png, .jpg or .jpeg file");
   check_one_error_line(pixsyn_cli("train --data fashion-mnist --batch 6 --out " + dir / "run --steps 1"),
                        "minibatch-stddev groups of 4");
+  check_one_error_line(
+      pixsyn_cli("train --model alis --size 32 --max-channels 32 --data fashion-mnist --out " + dir / "run"),
+      "--size 32 --max-channels 32 is not a trained variant of alis; size/max-channels: 32/16, 64/64, 128/128, "
+      "256/128");
+  check_one_error_line(pixsyn_cli("train --model creps --size 32 --max-channels 16 --device cuda --data "
+                                  "fashion-mnist --out " +
+                                  dir / "run"),
+                       "--device cuda: creps trains on the CPU only");
 }

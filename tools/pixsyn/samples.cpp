@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "pixsyn/core/philox.hpp"
 #include "pixsyn/io/image.hpp"
 
 namespace pixsyn::cli {
@@ -13,8 +12,10 @@ constexpr std::uint64_t latent_key = 0x53414D504C45ULL, noise_key = 0x534E4F4953
 
 }  // namespace
 
+Philox sample_stream(std::uint64_t run_seed) { return Philox{run_seed ^ latent_key}; }
+
 Tensor<float> sample_latents(std::uint64_t run_seed, std::int64_t count, std::int64_t z_dim) {
-  return Tensor<float>::randn({count, z_dim}, Philox{run_seed ^ latent_key});
+  return Tensor<float>::randn({count, z_dim}, sample_stream(run_seed));
 }
 
 std::uint64_t sample_noise_seed(std::uint64_t run_seed) { return run_seed ^ noise_key; }

@@ -4,11 +4,16 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "pixsyn/core/philox.hpp"
 #include "pixsyn/core/tensor.hpp"
 
 namespace pixsyn::cli {
 
-// The latents of a run's grids: (count, z_dim), N(0, 1) from a Philox stream of the run's seed alone.
+// The Philox stream of a run's grids, of the run's seed alone: the families that draw their own latents
+// (alis, creps: three anchors, left borders) draw them from it.
+Philox sample_stream(std::uint64_t run_seed);
+
+// The latents of a run's grids: (count, z_dim), N(0, 1) from sample_stream.
 Tensor<float> sample_latents(std::uint64_t run_seed, std::int64_t count, std::int64_t z_dim);
 
 // The seed of the generator's noise in a run's grids (fixed per run, as the latents).

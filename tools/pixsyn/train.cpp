@@ -22,7 +22,8 @@ constexpr const char* fashion_mnist = "/usr/share/datasets/fashion-mnist/train-i
 
 // Every trainable family; a new one is one line here (and its entry, train_family.hpp).
 const std::vector<TrainFamily>& train_families() {
-  static const std::vector<TrainFamily> families{detail::cips_skips_train_family()};
+  static const std::vector<TrainFamily> families{detail::cips_skips_train_family(), detail::alis_train_family(),
+                                                 detail::creps_train_family()};
   return families;
 }
 
@@ -30,13 +31,6 @@ const TrainFamily& train_family(const std::string& name) {
   for (const auto& f : train_families())
     if (name == f.name) return f;
   throw UsageError("--model " + name + " cannot be trained");  // the option's choices make this unreachable
-}
-
-std::string variant_list(const TrainFamily& f) {
-  std::string out;
-  for (const auto& v : f.variants)
-    out += (out.empty() ? "" : ", ") + std::to_string(v.size) + "/" + std::to_string(v.max_channels);
-  return out;
 }
 
 // The values of one field over every family's variants, sorted and distinct: the option's choices.
@@ -56,14 +50,16 @@ class Train final : public Command {
     std::string variants;
     for (const auto& f : train_families()) {
       names.push_back(f.name);
-      variants += std::string(variants.empty() ? "" : "; ") + f.name + ": " + variant_list(f);
+      variants += std::string(variants.empty() ? "" : "; ") + f.name + ": " + variant_list(f.variants);
     }
     add_choice_option(app, "--model", a_.model, names, "Generator to train");
     add_integer_choice_option(
         app, "--size", a_.size, registered(&TrainVariant::size),
         "Training image size; the trained pairs with --max-channels (size/width) are " + variants + "; sizes");
-    add_integer_choice_option(app, "--max-channels", a_.max_channels, registered(&TrainVariant::max_channels),
-                              "Width of every layer of G (hidden, style, blocks) and cap of D's widths; widths");
+    add_integer_choice_option(
+        app, "--max-channels", a_.max_channels, registered(&TrainVariant::max_channels),
+        "Width cap of every layer of G (cips-skips: hidden, style, blocks; alis, creps: blocks, z, w) "
+        "and of D's widths; widths");
     add_choice_option(app, "--device", a_.device, {"cpu", "cuda"}, "Train on the CPU or the GPU (float32)");
     add_path_option(app, "--data", a_.data, "Folder of PNG/JPEG images (recursive), or 'fashion-mnist'")->required();
     add_path_option(app, "--out", a_.out, "Run folder: log.csv, checkpoints, g_ema.safetensors")->required();
@@ -87,7 +83,10 @@ class Train final : public Command {
     const TrainFamily& f = train_family(a_.model);
     if (std::find(f.variants.begin(), f.variants.end(), TrainVariant{a_.size, a_.max_channels}) == f.variants.end())
       throw UsageError("--size " + std::to_string(a_.size) + " --max-channels " + std::to_string(a_.max_channels) +
-                       " is not a trained variant of " + a_.model + "; size/max-channels: " + variant_list(f));
+                       " is not a trained variant of " + a_.model + "; size/max-channels: " + variant_list(f.variants));
+    if (a_.device == "cuda" && !f.cuda)
+      throw UsageError("--device cuda: " + a_.model +
+                       " trains on the CPU only (its generator has no GPU training path)");
 #ifndef PIXSYN_WITH_CUDA
     if (a_.device == "cuda") throw UsageError("this pixsyn was built without CUDA (configure with -DPIXSYN_CUDA=ON)");
 #endif
@@ -119,7 +118,7 @@ class Train final : public Command {
 }  // namespace
 
 Subcommand train_subcommand() {
-  return {"train", "Train a narrow generator on the CPU or the GPU (cips-skips)",
+  return {"train", "Train a narrow generator on the CPU or the GPU (cips-skips, alis; creps on the CPU)",
           [](CLI::App& app) -> std::unique_ptr<Command> { return std::make_unique<Train>(app); }};
 }
 

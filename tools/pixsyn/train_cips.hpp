@@ -24,7 +24,8 @@ void train_cips_skips(const TrainArgs& a, const train::Dataset& data) {
     return gen.synthesize_training(gen.map(z),
                                    nn::NoiseSource<float, Device>{.mode = nn::NoiseMode::seeded, .seed = noise_seed});
   };
-  train_run<float>(a, data, g, g_ema, d, generate, V.max_channels);
+  train_run<float>(a, data, g, g_ema, d, generate, latent_samples<float, G>(a, generate, V.max_channels),
+                   {.z_dim = V.max_channels});
 }
 
 // Runs the registered variant of the arguments on device D.

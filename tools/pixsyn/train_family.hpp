@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 
 #include "model_options.hpp"
 #include "pixsyn/train/dataset.hpp"
@@ -32,42 +33,45 @@ struct TrainFamily {
   const char* name;
   std::span<const TrainVariant> variants;
   void (*train)(const TrainArgs& args, const train::Dataset& data);
+  bool cuda = true;  // trains on the GPU too
 };
 
 namespace detail {
 
 // The entries, each defined in its family's translation unit.
 TrainFamily cips_skips_train_family();
+TrainFamily alis_train_family();
+TrainFamily creps_train_family();
 
-// The run: G, G_ema and D as built by the caller (on one device), generate(G, z, noise seed) -> fakes as
-// train::Trainer takes it, the progress report unless --quiet, sample grids of G_ema (samples.hpp), --resume,
-// and g_ema.safetensors with the metadata that `render --weights` reads (weights_metadata; also steps, batch,
+// The images of a sample grid.
+inline constexpr std::int64_t samples_per_grid = 16;
+
+// The run: G, G_ema and D as built by the caller (on one device), `generate` as train::Trainer takes it
+// (generate(G, z, noise seed) -> fakes, or an AdaRecipe), sample(G_ema) -> the samples_per_grid images of a
+// grid (the same every time: samples.hpp's latents and noise seed), and the family's TrainerOptions (its
+// optimiser, regularisation, EMA and z_dim settings), to which the run adds the batch, steps, seed, run folder
+// and hooks. It reports progress unless --quiet, writes the sample grids, resumes on --resume, and writes
+// g_ema.safetensors with the metadata that `render --weights` reads (weights_metadata; also steps, batch,
 // seed, device).
-template <class T, class G, class D, class Generate>
-void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D& d, Generate generate,
-               std::int64_t z_dim) {
-  using Device = typename G::device_type;
-  constexpr std::int64_t samples_per_grid = 16;
+template <class T, class G, class D, class Generate, class Sample>
+void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D& d, Generate generate, Sample sample,
+               train::TrainerOptions options) {
   std::unique_ptr<Progress> progress;  // made once the first step (after a resume) is known
-  train::TrainerOptions options{.batch = a.batch,
-                                .steps = a.steps,
-                                .seed = a.seed,
-                                .z_dim = z_dim,
-                                .checkpoint_every = a.checkpoint_every,
-                                .run_dir = a.out,
-                                .model = weights_metadata(a.model, a.size, a.max_channels)};
+  options.batch = a.batch;
+  options.steps = a.steps;
+  options.seed = a.seed;
+  options.checkpoint_every = a.checkpoint_every;
+  options.run_dir = a.out;
+  options.model = weights_metadata(a.model, a.size, a.max_channels);
   // The device is not part of the model: a run resumes on either.
   options.metadata.insert({{"steps", std::to_string(a.steps)},
                            {"batch", std::to_string(a.batch)},
                            {"seed", std::to_string(a.seed)},
                            {"device", a.device}});
   options.sample_every = a.sample_every;
-  const Tensor<T, Device> sample_z = pixsyn::detail::on_device<Device>(sample_latents(a.seed, samples_per_grid, z_dim));
   options.sample = [&](std::int64_t step) {
     autograd::no_grad inference;
-    write_sample_grid(
-        a.out, step,
-        pixsyn::detail::on_host(generate(g_ema, Var<T, Device>(sample_z), sample_noise_seed(a.seed)).value()));
+    write_sample_grid(a.out, step, pixsyn::detail::on_host(sample(std::as_const(g_ema))));
   };
   std::int64_t first_step = 0;
   options.progress = [&](std::int64_t step, const train::GanStepLosses& l, double) {
@@ -75,7 +79,7 @@ void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D
     std::snprintf(losses, sizeof losses, "loss_g %.4f, loss_d %.4f", l.loss_g, l.loss_d);
     progress->update(step, (step - first_step) * a.batch, losses);
   };
-  train::Trainer<T, G, D, Generate> trainer(g, g_ema, d, data, generate, options);
+  train::Trainer<T, G, D, Generate> trainer(g, g_ema, d, data, std::move(generate), std::move(options));
   if (a.resume) {
     if (trainer.resume())
       std::cerr << "resuming from step " << trainer.step() << "\n";
@@ -87,6 +91,16 @@ void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D
       Progress::Options{.label = "train", .steps = "steps", .items = "images", .enabled = !a.quiet}, a.steps,
       (a.steps - first_step) * a.batch);
   trainer.run();
+}
+
+// The sample function of a generate(G, z, noise seed): G on the run's fixed latents (samples_per_grid, z_dim).
+template <class T, class G, class Generate>
+auto latent_samples(const TrainArgs& a, Generate generate, std::int64_t z_dim) {
+  using Device = typename G::device_type;
+  return [generate, z = pixsyn::detail::on_device<Device>(sample_latents(a.seed, samples_per_grid, z_dim)),
+          noise_seed = sample_noise_seed(a.seed)](const G& g) {
+    return generate(g, Var<T, Device>(z), noise_seed).value();
+  };
 }
 
 }  // namespace detail

@@ -1,8 +1,8 @@
 #pragma once
 // The narrow variants `pixsyn train` trains, one list of (size, max_channels) per family, in one place: the
-// training translation units (train_<family>*.cpp) instantiate exactly these, and the render side can
-// instantiate the same generators from a weights file's metadata (model, size, max_channels) through
-// dispatch_variant.
+// training translation units (train_<family>*.cpp) instantiate exactly these, and render, info and the other
+// subcommands instantiate the same generators from a weights file's metadata (model, size, max_channels)
+// through dispatch_variant (family_cips_narrow.cpp) or make_narrow (model_family.hpp).
 //
 // Adding a family: a list and a config function here, a train_<family>.cpp (and train_<family>_cuda.cpp)
 // that define its TrainFamily entry (train_family.hpp) over that list, and one line in train.cpp's
@@ -11,6 +11,8 @@
 // machine), so keep the lists short.
 #include <array>
 #include <cstddef>
+#include <span>
+#include <string>
 #include <utility>
 
 #include "pixsyn/models/cips/config.hpp"
@@ -31,9 +33,25 @@ inline constexpr std::array cips_skips_variants{TrainVariant{32, 16},   TrainVar
                                                 TrainVariant{64, 64},   TrainVariant{64, 128}, TrainVariant{128, 64},
                                                 TrainVariant{128, 128}, TrainVariant{256, 64}};
 
+// alis (alis::Narrow<S, W>): the CPU smoke test's 32/16 and demo widths: 256/128 is 2.36M parameters (4.7 MB
+// in fp16).
+inline constexpr std::array alis_variants{TrainVariant{32, 16}, TrainVariant{64, 64}, TrainVariant{128, 128},
+                                          TrainVariant{256, 128}};
+
+// creps (creps::Narrow<S, W>; it trains on the CPU only): the smoke test's 32/16, 64/64 and 128/128.
+inline constexpr std::array creps_variants{TrainVariant{32, 16}, TrainVariant{64, 64}, TrainVariant{128, 128}};
+
 // CIPSskip with hidden, style and every block width equal to max_channels.
 constexpr cips::Config narrow_cips(TrainVariant v) {
   return {.size = v.size, .hidden = v.max_channels, .style_dim = v.max_channels, .max_channels = v.max_channels};
+}
+
+// "32/16, 64/64, ..." (size/max_channels): a list for messages and help texts.
+inline std::string variant_list(std::span<const TrainVariant> variants) {
+  std::string out;
+  for (const TrainVariant& v : variants)
+    out += (out.empty() ? "" : ", ") + std::to_string(v.size) + "/" + std::to_string(v.max_channels);
+  return out;
 }
 
 // Calls f.template operator()<V>() for the entry V of `Variants` equal to (size, max_channels), e.g.
