@@ -12,9 +12,8 @@ namespace pixsyn::cli::detail {
 
 ModelEntry cips_skips_entry();
 // The narrow cips-skips that pixsyn train writes (trainable.hpp): null for a (size, max_channels) not in
-// its list; the list as "32/16, 32/32, ..." (size/max_channels) for messages.
+// its list.
 std::unique_ptr<Model> make_narrow_cips_skips(int size, int max_channels, std::uint64_t seed);
-std::string narrow_cips_skips_list();
 ModelEntry cips_residual_entry();
 ModelEntry cips_base_entry();
 ModelEntry cips_no_embedding_entry();

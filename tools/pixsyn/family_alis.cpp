@@ -2,13 +2,14 @@
 // compile times in check).
 #include "alis_model.hpp"
 #include "families.hpp"
-#include "narrow_variants.hpp"
+#include "trainable.hpp"
 
 namespace pixsyn::cli::detail {
 
 ModelEntry alis_entry() {
   auto entry = alis_entry<alis::Official>("alis");
-  entry.make_narrow = make_narrow<AlisModel, alis::Narrow, alis_narrow_variants>;  // what pixsyn train makes
+  entry.make_narrow = make_narrow<AlisModel, alis::Narrow, alis_variants>;  // what pixsyn train makes
+  entry.narrow_list = narrow_list<alis_variants>;
   return entry;
 }
 

@@ -15,11 +15,4 @@ std::unique_ptr<Model> make_narrow_cips_skips(int size, int max_channels, std::u
   return out;
 }
 
-std::string narrow_cips_skips_list() {
-  std::string out;
-  for (const TrainVariant& v : cips_skips_variants)
-    out += (out.empty() ? "" : ", ") + std::to_string(v.size) + "/" + std::to_string(v.max_channels);
-  return out;
-}
-
 }  // namespace pixsyn::cli::detail

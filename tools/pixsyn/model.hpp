@@ -140,7 +140,7 @@ struct ModelEntry {
   Capabilities capabilities;
   std::unique_ptr<Model> (*make)(int size, std::uint64_t seed);
   // The narrower variants that pixsyn train writes (their weights' metadata has "max_channels";
-  // narrow_variants.hpp, trainable.hpp): null for a (size, max_channels) it does not build; the list of
+  // trainable.hpp): null for a (size, max_channels) it does not build; the list of
   // those it builds, for messages (null: not listed). Null functions for a family without narrow variants.
   std::unique_ptr<Model> (*make_narrow)(int size, int max_channels, std::uint64_t seed) = nullptr;
   std::string (*narrow_list)() = nullptr;

@@ -3,11 +3,13 @@
 // and the parameter table. Included only by the family translation units (cips_model.hpp, creps_model.hpp).
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "memory.hpp"
 #include "model.hpp"
+#include "trainable.hpp"
 
 namespace pixsyn::cli::detail {
 
@@ -27,19 +29,20 @@ std::unique_ptr<cli::Model> make_sized(int size, std::uint64_t seed) {
   return make_sized<Model, Variant>(size, seed, std::make_index_sequence<model_sizes.size()>{});
 }
 
-// Model<Narrow<size, max_channels>> for an entry of `Variants` (narrow_variants.hpp); null for another pair.
+// Model<Narrow<size, max_channels>> for an entry of `Variants` (trainable.hpp); null for another pair.
 template <template <class> class Model, template <int, int, class, class> class Narrow, const auto& Variants>
 std::unique_ptr<cli::Model> make_narrow(int size, int max_channels, std::uint64_t seed) {
   std::unique_ptr<cli::Model> out;
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (void)(((Variants[I].size == size && Variants[I].max_channels == max_channels)
-                ? (out = std::make_unique<Model<Narrow<Variants[I].size, Variants[I].max_channels, float, Cpu>>>(seed),
-                   true)
-                : false) ||
-           ...);
-  }
-  (std::make_index_sequence<Variants.size()>{});
+  dispatch_variant<Variants>(size, max_channels, [&]<TrainVariant V>() {
+    out = std::make_unique<Model<Narrow<V.size, V.max_channels, float, Cpu>>>(seed);
+  });
   return out;
+}
+
+// The narrow_list of a ModelEntry (model.hpp) whose variants are `Variants`.
+template <const auto& Variants>
+std::string narrow_list() {
+  return variant_list(Variants);
 }
 
 // Every parameter of a generator, in state-dict order.
