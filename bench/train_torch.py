@@ -79,8 +79,8 @@ class CipsIteration:
         self.batch, self.device = batch, device
         self.coords = convert_to_coord_format(batch, size, size, device=device)
         g_ratio, d_ratio = 4 / 5, 16 / 17
-        self.g_optim = torch.optim.Adam(self.g.parameters(), lr=0.002 * g_ratio, betas=(0, 0.99 ** g_ratio))
-        self.d_optim = torch.optim.Adam(self.d.parameters(), lr=0.002 * d_ratio, betas=(0, 0.99 ** d_ratio))
+        self.g_optim = torch.optim.Adam(self.g.parameters(), lr=0.002 * g_ratio, betas=(0.0, 0.99 ** g_ratio))
+        self.d_optim = torch.optim.Adam(self.d.parameters(), lr=0.002 * d_ratio, betas=(0.0, 0.99 ** d_ratio))
         self.real = torch.randn(batch, 3, size, size, device=device)
         self.defaults = torch.backends.cudnn.allow_tf32
 
@@ -151,7 +151,7 @@ class AdaIteration:
         self.phases = []
         for name, module, interval in (("G", self.g, 4), ("D", self.d, 16)):
             ratio = interval / (interval + 1)
-            opt = torch.optim.Adam(module.parameters(), lr=lr * ratio, betas=[0, 0.99 ** ratio], eps=1e-8)
+            opt = torch.optim.Adam(module.parameters(), lr=lr * ratio, betas=[0.0, 0.99 ** ratio], eps=1e-8)
             self.phases += [(name + "main", module, opt, 1), (name + "reg", module, opt, interval)]
         self.real = torch.randn(batch, 3, size, size, device=device)
         self.real_c = torch.zeros(batch, 0, device=device)
