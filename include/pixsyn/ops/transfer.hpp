@@ -25,4 +25,10 @@ Tensor<T, Cpu> on_host(const Tensor<T, D>& t) {
     return t;
 }
 
+// A one-element tensor's value on the host, as a double (a loss read back once per training step).
+template <class T, class D>
+double read_scalar(const Tensor<T, D>& t) {
+  return static_cast<double>(on_host(t).item());
+}
+
 }  // namespace pixsyn::detail

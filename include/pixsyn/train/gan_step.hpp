@@ -96,9 +96,9 @@ GanStepLosses gan_step(const Discriminator& d, Adam<T, Device>& g_optimizer, Ada
     loss_g = loss.value();
   }
   GanStepLosses losses;
-  losses.loss_d = static_cast<double>(pixsyn::detail::on_host(loss_d).item());
-  losses.loss_g = static_cast<double>(pixsyn::detail::on_host(loss_g).item());
-  if (regularize) losses.r1 = static_cast<double>(pixsyn::detail::on_host(r1).item());
+  losses.loss_d = pixsyn::detail::read_scalar(loss_d);
+  losses.loss_g = pixsyn::detail::read_scalar(loss_g);
+  if (regularize) losses.r1 = pixsyn::detail::read_scalar(r1);
   return losses;
 }
 

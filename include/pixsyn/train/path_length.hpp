@@ -12,7 +12,6 @@
 // double backward. The running mean m is the regulariser's state: it lives here and is checkpointed
 // (state_dict), where the official code kept it in the loss object and lost it on resume.
 #include <cmath>
-#include <type_traits>
 #include <vector>
 
 #include "pixsyn/autograd/backward.hpp"
@@ -20,9 +19,9 @@
 #include "pixsyn/autograd/functions/math.hpp"
 #include "pixsyn/autograd/functions/reduce.hpp"
 #include "pixsyn/autograd/grad_mode.hpp"
-#include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/nn/module.hpp"
+#include "pixsyn/ops/transfer.hpp"
 
 namespace pixsyn::train {
 
@@ -38,19 +37,6 @@ struct PathLengthTerm {
   Var<T, Device> penalty;  // mean_b (ℓ_b − m')², differentiable with respect to G's weights
   double mean_length = 0;  // mean_b ℓ_b of this batch
 };
-
-namespace detail {
-
-// A one-element value read on the host.
-template <class T, class D>
-double scalar_value(const Var<T, D>& v) {
-  if constexpr (std::is_same_v<D, Cuda>)
-    return static_cast<double>(to_host(v.value()).item());
-  else
-    return static_cast<double>(v.value().item());
-}
-
-}  // namespace detail
 
 class PathLength {
  public:
@@ -85,8 +71,8 @@ class PathLength {
     const Var<T, D> batch_mean = mean(lengths);
     const auto old = static_cast<T>(mean_);
     const Var<T, D> running = add(mul(add(batch_mean, -old), static_cast<T>(options_.decay)), old);
-    mean_ = detail::scalar_value(running);
-    return {mean(square(sub(lengths, reshape(running, Shape{1})))), detail::scalar_value(batch_mean)};
+    mean_ = pixsyn::detail::read_scalar(running.value());
+    return {mean(square(sub(lengths, reshape(running, Shape{1})))), pixsyn::detail::read_scalar(batch_mean.value())};
   }
 
   // The loss the regularisation step backpropagates: weight · penalty · interval.

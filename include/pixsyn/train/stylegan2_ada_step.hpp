@@ -75,7 +75,7 @@ AdaStepLosses stylegan2_ada_step(const Discriminator& d, Adam<T, Device>& g_opti
     g_optimizer.zero_grad();
     autograd::backward(loss);
     g_optimizer.step();
-    losses.loss_g = detail::scalar_value(loss);
+    losses.loss_g = pixsyn::detail::read_scalar(loss.value());
   }
   if (regularize.path_length != nullptr) {
     PathLength& pl = *regularize.path_length;
@@ -84,7 +84,7 @@ AdaStepLosses stylegan2_ada_step(const Discriminator& d, Adam<T, Device>& g_opti
     g_optimizer.zero_grad();
     autograd::backward(pl.loss(term));
     g_optimizer.step();
-    losses.pl = detail::scalar_value(term.penalty);
+    losses.pl = pixsyn::detail::read_scalar(term.penalty.value());
   }
   {
     Var<T, Device> fakes;
@@ -96,7 +96,7 @@ AdaStepLosses stylegan2_ada_step(const Discriminator& d, Adam<T, Device>& g_opti
     d_optimizer.zero_grad();
     autograd::backward(loss);
     d_optimizer.step();
-    losses.loss_d = detail::scalar_value(loss);
+    losses.loss_d = pixsyn::detail::read_scalar(loss.value());
   }
   if (regularize.r1) {
     const auto r1 = r1_penalty(d, reals);
@@ -104,7 +104,7 @@ AdaStepLosses stylegan2_ada_step(const Discriminator& d, Adam<T, Device>& g_opti
     d_optimizer.zero_grad();
     autograd::backward(loss);
     d_optimizer.step();
-    losses.r1 = detail::scalar_value(r1.penalty);
+    losses.r1 = pixsyn::detail::read_scalar(r1.penalty.value());
   }
   // The G phases left gradients on D's weights; the D phase zeroes them before its backward.
   return losses;
