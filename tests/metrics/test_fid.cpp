@@ -3,16 +3,15 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <limits>
 #include <numbers>
 
-#include <pixsyn/io/safetensors.hpp>
 #include <pixsyn/metrics/frechet.hpp>
 #include <pixsyn/metrics/kid.hpp>
 #include <pixsyn/metrics/spectrum.hpp>
 #include <pixsyn/ops/layout.hpp>
 #include "support/errors.hpp"
+#include "support/fixture_file.hpp"
 
 using namespace pixsyn;
 using pixsyn::test::contains;
@@ -20,13 +19,9 @@ using pixsyn::test::error_of;
 
 namespace {
 
-const std::map<std::string, Tensor<double>>& fixture() {
-  static const auto tensors =
-      io::load_tensors<double>(std::filesystem::path(PIXSYN_SOURCE_DIR) / "tests/fixtures/metrics/fid.safetensors");
-  return tensors;
-}
+const test::FixtureFile& fixture() { return test::fixture_file("metrics/fid.safetensors"); }
 
-double value(const std::string& key) { return fixture().at(key).data()[0]; }
+double value(const std::string& key) { return fixture().scalar(key); }
 
 metrics::FeatureStats gaussian(Eigen::VectorXd mean, Eigen::MatrixXd covariance) {
   return {std::move(mean), std::move(covariance), 1000};

@@ -1,17 +1,16 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
 
-#include <pixsyn/io/safetensors.hpp>
 #include <pixsyn/metrics/area_downsample.hpp>
 #include <pixsyn/metrics/psnr.hpp>
 #include <pixsyn/metrics/scale_consistency.hpp>
 #include <pixsyn/metrics/ssim.hpp>
 #include "support/errors.hpp"
+#include "support/fixture_file.hpp"
 
 using namespace pixsyn;
 using pixsyn::test::contains;
@@ -21,13 +20,9 @@ namespace {
 
 // Image pairs and downsamplings computed by tools/reference/make_metrics_fixtures.py (PyTorch, float64,
 // a full 2-D window and F.conv2d: an implementation independent of the separable one here).
-const std::map<std::string, Tensor<double>>& fixture() {
-  static const auto tensors =
-      io::load_tensors<double>(std::filesystem::path(PIXSYN_SOURCE_DIR) / "tests/fixtures/metrics/metrics.safetensors");
-  return tensors;
-}
+const test::FixtureFile& fixture() { return test::fixture_file("metrics/metrics.safetensors"); }
 
-double scalar(const std::string& key) { return fixture().at(key).data()[0]; }
+double scalar(const std::string& key) { return fixture().scalar(key); }
 
 }  // namespace
 

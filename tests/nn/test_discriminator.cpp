@@ -65,6 +65,19 @@ void check_against_fixture(const Discriminator& d, const Fixture& f) {
   CHECK(on_var < 1e-12);
 }
 
+// Every case (fixture name -> configuration): the discriminator built from it, with the fixture's weights.
+template <class Discriminator, class Config>
+void check_cases(const std::map<std::string, Config>& cases) {
+  for (const auto& entry : cases) {
+    const std::string& name = entry.first;  // a structured binding cannot be captured (clang 14)
+    CAPTURE(name);
+    const auto f = load(name);
+    Discriminator d(entry.second);
+    d.load_state_dict(f.weights);
+    check_against_fixture(d, f);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("discriminators have the official parameter counts") {
@@ -109,27 +122,11 @@ TEST_CASE("discriminator state-dict keys follow the official modules") {
 }
 
 TEST_CASE("the rosinality discriminator matches the PyTorch reference") {
-  for (const auto& entry : rosinality_cases) {
-    const std::string& name = entry.first;  // a structured binding cannot be captured (clang 14)
-    const auto& config = entry.second;
-    CAPTURE(name);
-    const auto f = load(name);
-    nn::RosinalityDiscriminator<double> d(config);
-    d.load_state_dict(f.weights);
-    check_against_fixture(d, f);
-  }
+  check_cases<nn::RosinalityDiscriminator<double>>(rosinality_cases);
 }
 
 TEST_CASE("the StyleGAN2-ADA discriminator matches the PyTorch reference (clamped and not)") {
-  for (const auto& entry : stylegan2_cases) {
-    const std::string& name = entry.first;  // a structured binding cannot be captured (clang 14)
-    const auto& config = entry.second;
-    CAPTURE(name);
-    const auto f = load(name);
-    nn::StyleGan2Discriminator<double> d(config);
-    d.load_state_dict(f.weights);
-    check_against_fixture(d, f);
-  }
+  check_cases<nn::StyleGan2Discriminator<double>>(stylegan2_cases);
 }
 
 TEST_CASE("discriminators differentiate twice with respect to the images (the R1 path)") {

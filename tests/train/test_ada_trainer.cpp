@@ -11,21 +11,14 @@
 #include <string>
 
 #include "support/temp_files.hpp"
+#include "tiny_ada_models.hpp"
 
 using namespace pixsyn;
 
 namespace {
 
-constexpr alis::Config tiny_alis{
-    .size = 8, .z_dim = 8, .w_dim = 8, .mapping_layers = 2, .channel_base = 32, .channel_max = 8};
-constexpr creps::Config tiny_creps{.size = 8,
-                                   .z_dim = 8,
-                                   .w_dim = 8,
-                                   .mapping_layers = 2,
-                                   .channel_base = 64,
-                                   .channel_max = 16,
-                                   .biline_channels = 4,
-                                   .thickness = 2};
+using test::tiny_alis;
+using test::tiny_creps;
 using TinyAlis = alis::Generator<tiny_alis, float>;
 using TinyCreps = creps::Generator<tiny_creps, float>;
 using TinyD = nn::StyleGan2Discriminator<float>;
@@ -47,7 +40,7 @@ void run_training(const std::filesystem::path& data_dir, const std::filesystem::
     Recipe::set_shift_strength(g, 0);
     Recipe::set_shift_strength(g_ema, 0);
   }
-  TinyD d({.size = 8, .channel_base = 32, .channel_max = 8, .conv_clamp = 256}, 4);
+  TinyD d(test::tiny_ada_d, 4);
   const auto data = train::Dataset::folder(data_dir, {.size = 8, .crop = train::Crop::random});
   train::Trainer<float, G, TinyD, Recipe> trainer(
       g, g_ema, d, data, recipe,

@@ -4,6 +4,8 @@
 #include <pixsyn/models/creps/training.hpp>
 #include <pixsyn/train/path_length.hpp>
 
+#include "tiny_ada_models.hpp"
+
 #include <cmath>
 #include <string>
 #include <vector>
@@ -12,14 +14,7 @@ using namespace pixsyn;
 
 namespace {
 
-constexpr creps::Config tiny_creps{.size = 8,
-                                   .z_dim = 8,
-                                   .w_dim = 8,
-                                   .mapping_layers = 2,
-                                   .channel_base = 64,
-                                   .channel_max = 16,
-                                   .biline_channels = 4,
-                                   .thickness = 2};
+using test::tiny_creps;
 using TinyCreps = creps::Generator<tiny_creps, double>;
 
 // The penalty of a fixed draw from a fixed running mean, as a function of G's weights.

@@ -9,6 +9,7 @@
 #include <pixsyn/train/stylegan2_ada_step.hpp>
 
 #include "step_fixture.hpp"
+#include "tiny_ada_models.hpp"
 
 #include <cmath>
 #include <string>
@@ -17,20 +18,10 @@ using namespace pixsyn;
 
 namespace {
 
-// The configurations of tools/reference/make_sg2ada_train_fixtures.py.
-constexpr alis::Config tiny_alis{
-    .size = 8, .z_dim = 8, .w_dim = 8, .mapping_layers = 2, .channel_base = 32, .channel_max = 8};
-const nn::StyleGan2DiscriminatorConfig tiny_alis_d{.size = 8, .channel_base = 32, .channel_max = 8, .conv_clamp = 256};
+using test::tiny_alis;
+using test::tiny_creps;
+const nn::StyleGan2DiscriminatorConfig tiny_alis_d = test::tiny_ada_d, tiny_creps_d = test::tiny_ada_d;
 using TinyAlis = alis::Generator<tiny_alis, double>;
-constexpr creps::Config tiny_creps{.size = 8,
-                                   .z_dim = 8,
-                                   .w_dim = 8,
-                                   .mapping_layers = 2,
-                                   .channel_base = 64,
-                                   .channel_max = 16,
-                                   .biline_channels = 4,
-                                   .thickness = 2};
-const nn::StyleGan2DiscriminatorConfig tiny_creps_d = tiny_alis_d;
 using TinyCreps = creps::Generator<tiny_creps, double>;
 constexpr std::int64_t batch = 4, start_images = 2000;
 
