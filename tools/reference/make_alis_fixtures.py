@@ -1,12 +1,9 @@
 #!/usr/bin/python3
-"""Write the ALIS reference fixtures (tests/fixtures/alis/*.safetensors).
+"""Writes tests/fixtures/alis/*.safetensors: /usr/bin/python3 tools/reference/make_alis_fixtures.py
 
-Usage (from the repository root):  /usr/bin/python3 tools/reference/make_alis_fixtures.py
-Deterministic: every fixture uses its own fixed torch.Generator seed, one thread.
-
-Each fixture holds the float32 state dict under the official key names (in the official order) and
-the fixture.* tensors (see docs/fixtures.md).  Reference outputs are computed by alis_reference.py
-in float64 from the float32-rounded parameters and inputs, then stored as float32.
+Per fixture (docs/fixtures.md): a float32 state dict under the official keys and order, three anchor
+latents, their frames' left borders (delta) and noise, and the frames computed by alis_reference.py in
+float64 from the float32-rounded inputs. Deterministic: one seed per fixture, one thread.
 """
 
 import os
@@ -19,10 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import alis_reference as ref  # noqa: E402
-from safetensors_io import load_file, save_file  # noqa: E402
-
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-OUT_DIR = os.path.join(ROOT, "tests", "fixtures", "alis")
+from safetensors_io import write_model_fixtures  # noqa: E402
 
 CONFIG_KEYS = ("size", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max", "input_resolution",
                "patches", "anchor_distance", "input", "coordinate_fusers", "remove_lowest_freq", "fp16_resolutions")
@@ -95,23 +89,8 @@ def make_fixture(spec):
                 rgb_f32_vs_f64_max_abs_diff="%.3g" % (rgb_f32.double() - rgb).abs().max().item(),
                 generator="tools/reference/make_alis_fixtures.py")
     meta = OrderedDict((k, str(v).lower() if isinstance(v, bool) else v) for k, v in meta.items())
-    path = os.path.join(OUT_DIR, spec["name"] + ".safetensors")
-    save_file(tensors, path, meta)
-    back, meta_back = load_file(path)
-    assert list(back.keys()) == list(tensors.keys())
-    for k, v in tensors.items():
-        assert back[k].dtype == torch.float32 and torch.equal(back[k], v), k
-    assert meta_back == {k: str(v) for k, v in meta.items()}
-    return path, meta
-
-
-def main():
-    os.makedirs(OUT_DIR, exist_ok=True)
-    for spec in FIXTURES:
-        path, meta = make_fixture(spec)
-        print("%-55s %8d bytes  max|rgb| %s  f32-vs-f64 %s" % (os.path.relpath(path, ROOT), os.path.getsize(path),
-                                                               meta["rgb_max_abs"], meta["rgb_f32_vs_f64_max_abs_diff"]))
+    return tensors, meta
 
 
 if __name__ == "__main__":
-    main()
+    write_model_fixtures("alis", FIXTURES, make_fixture)

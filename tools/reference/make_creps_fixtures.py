@@ -1,12 +1,10 @@
 #!/usr/bin/python3
-"""Write the CREPS reference fixtures (tests/fixtures/creps/*.safetensors).
+"""Writes tests/fixtures/creps/*.safetensors: /usr/bin/python3 tools/reference/make_creps_fixtures.py
 
-Usage (from the repository root):  /usr/bin/python3 tools/reference/make_creps_fixtures.py
-Deterministic: every fixture uses its own fixed torch.Generator seed, one thread.
-
-Each fixture holds the float32 state dict under the official key names (in the official order) and
-the fixture.* tensors (see docs/fixtures.md).  Reference outputs are computed by creps_reference.py
-in float64 from the float32-rounded parameters and inputs, then stored as float32.
+Per fixture (docs/fixtures.md): a float32 state dict under the official keys and order, latents, a
+grid's rows and columns and scattered points, and the images computed there by creps_reference.py in
+float64 from the float32-rounded inputs (some also through the fp16 refinement). Deterministic: one
+seed per fixture, one thread.
 """
 
 import os
@@ -19,10 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import creps_reference as ref  # noqa: E402
-from safetensors_io import load_file, save_file  # noqa: E402
-
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-OUT_DIR = os.path.join(ROOT, "tests", "fixtures", "creps")
+from safetensors_io import write_model_fixtures  # noqa: E402
 
 CONFIG_KEYS = ("size", "z_dim", "w_dim", "mapping_layers", "channel_base", "channel_max", "biline_channels",
                "thickness", "features", "fusion", "refinement_blocks")
@@ -121,23 +116,8 @@ def make_fixture(spec):
                 rgb_max_abs="%.6g" % rgb.abs().max().item(),
                 rgb_f32_vs_f64_max_abs_diff="%.3g" % (rgb_f32.double() - rgb).abs().max().item(),
                 generator="tools/reference/make_creps_fixtures.py")
-    path = os.path.join(OUT_DIR, spec["name"] + ".safetensors")
-    save_file(tensors, path, meta)
-    back_t, meta_back = load_file(path)
-    assert list(back_t.keys()) == list(tensors.keys())
-    for k, v in tensors.items():
-        assert back_t[k].dtype == torch.float32 and torch.equal(back_t[k], v), k
-    assert meta_back == {k: str(v) for k, v in meta.items()}
-    return path, meta
-
-
-def main():
-    os.makedirs(OUT_DIR, exist_ok=True)
-    for spec in FIXTURES:
-        path, meta = make_fixture(spec)
-        print("%-60s %8d bytes  max|rgb| %s  f32-vs-f64 %s" % (os.path.relpath(path, ROOT), os.path.getsize(path),
-                                                               meta["rgb_max_abs"], meta["rgb_f32_vs_f64_max_abs_diff"]))
+    return tensors, meta
 
 
 if __name__ == "__main__":
-    main()
+    write_model_fixtures("creps", FIXTURES, make_fixture)

@@ -21,11 +21,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import cips_reference as ref  # noqa: E402
-from safetensors_io import load_file, save_file  # noqa: E402
+from safetensors_io import ROOT, fixture_dir, save_checked  # noqa: E402
 
-ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-CIPS_DIR = os.path.join(ROOT, "tests", "fixtures", "cips")
-OPS_DIR = os.path.join(ROOT, "tests", "fixtures", "ops")
+CIPS_DIR = fixture_dir("cips")
+OPS_DIR = fixture_dir("ops")
 
 MEAN_W_SAMPLES = 1024
 
@@ -124,14 +123,7 @@ def make_cips_fixture(spec):
         generator="tools/reference/make_fixtures.py",
     )
     path = os.path.join(CIPS_DIR, spec["name"] + ".safetensors")
-    save_file(tensors, path, meta)
-
-    # round trip + consistency checks
-    back, meta_back = load_file(path)
-    assert list(back.keys()) == list(tensors.keys())
-    for k, v in tensors.items():
-        assert back[k].dtype == torch.float32 and torch.equal(back[k], v), k
-    assert meta_back == {k: str(v) for k, v in meta.items()}
+    save_checked(tensors, path, meta, torch.float32)
     assert set(sd32.keys()) == set(ref.state_dict_shapes(cfg).keys())
     return path, meta, sd32, noise32, z32, coords32, mean_w32, rgb64
 
@@ -189,10 +181,7 @@ def make_grid_sample_fixture():
         generator="tools/reference/make_fixtures.py",
     )
     path = os.path.join(OPS_DIR, "grid_sample.safetensors")
-    save_file(tensors, path, meta)
-    back, _ = load_file(path)
-    for k, v in tensors.items():
-        assert back[k].dtype == torch.float64 and torch.equal(back[k], v), k
+    save_checked(tensors, path, meta, torch.float64)
     return path, meta
 
 

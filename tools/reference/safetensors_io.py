@@ -7,6 +7,7 @@ with offsets relative to the start of the data section and metadata values as st
 """
 
 import json
+import os
 import struct
 from collections import OrderedDict
 
@@ -20,6 +21,13 @@ _DTYPES = {
     torch.int32: ("I32", np.dtype("<i4")),
 }
 _BY_NAME = {name: np_dt for name, np_dt in _DTYPES.values()}
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+
+def fixture_dir(family):
+    """tests/fixtures/<family> of the repository."""
+    return os.path.join(ROOT, "tests", "fixtures", family)
 
 
 def save_file(tensors, path, metadata=None):
@@ -63,3 +71,26 @@ def load_file(path):
         arr = np.frombuffer(raw[base + b:base + e], dtype=_BY_NAME[info["dtype"]])
         out[name] = torch.from_numpy(arr.copy().reshape(info["shape"]))
     return out, dict(meta)
+
+
+def save_checked(tensors, path, metadata=None, dtype=None):
+    """save_file, then the file read back: the same names in order, every tensor equal (and of `dtype` when
+    given), the metadata as strings."""
+    save_file(tensors, path, metadata)
+    back, meta_back = load_file(path)
+    assert list(back.keys()) == list(tensors.keys())
+    for k, v in tensors.items():
+        assert back[k].dtype == (dtype or v.dtype) and torch.equal(back[k], v.contiguous()), k
+    assert meta_back == {str(k): str(v) for k, v in (metadata or {}).items()}
+
+
+def write_model_fixtures(family, specs, make):
+    """Writes tests/fixtures/<family>/<spec name>.safetensors for every spec: make(spec) -> (tensors, metadata),
+    float32 tensors and metadata with rgb_max_abs and rgb_f32_vs_f64_max_abs_diff, which are printed."""
+    os.makedirs(fixture_dir(family), exist_ok=True)
+    for spec in specs:
+        tensors, meta = make(spec)
+        path = os.path.join(fixture_dir(family), spec["name"] + ".safetensors")
+        save_checked(tensors, path, meta, torch.float32)
+        print("%-60s %8d bytes  max|rgb| %s  f32-vs-f64 %s" % (os.path.relpath(path, ROOT), os.path.getsize(path),
+                                                               meta["rgb_max_abs"], meta["rgb_f32_vs_f64_max_abs_diff"]))
