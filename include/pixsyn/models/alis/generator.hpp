@@ -29,6 +29,7 @@
 #include "pixsyn/core/philox.hpp"
 #include "pixsyn/models/alis/config.hpp"
 #include "pixsyn/models/alis/layers.hpp"
+#include "pixsyn/nn/mapped_generator.hpp"
 #include "pixsyn/nn/mapping.hpp"
 
 namespace pixsyn::alis {
@@ -89,7 +90,8 @@ class Synthesis : public nn::Module<T, D> {
 };
 
 template <Config C, class T = float, class D = Cpu>
-class Generator : public nn::Module<T, D> {
+class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
+  using Base = nn::MappedGenerator<C, Synthesis<C, T, D>, T, D>;
   static_assert(Config::power_of_two(C.size) && C.size >= 8 && C.size <= 1024,
                 "alis::Config: size must be a power of two from 8 to 1024 (the official coordinate table's range)");
   static_assert(Config::power_of_two(C.input_resolution) && C.input_resolution >= 4 && C.input_resolution <= C.size,
@@ -109,17 +111,8 @@ class Generator : public nn::Module<T, D> {
   static_assert(std::is_same_v<D, Cpu> || std::is_same_v<D, Cuda>, "alis::Generator: D must be Cpu or Cuda");
 
  public:
-  static constexpr Config config = C;
-  static constexpr int num_ws = C.num_ws();
-  using value_type = T;
-  using device_type = D;
-
-  explicit Generator(std::uint64_t seed = 0) : Generator(Philox{seed}) {}
-  explicit Generator(Philox gen)
-      : synthesis(gen), mapping(C.w_dim, C.mapping_layers, C.mapping_lr_mul, gen, nn::MappingNames::stylegan3()) {
-    this->register_module("synthesis", synthesis);
-    this->register_module("mapping", mapping);
-  }
+  using Base::Base;
+  using Base::mapping, Base::num_ws, Base::synthesis, Base::w_avg;
 
   // z (B, z_dim) -> w (B, w_dim); z (B, 3, z_dim) -> w (B, 3, w_dim), anchor by anchor.
   template <class V>
@@ -130,8 +123,6 @@ class Generator : public nn::Module<T, D> {
     if (z.rank() == 2) return mapping(z);
     return reshape(mapping(reshape(z, Shape{z.dim(0) * z.dim(1), C.z_dim})), Shape{z.dim(0), z.dim(1), C.w_dim});
   }
-
-  const Tensor<T, D>& w_avg() const { return mapping.w_avg; }
 
   // The frames (B, 3, R, R) at left borders delta (one per sample, or one for all) between the anchors w.
   template <class V>
@@ -192,9 +183,6 @@ class Generator : public nn::Module<T, D> {
     }
     return out;
   }
-
-  Synthesis<C, T, D> synthesis;
-  nn::Mapping<T, D> mapping;
 
  protected:
   // The coordinate channel counts follow the stored `basis` buffers (spec §7: a checkpoint may have

@@ -35,6 +35,7 @@
 #include "pixsyn/models/creps/config.hpp"
 #include "pixsyn/models/creps/fp16.hpp"
 #include "pixsyn/models/creps/layers.hpp"
+#include "pixsyn/nn/mapped_generator.hpp"
 #include "pixsyn/nn/mapping.hpp"
 
 namespace pixsyn::creps {
@@ -109,7 +110,8 @@ class Synthesis : public nn::Module<T, D> {
 };
 
 template <Config C, class T = float, class D = Cpu>
-class Generator : public nn::Module<T, D> {
+class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
+  using Base = nn::MappedGenerator<C, Synthesis<C, T, D>, T, D>;
   static_assert(C.size_is_power_of_two() && C.size >= 8,
                 "creps::Config: size must be a power of two >= 8 (b4 and at least one bi-line block, b8)");
   static_assert(C.size <= (1 << 14), "creps::Config: size must be at most 16384");
@@ -132,16 +134,8 @@ class Generator : public nn::Module<T, D> {
                 "creps::Generator: runs on the CPU; a GPU renderer reads its weights (see generator.hpp's notes)");
 
  public:
-  static constexpr Config config = C;
-  static constexpr int num_ws = C.num_ws();
-  using value_type = T;
-
-  explicit Generator(std::uint64_t seed = 0) : Generator(Philox{seed}) {}
-  explicit Generator(Philox gen)
-      : synthesis(gen), mapping(C.w_dim, C.mapping_layers, C.mapping_lr_mul, gen, nn::MappingNames::stylegan3()) {
-    this->register_module("synthesis", synthesis);
-    this->register_module("mapping", mapping);
-  }
+  using Base::Base;
+  using Base::mapping, Base::num_ws, Base::synthesis, Base::w_avg;
 
   // z (B, z_dim) -> w (B, w_dim)
   template <class V>
@@ -150,8 +144,6 @@ class Generator : public nn::Module<T, D> {
                           "; expected (batch, ", C.z_dim, ")");
     return mapping(z);
   }
-
-  const Tensor<T, D>& w_avg() const { return mapping.w_avg; }
 
   // Per-level embeddings of one axis at coordinates t (N): for each level b8 .. bR the accumulated
   // bi-line half of that axis times sqrt(0.5), (B, N, thickness, K).
@@ -258,9 +250,6 @@ class Generator : public nn::Module<T, D> {
     }
     return out;
   }
-
-  Synthesis<C, T, D> synthesis;
-  nn::Mapping<T, D> mapping;
 
  private:
   template <class V>
