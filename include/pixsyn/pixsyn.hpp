@@ -54,6 +54,7 @@
 #include "pixsyn/coords/point_set.hpp"
 #include "pixsyn/coords/transform.hpp"
 
+#include "pixsyn/models/alis.hpp"
 #include "pixsyn/models/cips.hpp"
 #include "pixsyn/models/creps.hpp"
 #include "pixsyn/render/tiled.hpp"
