@@ -10,12 +10,11 @@
 // (train/ema.hpp), as are the latents and noise, which `generate` draws.
 #include <cmath>
 #include <limits>
-#include <utility>
-#include <vector>
 
 #include "pixsyn/autograd/grad_mode.hpp"
 #include "pixsyn/ops/transfer.hpp"
 #include "pixsyn/train/adam.hpp"
+#include "pixsyn/train/frozen_parameters.hpp"
 #include "pixsyn/train/losses.hpp"
 
 namespace pixsyn::train {
@@ -31,29 +30,6 @@ struct GanStepLosses {
 };
 
 enum class GanPhase { discriminator, generator };
-
-namespace detail {
-
-// While in scope, the parameters require no gradient (torch's requires_grad_(False), as the official loops
-// toggle it): a backward pass through their network computes only the gradients of its inputs. The G step
-// runs D so, sparing the weight gradients of D's layers, which nothing would read.
-template <class T, class Device>
-class FrozenParameters {
- public:
-  explicit FrozenParameters(std::vector<Var<T, Device>*> params) : params_(std::move(params)) {
-    for (auto* p : params_) p->node()->requires_grad = false;
-  }
-  ~FrozenParameters() {
-    for (auto* p : params_) p->node()->requires_grad = true;
-  }
-  FrozenParameters(const FrozenParameters&) = delete;
-  FrozenParameters& operator=(const FrozenParameters&) = delete;
-
- private:
-  std::vector<Var<T, Device>*> params_;
-};
-
-}  // namespace detail
 
 // generate(phase) -> fake images Var<T, Device> (B, C, S, S) from the generator's parameters, with the
 // latents and noise of that phase; d(Var images) -> logits (B, 1). `regularize`: run the R1 step this

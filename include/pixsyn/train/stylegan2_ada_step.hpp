@@ -2,21 +2,25 @@
 // One iteration of the StyleGAN2-ADA training loop (training_loop.py with loss.py's StyleGAN2Loss), which
 // CREPS (creps.md §5) and ALIS (alis.md §4) train with. Its phases, in this order:
 //
-//   G main: loss = mean softplus(-D(G(z))), D not stepped;
+//   G main: loss = mean softplus(-D(G(z))), D's parameters frozen (no weight gradients for D);
 //   G reg:  every G_reg_interval-th iteration, the path-length loss weight · penalty · interval on
 //           batch / batch_shrink samples (train/path_length.hpp);
 //   D main: loss = mean softplus(D(G(z))) + mean softplus(-D(x)), G not differentiated;
 //   D reg:  every D_reg_interval-th iteration, γ/2 · R1 · interval.
 //
 // Each phase zeroes its optimizer's gradients, backpropagates and steps; the EMA, the latents and noise are
-// the caller's. (rosinality's loop, which CIPS trains with, runs D before G: train/gan_step.hpp.)
+// the caller's. On the GPU the losses stay on the device until the end of the iteration, where one read-back
+// waits for the whole iteration (the path length reads its running mean when it runs). (rosinality's loop,
+// which CIPS trains with, runs D before G: train/gan_step.hpp.)
 #include <cstdint>
 #include <limits>
 
 #include "pixsyn/core/philox.hpp"
 
 #include "pixsyn/autograd/grad_mode.hpp"
+#include "pixsyn/ops/transfer.hpp"
 #include "pixsyn/train/adam.hpp"
+#include "pixsyn/train/frozen_parameters.hpp"
 #include "pixsyn/train/losses.hpp"
 #include "pixsyn/train/path_length.hpp"
 
@@ -69,44 +73,50 @@ AdaStepLosses stylegan2_ada_step(const Discriminator& d, Adam<T, Device>& g_opti
   pixsyn::detail::check(options.r1_gamma >= 0 && options.d_reg_interval >= 1, "stylegan2_ada_step: r1_gamma ",
                         options.r1_gamma, " must be non-negative and d_reg_interval ", options.d_reg_interval,
                         " positive");
-  AdaStepLosses losses;
+  using V = Var<T, Device>;
+  Tensor<T, Device> loss_g, pl, loss_d, r1;
   {
-    const Var<T, Device> loss = generator_loss(d(generate(AdaPhase::generator).images));
+    const detail::FrozenParameters<T, Device> frozen(d_optimizer.parameters());  // D's, which Adam updates
+    const V loss = generator_loss(d(generate(AdaPhase::generator).images));
     g_optimizer.zero_grad();
     autograd::backward(loss);
     g_optimizer.step();
-    losses.loss_g = pixsyn::detail::read_scalar(loss.value());
+    loss_g = loss.value();
   }
   if (regularize.path_length != nullptr) {
-    PathLength& pl = *regularize.path_length;
+    PathLength& length = *regularize.path_length;
     const Generated<T, Device> out = generate(AdaPhase::generator_regularization);
-    const auto term = pl.penalty(out.images, out.ws, regularize.path_length_noise);
+    const auto term = length.penalty(out.images, out.ws, regularize.path_length_noise);
     g_optimizer.zero_grad();
-    autograd::backward(pl.loss(term));
+    autograd::backward(length.loss(term));
     g_optimizer.step();
-    losses.pl = pixsyn::detail::read_scalar(term.penalty.value());
+    pl = term.penalty.value();
   }
   {
-    Var<T, Device> fakes;
+    V fakes;
     {
       autograd::no_grad frozen;  // the D phase does not differentiate G
       fakes = generate(AdaPhase::discriminator).images;
     }
-    const Var<T, Device> loss = discriminator_loss(d(Var<T, Device>::constant(reals)), d(fakes.detach()));
+    const V loss = discriminator_loss(d(V::constant(reals)), d(fakes.detach()));
     d_optimizer.zero_grad();
     autograd::backward(loss);
     d_optimizer.step();
-    losses.loss_d = pixsyn::detail::read_scalar(loss.value());
+    loss_d = loss.value();
   }
   if (regularize.r1) {
-    const auto r1 = r1_penalty(d, reals);
-    const Var<T, Device> loss = mul(r1.penalty, static_cast<T>(options.r1_gamma / 2 * options.d_reg_interval));
+    const auto penalty = r1_penalty(d, reals);
+    const V loss = mul(penalty.penalty, static_cast<T>(options.r1_gamma / 2 * options.d_reg_interval));
     d_optimizer.zero_grad();
     autograd::backward(loss);
     d_optimizer.step();
-    losses.r1 = pixsyn::detail::read_scalar(r1.penalty.value());
+    r1 = penalty.penalty.value();
   }
-  // The G phases left gradients on D's weights; the D phase zeroes them before its backward.
+  AdaStepLosses losses;
+  losses.loss_g = pixsyn::detail::read_scalar(loss_g);
+  losses.loss_d = pixsyn::detail::read_scalar(loss_d);
+  if (regularize.path_length != nullptr) losses.pl = pixsyn::detail::read_scalar(pl);
+  if (regularize.r1) losses.r1 = pixsyn::detail::read_scalar(r1);
   return losses;
 }
 
