@@ -14,9 +14,10 @@ namespace pixsyn::train {
 template <class G>
 struct CrepsRecipe {
   using T = typename G::value_type;
+  using Device = typename G::device_type;
   double mixing_probability = 0;
 
-  Generated<T> operator()(G& g, AdaPhase phase, std::int64_t batch, Philox& gen, std::uint64_t) const {
+  Generated<T, Device> operator()(G& g, AdaPhase phase, std::int64_t batch, Philox& gen, std::uint64_t) const {
     const auto draw = creps::draw_training<G::config, T>(gen, batch, mixing_probability);
     const auto out = creps::synthesize_training(g, draw, batch);
     if (phase != AdaPhase::discriminator)

@@ -23,7 +23,11 @@
 // is every (row, column) pair, a point set is the diagonal, and a rotation or a warp is a point set.
 // Every member below is public, so a GPU renderer can read the weights (layer.matrix(), styles()).
 // Layers compute on Tensor (inference, styles folded into per-sample weights) or Var (training) with
-// the same code. The dense variant (CREPS-NB) has no per-axis embeddings: it evaluates points only.
+// the same code, on the CPU or (Device = Cuda, with the pixsyn::cuda library; what training runs on the
+// GPU) through the same ops: coordinates and indices stay host tensors on every device, the host computes
+// the Fourier features and copies them over. A GPU generator takes a CPU one's weights with
+// load_state_dict(nn::state_dict_on<Cuda>(cpu.state_dict())); render/cuda_creps.hpp is the fast GPU
+// renderer. The dense variant (CREPS-NB) has no per-axis embeddings: it evaluates points only.
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -37,6 +41,7 @@
 #include "pixsyn/models/creps/layers.hpp"
 #include "pixsyn/nn/mapped_generator.hpp"
 #include "pixsyn/nn/mapping.hpp"
+#include "pixsyn/ops/transfer.hpp"
 
 namespace pixsyn::creps {
 
@@ -130,8 +135,7 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
   static_assert(C.refinement_blocks >= 0 && C.refinement_blocks <= 2,
                 "creps::Config: refinement_blocks must be 0, 1 or 2");
   static_assert(std::is_floating_point_v<T>, "creps::Generator: T must be float or double");
-  static_assert(std::is_same_v<D, Cpu>,
-                "creps::Generator: runs on the CPU; a GPU renderer reads its weights (see generator.hpp's notes)");
+  static_assert(std::is_same_v<D, Cpu> || std::is_same_v<D, Cuda>, "creps::Generator: D must be Cpu or Cuda");
 
  public:
   using Base::Base;
@@ -148,8 +152,7 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
   // Per-level embeddings of one axis at coordinates t (N): for each level b8 .. bR the accumulated
   // bi-line half of that axis times sqrt(0.5), (B, N, thickness, K).
   template <class V>
-  std::vector<V> embed_axis(const V& w, const Tensor<T, D>& t, Axis axis) const
-      requires(C.features == Features::biline) {
+  std::vector<V> embed_axis(const V& w, const Tensor<T>& t, Axis axis) const requires(C.features == Features::biline) {
     check_w(w, "embed_axis");
     detail::check_coordinates("creps::Generator::embed_axis", "coordinates", t);
     const std::int64_t batch = w.dim(0), n = t.numel();
@@ -184,8 +187,7 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
 
   // The image at rows (H) x cols (W) -> (B, 3, H, W).
   template <class V>
-  V synthesize_grid(const V& w, const Tensor<T, D>& rows, const Tensor<T, D>& cols,
-                    SynthesisOptions options = {}) const {
+  V synthesize_grid(const V& w, const Tensor<T>& rows, const Tensor<T>& cols, SynthesisOptions options = {}) const {
     check_w(w, "synthesize_grid");
     detail::check_coordinates("creps::Generator::synthesize_grid", "rows", rows);
     detail::check_coordinates("creps::Generator::synthesize_grid", "cols", cols);
@@ -204,7 +206,7 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
   // The pixels at (ys[p], xs[p]) -> (B, P, 3): each axis embedded once per point, and only the
   // diagonal pairs composed, O(P).
   template <class V>
-  V synthesize_points(const V& w, const Tensor<T, D>& ys, const Tensor<T, D>& xs, SynthesisOptions options = {}) const {
+  V synthesize_points(const V& w, const Tensor<T>& ys, const Tensor<T>& xs, SynthesisOptions options = {}) const {
     check_w(w, "synthesize_points");
     detail::check_coordinates("creps::Generator::synthesize_points", "ys", ys);
     detail::check_coordinates("creps::Generator::synthesize_points", "xs", xs);
@@ -234,12 +236,14 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
     check_w(w, "refine");
     const V last = style(w, num_ws - 1);
     if (options.refinement == Precision::fp16) {
-      if constexpr (std::is_same_v<V, Tensor<T, D>>) {
+      if constexpr (std::is_same_v<V, Tensor<T, D>> && std::is_same_v<D, Cpu>) {
         std::vector<const Block<T, D>*> blocks;
         for (const auto& b : synthesis.refinement) blocks.push_back(b.get());
         return detail::refine_fp16(blocks, last, feature, rgb);
       } else {
-        pixsyn::detail::fail("creps::Generator: the fp16 refinement emulation is for inference (Tensor), not Var");
+        pixsyn::detail::fail(
+            "creps::Generator: the fp16 refinement emulation is for inference on the CPU (Tensor<T, Cpu>), not Var "
+            "or the GPU (render/cuda_creps.hpp renders 16-bit there)");
       }
     }
     V x = feature, out = rgb;

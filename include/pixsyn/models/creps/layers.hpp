@@ -16,6 +16,7 @@
 #include "pixsyn/autograd/functions/reduce.hpp"
 #include "pixsyn/coords/grid.hpp"
 #include "pixsyn/nn/modulated_fc.hpp"
+#include "pixsyn/ops/transfer.hpp"
 
 namespace pixsyn::creps {
 
@@ -72,7 +73,8 @@ T shifted_sin(T theta, bool shift) {
 //   dense (CREPS-NB, docs/creps.md): weight (1, C, 1, 1), freqs (2, C/2) (row and column frequencies),
 //     affine w -> C; pixel (y, x) carries sin(2pi y f_r[c'] + 2pi x f_c[c'] (+ pi/2)) * weight[c] * a[c] / sqrt(C).
 // coords (1, size, 2, 1) is the official buffer of training coordinates: it loads and saves, and
-// pixsyn renders at the coordinates the caller gives instead.
+// pixsyn renders at the coordinates the caller gives instead. Coordinates are host tensors on every device:
+// the host computes the Fourier features (their float32 roundings are the official ones) and copies them to D.
 template <class T, class D = Cpu>
 class InputLayer : public nn::Module<T, D> {
  public:
@@ -95,10 +97,10 @@ class InputLayer : public nn::Module<T, D> {
   // Bi-line input of one axis: coordinates t (N), slot 0 (rows) or 1 (columns) -> (B, N * D, C),
   // point n's D thickness slots as consecutive rows.
   template <class V>
-  V axis(const V& w, const Tensor<T, D>& t, int slot) const {
+  V axis(const V& w, const Tensor<T>& t, int slot) const {
     const std::int64_t c = channels(), half = c / 2, d = thickness_, n = t.numel(), batch = w.dim(0);
-    const auto theta = detail::phases(t, freqs.data(), half * d);
-    auto e = Tensor<T, D>::empty({1, n, d, c});
+    const auto theta = detail::phases(t, pixsyn::detail::on_host(freqs).data(), half * d);
+    auto e = Tensor<T>::empty({1, n, d, c});
     T* pe = e.data();
     for (std::int64_t p = 0; p < n; ++p)
       for (std::int64_t k = 0; k < d; ++k)
@@ -108,17 +110,19 @@ class InputLayer : public nn::Module<T, D> {
     const V a = reshape(affine(w), Shape{batch, c, 2 * d});
     const V m = mul(reshape(as_value<V>(weight), Shape{1, c, 2 * d}), a);
     const V ms = reshape(permute(slice(m, 2, slot * d, (slot + 1) * d), {0, 2, 1}), Shape{batch, 1, d, c});
-    const V x = div(mul(as_constant<V>(e), ms), static_cast<T>(std::sqrt(static_cast<double>(c))));
+    const V x = div(mul(as_constant<V>(pixsyn::detail::on_device<D>(e)), ms),
+                    static_cast<T>(std::sqrt(static_cast<double>(c))));
     return reshape(x, Shape{batch, n * d, c});
   }
 
   // Dense input at points (ys[p], xs[p]) -> (B, P, C).
   template <class V>
-  V dense(const V& w, const Tensor<T, D>& ys, const Tensor<T, D>& xs) const {
+  V dense(const V& w, const Tensor<T>& ys, const Tensor<T>& xs) const {
     const std::int64_t c = channels(), half = c / 2, n = ys.numel(), batch = w.dim(0);
-    const auto row_theta = detail::phases(ys, freqs.data(), half);
-    const auto col_theta = detail::phases(xs, freqs.data() + half, half);
-    auto e = Tensor<T, D>::empty({1, n, c});
+    const Tensor<T> f = pixsyn::detail::on_host(freqs);
+    const auto row_theta = detail::phases(ys, f.data(), half);
+    const auto col_theta = detail::phases(xs, f.data() + half, half);
+    auto e = Tensor<T>::empty({1, n, c});
     T* pe = e.data();
     for (std::int64_t p = 0; p < n; ++p)
       for (std::int64_t ch = 0; ch < c; ++ch) {
@@ -126,15 +130,16 @@ class InputLayer : public nn::Module<T, D> {
         pe[p * c + ch] = detail::shifted_sin(row_theta[j] + col_theta[j], ch >= half);
       }
     const V m = mul(reshape(as_value<V>(weight), Shape{1, 1, c}), reshape(affine(w), Shape{batch, 1, c}));
-    return div(mul(as_constant<V>(e), m), static_cast<T>(std::sqrt(static_cast<double>(c))));
+    return div(mul(as_constant<V>(pixsyn::detail::on_device<D>(e)), m),
+               static_cast<T>(std::sqrt(static_cast<double>(c))));
   }
 
  private:
   static Tensor<T, D> training_coords(std::int64_t size) {
     const auto t = coords::linspace<T>(T(0), T(1), size);
-    auto out = Tensor<T, D>::empty({1, size, 2, 1});
+    auto out = Tensor<T>::empty({1, size, 2, 1});
     for (std::int64_t n = 0; n < size; ++n) out.data()[2 * n] = out.data()[2 * n + 1] = t.data()[n];
-    return out;
+    return pixsyn::detail::on_device<D>(out);
   }
 
  public:
