@@ -5,7 +5,8 @@
 //          (tools/pixsyn/trainable.hpp);
 //   alis   train::stylegan2_ada_step (G, lazy path length, D, lazy R1), ALIS's recipe and the G EMA:
 //          alis::Official<256> with ALIS's StyleGAN2-ADA D (train_gpu_alis.cpp);
-//   creps  listed for the official time only: creps::Generator is CPU-only (no autograd path on Cuda).
+//   creps  the same loop with CREPS's recipe: creps::Official<256> with CREPS's StyleGAN2-ADA D
+//          (train_gpu_creps.cpp; both through train_gpu_ada.hpp).
 // Per row: ms of a plain iteration, of one with the path length (StyleGAN2-ADA), of one with R1 (with the
 // path length too for StyleGAN2-ADA: iteration 0 of the cycle), the average over the official cycle of 16
 // (train_gpu.hpp), images/s from it, and the memory pool's peak. Random weights, reals and latents (the speed
@@ -84,8 +85,7 @@ TrainTiming run(const Row& r, int repeats) {
   if (r.family == "cips" && r.size == 128 && r.width == 128) return cips.operator()<128, 128>();
   if (r.family == "cips" && r.size == 256 && r.width == 64) return cips.operator()<256, 64>();
   if (r.family == "alis" && r.size == 256 && r.width == 0) return bench::measure_alis(r.batch, repeats);
-  if (r.family == "creps" && r.size == 256 && r.width == 0)
-    return {.error = "not on the GPU: creps::Generator is CPU-only (no Cuda autograd path to train)"};
+  if (r.family == "creps" && r.size == 256 && r.width == 0) return bench::measure_creps(r.batch, repeats);
   std::fprintf(stderr,
                "bench_train_gpu: no instantiation for %s size %d width %d (rows: cips 256/0, 128/128, 256/64; "
                "alis 256/0; creps 256/0)\n",
@@ -157,8 +157,8 @@ int main(int argc, char** argv) {
   cudaDeviceProp prop{};
   bench::check(cudaGetDeviceProperties(&prop, backend::cuda::Context::instance().device()), "cudaGetDeviceProperties");
   std::printf(
-      "bench_train_gpu: training iterations (CIPS: D, lazy R1 every 16, G, EMA; ALIS: G, path length every 4, D, "
-      "R1 every 16, EMA), %s, float32, median of %d\n",
+      "bench_train_gpu: training iterations (CIPS: D, lazy R1 every 16, G, EMA; ALIS and CREPS: G, path length "
+      "every 4, D, R1 every 16, EMA), %s, float32, median of %d\n",
       prop.name, repeats);
   std::printf(
       "| family | size | width | batch | ms plain | ms with PL | ms with R1 | ms/iter (cycle of 16) | images/s | peak "

@@ -51,5 +51,7 @@ TrainTiming time_iterations(Iteration&& iteration, bool path_length, int repeats
 
 // alis::Official<256> with the StyleGAN2-ADA D of ALIS (train_gpu_alis.cpp).
 TrainTiming measure_alis(std::int64_t batch, int repeats);
+// creps::Official<256> with the StyleGAN2-ADA D of CREPS (train_gpu_creps.cpp).
+TrainTiming measure_creps(std::int64_t batch, int repeats);
 
 }  // namespace pixsyn::bench
