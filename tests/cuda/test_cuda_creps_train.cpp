@@ -100,7 +100,8 @@ TEST_CASE("the CREPS training forward, its path length and G's weight gradients 
   CHECK(pl_gpu.running_mean() == doctest::Approx(pl_cpu.running_mean()).epsilon(1e-12));
   autograd::backward(pl_cpu.loss(term_cpu));
   autograd::backward(pl_gpu.loss(term_gpu));
-  const auto cpu_params = cpu.named_parameters(), gpu_params = gpu.named_parameters();
+  const auto cpu_params = cpu.named_parameters();
+  const auto gpu_params = gpu.named_parameters();
   REQUIRE(cpu_params.size() == gpu_params.size());
   int reached = 0;
   for (std::size_t k = 0; k < cpu_params.size(); ++k) {

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "pixsyn/autograd/functions/biline.hpp"
+#include "pixsyn/autograd/functions/matmul.hpp"
 #include "pixsyn/models/creps/config.hpp"
 #include "pixsyn/models/creps/fp16.hpp"
 #include "pixsyn/models/creps/layers.hpp"
@@ -65,6 +66,17 @@ void check_coordinates(const char* op, const char* name, const Tensor<T>& t) {
                         " must be a non-empty 1-D coordinate vector, got shape ", t.defined() ? t.shape() : Shape{});
   for (std::int64_t i = 0; i < t.numel(); ++i)
     pixsyn::detail::check(std::isfinite(t.data()[i]), op, ": ", name, "[", i, "] = ", t.data()[i], " is not finite");
+}
+
+// Every (row, column) pair of a grid in row-major order, out[b, h W + w, k] = Σ_d u[b, h, d, k] v[b, w, d, k]
+// for u (B, H, D, K) and v (B, W, D, K): one batched product (B K, H, D) x (B K, D, W) -> (B, H W, K). On Var
+// its backward is products too, where biline_compose's composite keeps two (B, H W, D, K) gathers per level.
+template <class V>
+V compose_grid(const V& u, const V& v) {
+  const std::int64_t b = u.dim(0), h = u.dim(1), d = u.dim(2), k = u.dim(3), w = v.dim(1);
+  const V rows = reshape(permute(u, {0, 3, 1, 2}), Shape{b * k, h, d});
+  const V cols = reshape(permute(v, {0, 3, 2, 1}), Shape{b * k, d, w});
+  return reshape(permute(reshape(matmul(rows, cols), Shape{b, k, h, w}), {0, 2, 3, 1}), Shape{b, h * w, k});
 }
 
 inline Tensor<std::int64_t> iota(std::int64_t n) {
@@ -173,16 +185,8 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
     pixsyn::detail::check(row_levels.size() == std::size_t(C.levels()) && col_levels.size() == std::size_t(C.levels()),
                           "creps::Generator::synthesize_pairs: expected ", C.levels(), " levels per axis, got ",
                           row_levels.size(), " and ", col_levels.size());
-    V feature;
-    if constexpr (C.fusion == Fusion::final) {
-      feature = biline_compose(row_levels.back(), col_levels.back(), row_index, col_index);
-    } else {
-      feature = biline_compose(row_levels[0], col_levels[0], row_index, col_index);
-      for (int l = 1; l < C.levels(); ++l)
-        feature =
-            add((*synthesis.decoders[l])(feature), biline_compose(row_levels[l], col_levels[l], row_index, col_index));
-    }
-    return head(w, feature, options);
+    const auto pairs = [&](const V& u, const V& v) { return biline_compose(u, v, row_index, col_index); };
+    return head(w, fuse_levels(row_levels, col_levels, pairs), options);
   }
 
   // The image at rows (H) x cols (W) -> (B, 3, H, W).
@@ -195,7 +199,11 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
     auto ri = Tensor<std::int64_t>::empty({h * wd}), ci = Tensor<std::int64_t>::empty({h * wd});
     for (std::int64_t p = 0; p < h * wd; ++p) ri.data()[p] = p / wd, ci.data()[p] = p % wd;
     V rgb;
-    if constexpr (C.features == Features::biline) {
+    if constexpr (C.features == Features::biline && std::is_same_v<V, Var<T, Cuda>>) {
+      // Training on the GPU: every pair as one batched product (detail::compose_grid), not the gathers.
+      const auto grid = [](const V& u, const V& v) { return detail::compose_grid(u, v); };
+      rgb = head(w, fuse_levels(embed_axis(w, rows, Axis::rows), embed_axis(w, cols, Axis::cols), grid), options);
+    } else if constexpr (C.features == Features::biline) {
       rgb = synthesize_pairs(w, embed_axis(w, rows, Axis::rows), embed_axis(w, cols, Axis::cols), ri, ci, options);
     } else {
       rgb = synthesize_points(w, index_select(rows, 0, ri), index_select(cols, 0, ci), options);
@@ -277,6 +285,20 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
       const V y = block.tores(x, style(w, 2 * k - 3));
       res = res.defined() ? add(res, y) : y;
       level(res);
+    }
+  }
+
+  // The fused features (B, P, K) of the levels' embeddings, compose(row level, column level) -> (B, P, K): the
+  // last level alone (final fusion), or each level folded into the next by its decoder (layer-wise).
+  template <class V, class Compose>
+  V fuse_levels(const std::vector<V>& row_levels, const std::vector<V>& col_levels, Compose&& compose) const {
+    if constexpr (C.fusion == Fusion::final) {
+      return compose(row_levels.back(), col_levels.back());
+    } else {
+      V feature = compose(row_levels[0], col_levels[0]);
+      for (int l = 1; l < C.levels(); ++l)
+        feature = add((*synthesis.decoders[l])(feature), compose(row_levels[l], col_levels[l]));
+      return feature;
     }
   }
 
