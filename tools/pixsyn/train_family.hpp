@@ -28,12 +28,12 @@ struct TrainArgs {
 };
 
 // A trainable family: its variants (trainable.hpp) and the run of one of them (a registered (size,
-// max_channels) and device; the command checks both before it calls `train`).
+// max_channels) and device; the command checks both before it calls `train`). Every family trains on the CPU
+// and, in a pixsyn built with CUDA, on the GPU.
 struct TrainFamily {
   const char* name;
   std::span<const TrainVariant> variants;
   void (*train)(const TrainArgs& args, const train::Dataset& data);
-  bool cuda = true;  // trains on the GPU too
 };
 
 namespace detail {
