@@ -165,7 +165,13 @@ int main(int argc, char** argv) {
       "MiB | official ms/iter | speed-up | official fp32 ms/iter | speed-up vs fp32 |\n"
       "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const auto& r : selected) {
-    const auto t = run(r, repeats);
+    // Setting a row up (weights, reals) can fail too, e.g. out of memory: a failed row, not an abort.
+    bench::TrainTiming t;
+    try {
+      t = run(r, repeats);
+    } catch (const Error& e) {
+      t.error = e.what();
+    }
     const std::string width = r.width == 0 ? "official" : std::to_string(r.width);
     const auto it = official.find({r.family, r.size, r.width, r.batch});
     const auto [official_ms, fp32_ms] = it == official.end() ? std::pair{-1.0, -1.0} : it->second;
