@@ -1,17 +1,26 @@
 // Training on the GPU: both discriminators as Modules on Cuda (loaded from CPU state dicts: logits, R1 and
 // R1's weight gradients against the CPU's); train::Trainer with a tiny CIPS and rosinality's D on Cuda against
 // the same run on the CPU (double: every weight of G, G_ema and D after two steps, the first with lazy R1), a
-// CPU checkpoint resumed on the GPU, and a float run that moves G with finite losses.
+// CPU checkpoint resumed on the GPU, and a float run that moves G with finite losses. With two GPUs: two
+// ranks over NCCL train what one GPU trains at the same batch (the test launches itself as the two ranks).
 #include <doctest/doctest.h>
 
+#include <cuda_runtime.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <string>
 
 #include "pixsyn/backend/cuda/runtime.hpp"
+#include "pixsyn/dist/launch.hpp"
+#include "pixsyn/dist/nccl.hpp"
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/safetensors.hpp"
 #include "pixsyn/models/cips.hpp"
@@ -35,10 +44,11 @@ void write_images(const std::filesystem::path& dir) {
                   Tensor<float>::rand({3, 8 + i, 10}, Philox{std::uint64_t(i)}));
 }
 
-// Trains a tiny CIPS of type T on device D (weights from the CPU's seeds 3 and 4) in `run` up to `steps`.
+// Trains a tiny CIPS of type T on device D (weights from the CPU's seeds 3 and 4) in `run` up to `steps`, at
+// `batch` images per step, as a rank of `comm` when given.
 template <class T, class D>
 void run_training(const std::filesystem::path& data_dir, const std::filesystem::path& run, std::int64_t steps,
-                  bool resume) {
+                  bool resume, std::int64_t batch = 2, dist::Communicator* comm = nullptr) {
   using G = cips::Generator<tiny, T, D>;
   using Disc = nn::RosinalityDiscriminator<T, D>;
   G g, g_ema;
@@ -52,7 +62,8 @@ void run_training(const std::filesystem::path& data_dir, const std::filesystem::
   };
   const auto data = train::Dataset::folder(data_dir, {.size = 8, .crop = train::Crop::random});
   train::Trainer<T, G, Disc, decltype(generate)> trainer(
-      g, g_ema, d, data, generate, {.batch = 2, .steps = steps, .seed = 9, .z_dim = 8, .run_dir = run});
+      g, g_ema, d, data, generate,
+      {.batch = batch, .steps = steps, .seed = 9, .z_dim = 8, .run_dir = run, .communicator = comm});
   if (resume) REQUIRE(trainer.resume());
   trainer.run();
 }
@@ -188,4 +199,46 @@ TEST_CASE("a float run on the GPU keeps its losses finite and moves G") {
     for (std::int64_t i = 0; i < value.numel(); ++i)
       change = std::max(change, std::abs(double(value.data()[i]) - trained.at("g." + name).data()[i]));
   CHECK(change > 1e-3);
+}
+
+// Launched without WORLD_SIZE, the test starts this binary again as two ranks (one GPU each) that run only
+// this test case, and passes when both pass. In the ranks: rank 0 trains the one-GPU reference at batch 8,
+// both ranks train at batch 8 split over them (4 steps, R1 in the first), and rank 0 compares the weights.
+TEST_CASE("data-parallel over NCCL: two GPUs at batch 8 train the weights one GPU trains at batch 8") {
+  if (std::getenv("WORLD_SIZE") == nullptr) {
+    int gpus = 0;
+    if (cudaGetDeviceCount(&gpus) != cudaSuccess || gpus < 2) {
+      MESSAGE("skipped: needs two GPUs");
+      return;
+    }
+    test::TempDir dir;
+    char exe[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    REQUIRE(n > 0);
+    ::setenv("PIXSYN_TEST_DIST_DIR", dir.path().c_str(), 1);
+    const int status =
+        dist::launch({std::string(exe, static_cast<std::size_t>(n)), "--test-case=data-parallel over NCCL*"},
+                     {.processes = 2, .master_port = 29000 + static_cast<int>(::getpid() % 1000)}, std::cerr);
+    ::unsetenv("PIXSYN_TEST_DIST_DIR");
+    CHECK(status == 0);
+    return;
+  }
+  const std::filesystem::path dir = std::getenv("PIXSYN_TEST_DIST_DIR");
+  const auto comm = dist::nccl_communicator(*dist::environment(), {.timeout = std::chrono::seconds(120)});
+  const int rank = comm->rank();
+  if (rank == 0) {
+    write_images(dir / "data");
+    run_training<double, Cuda>(dir / "data", dir / "single", 4, false, 8);
+  }
+  comm->barrier();
+  run_training<double, Cuda>(dir / "data", dir / ("rank" + std::to_string(rank)), 4, false, 8, comm.get());
+  comm->barrier();
+  if (rank == 0) {
+    const auto single = read_checkpoint(dir / "single/checkpoint-4.safetensors");
+    const auto split = read_checkpoint(dir / "rank0/checkpoint-4.safetensors");
+    CHECK(max_relative_difference(initial_weights(), single) > 1e-4);
+    const double difference = max_relative_difference(single, split);
+    std::cerr << "two ranks vs one GPU after 4 steps (double): largest relative difference " << difference << "\n";
+    CHECK(difference < 1e-10);
+  }
 }

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <pixsyn/dist/in_process.hpp>
 #include <pixsyn/models/alis.hpp>
 #include <pixsyn/models/creps.hpp>
 #include <pixsyn/nn/stylegan2_discriminator.hpp>
@@ -30,10 +31,13 @@ void write_images(const std::filesystem::path& dir) {
                   Tensor<float>::rand({3, 9 + i, 10}, Philox{std::uint64_t(i)}));
 }
 
-// Trains a fresh tiny G (seed 3) with the family's official settings in `run` up to `steps`.
+// Trains a fresh tiny G (seed 3) with the family's official settings in `run` up to `steps` (as a rank of
+// `comm` when given); returns G's state (with its buffers).
 template <class G, class Recipe>
-void run_training(const std::filesystem::path& data_dir, const std::filesystem::path& run, std::int64_t steps,
-                  bool resume, train::TrainerOptions (*settings)(train::TrainerOptions)) {
+nn::StateDict<float> run_training(const std::filesystem::path& data_dir, const std::filesystem::path& run,
+                                  std::int64_t steps, bool resume,
+                                  train::TrainerOptions (*settings)(train::TrainerOptions),
+                                  dist::Communicator* comm = nullptr) {
   G g(3), g_ema(3);
   Recipe recipe;
   if constexpr (requires { Recipe::set_shift_strength(g, 0.0); }) {
@@ -42,12 +46,18 @@ void run_training(const std::filesystem::path& data_dir, const std::filesystem::
   }
   TinyD d(test::tiny_ada_d, 4);
   const auto data = train::Dataset::folder(data_dir, {.size = 8, .crop = train::Crop::random});
-  train::Trainer<float, G, TinyD, Recipe> trainer(
-      g, g_ema, d, data, recipe,
-      settings({.batch = 4, .steps = steps, .seed = 9, .z_dim = 8, .run_dir = run, .metadata = {{"model", "tiny"}}}));
+  train::Trainer<float, G, TinyD, Recipe> trainer(g, g_ema, d, data, recipe,
+                                                  settings({.batch = 4,
+                                                            .steps = steps,
+                                                            .seed = 9,
+                                                            .z_dim = 8,
+                                                            .run_dir = run,
+                                                            .metadata = {{"model", "tiny"}},
+                                                            .communicator = comm}));
   if (resume) REQUIRE(trainer.resume());
   trainer.run();
   CHECK(trainer.step() == steps);
+  return g.state_dict();
 }
 
 train::TrainerOptions alis_settings(train::TrainerOptions o) { return train::alis_trainer_options(o); }
@@ -89,4 +99,29 @@ TEST_CASE("ALIS trains in the StyleGAN2-ADA loop, and a resumed run writes the s
 
 TEST_CASE("CREPS trains in the StyleGAN2-ADA loop, and a resumed run writes the same bytes") {
   check_resume<TinyCreps, train::CrepsRecipe<TinyCreps>>(creps_settings);
+}
+
+TEST_CASE("ALIS over two ranks: every rank holds the same weights and w_avg, and the run trains") {
+  test::TempDir dir;
+  write_images(dir / "data");
+  std::vector<nn::StateDict<float>> states(2);
+  dist::run_ranks(2, [&](dist::Communicator& comm) {
+    states[comm.rank()] = run_training<TinyAlis, train::AlisRecipe<TinyAlis>>(
+        dir / "data", dir / ("run" + std::to_string(comm.rank())), 5, false, alis_settings, &comm);
+  });
+  REQUIRE(states[0].count("mapping.w_avg"));
+  double change = 0;
+  const auto initial = TinyAlis(3).state_dict();
+  for (const auto& [name, value] : states[0]) {
+    CAPTURE(name);
+    const auto& other = states[1].at(name);
+    CHECK(std::equal(value.data(), value.data() + value.numel(), other.data()));
+    for (std::int64_t i = 0; i < value.numel(); ++i)
+      change = std::max(change, double(std::abs(value.data()[i] - initial.at(name).data()[i])));
+  }
+  CHECK(change > 1e-3);
+  const auto pl_mean =
+      io::read_safetensors(dir / "run0/checkpoint-5.safetensors").tensors.at("pl.pl_mean").to<double>().item();
+  CHECK(std::isfinite(pl_mean));
+  CHECK(pl_mean > 0);
 }

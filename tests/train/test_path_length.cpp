@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <pixsyn/dist/buckets.hpp>
+#include <pixsyn/dist/in_process.hpp>
 #include <pixsyn/models/creps.hpp>
 #include <pixsyn/models/creps/training.hpp>
 #include <pixsyn/train/path_length.hpp>
@@ -107,4 +109,66 @@ TEST_CASE("path length: the penalty's gradient with respect to G's weights equal
           " non-zero), worst relative difference ", worst, "; ", kinks, " at kinks");
   CHECK(reached > checked / 2);  // the comparison is not of zeros
   CHECK(kinks <= checked / 10);
+}
+
+TEST_CASE("path length over two ranks: the whole batch's running mean and gradient (m' differentiated through)") {
+  Philox gen{13};
+  const auto draw = creps::draw_training<tiny_creps, double>(gen, 4, 1.0);
+  const auto noise = Tensor<double>::randn({4, 3, 8, 8}, gen);
+  const auto gradients = [](const TinyCreps& g) {
+    std::vector<double> out;
+    for (const auto& [name, p] : g.named_parameters())
+      if (p->grad().defined())
+        for (std::int64_t i = 0; i < p->numel(); ++i) out.push_back(p->grad().value().data()[i]);
+    return out;
+  };
+  // One process, the whole batch of 4.
+  TinyCreps whole(7);
+  train::PathLength pl_whole;
+  pl_whole.load_state_dict(nn::StateDict<double>{{"pl_mean", Tensor<double>::scalar(0.4)}});
+  const auto out = creps::synthesize_training(whole, draw, 4);
+  const auto term = pl_whole.penalty(out.images, out.ws, noise);
+  autograd::backward(pl_whole.loss(term));
+  const auto expected = gradients(whole);
+
+  // Two ranks of samples {0, 2} and {1, 3}.
+  const auto rows = [](const Tensor<double>& x, int r) {
+    Shape shape = x.shape();
+    shape[0] = 2;
+    return reshape(slice(reshape(x, Shape{2, 2, x.numel() / 4}), 1, r, r + 1), shape);
+  };
+  std::vector<std::vector<double>> got(2);
+  std::vector<double> means(2), penalties(2);
+  dist::run_ranks(2, [&](dist::Communicator& comm) {
+    const int r = comm.rank();
+    TinyCreps g(7);
+    train::PathLength pl;
+    pl.load_state_dict(nn::StateDict<double>{{"pl_mean", Tensor<double>::scalar(0.4)}});
+    pl.set_mean_reducer([&](double m) { return comm.all_reduce_host(m, dist::ReduceOp::average); });
+    auto shard = draw;
+    shard.z = rows(draw.z, r);
+    shard.mix_z = rows(draw.mix_z, r);
+    const auto o = creps::synthesize_training(g, shard, 2);
+    const auto t = pl.penalty(o.images, o.ws, rows(noise, r));
+    autograd::backward(pl.loss(t));
+    std::vector<Var<double>*> params;
+    for (const auto& [name, p] : g.named_parameters()) params.push_back(p);
+    dist::average_gradients(comm, params);
+    got[r] = gradients(g);
+    means[r] = pl.running_mean();
+    penalties[r] = comm.all_reduce_host(t.penalty.value().item(), dist::ReduceOp::average);
+  });
+  CHECK(means[0] == doctest::Approx(pl_whole.running_mean()).epsilon(1e-14));
+  CHECK(means[1] == means[0]);
+  CHECK(penalties[0] == doctest::Approx(term.penalty.value().item()).epsilon(1e-12));
+  REQUIRE(got[0].size() == expected.size());
+  CHECK(got[1] == got[0]);
+  double worst = 0, largest = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    worst = std::max(worst, std::abs(got[0][i] - expected[i]));
+    largest = std::max(largest, std::abs(expected[i]));
+  }
+  MESSAGE("two ranks vs the whole batch: largest gradient ", largest, ", largest difference ", worst);
+  CHECK(largest > 1e-3);
+  CHECK(worst < 1e-12 * largest);
 }

@@ -15,6 +15,30 @@ namespace pixsyn::nn {
 
 enum class NoiseMode { off, seeded, given };
 
+// Which samples of a larger batch this thread draws seeded noise for: local sample b is sample
+// offset + stride · b of the whole batch. Data-parallel training (train/trainer.hpp) sets it, so that the
+// ranks' shards of one step see the noise that one process drawing the whole batch would.
+struct SampleShard {
+  std::uint64_t offset = 0, stride = 1;
+};
+
+inline SampleShard& current_sample_shard() {
+  thread_local SampleShard shard;
+  return shard;
+}
+
+// While in scope, this thread's seeded noise is drawn for `shard` (an RAII, thread-local guard like no_grad).
+class ShardedNoise {
+ public:
+  explicit ShardedNoise(SampleShard shard) : saved_(current_sample_shard()) { current_sample_shard() = shard; }
+  ~ShardedNoise() { current_sample_shard() = saved_; }
+  ShardedNoise(const ShardedNoise&) = delete;
+  ShardedNoise& operator=(const ShardedNoise&) = delete;
+
+ private:
+  SampleShard saved_;
+};
+
 template <class T, class D = Cpu>
 struct NoiseSource {
   NoiseMode mode = NoiseMode::off;
@@ -44,8 +68,10 @@ struct NoiseSource {
     auto index = [&](std::int64_t p) { return points.defined() ? points.data()[p] : p; };
     auto out = Tensor<T, D>::empty({batch, count, 1});
     if (mode == NoiseMode::seeded) {
+      const SampleShard shard = current_sample_shard();
       for (std::int64_t b = 0; b < batch; ++b) {
-        const std::uint64_t offset = stream_offset(layer) + static_cast<std::uint64_t>(b) * sample_step;
+        const std::uint64_t offset =
+            stream_offset(layer) + (shard.offset + shard.stride * static_cast<std::uint64_t>(b)) * sample_step;
         for (std::int64_t p = 0; p < count; ++p)
           out.data()[b * count + p] =
               static_cast<T>(pixsyn::detail::philox_normal(seed, offset, static_cast<std::uint64_t>(index(p))));
@@ -74,7 +100,9 @@ struct NoiseSource {
                           " noise is drawn at all points 0 .. P-1 only, not at given point indices");
     if (mode == NoiseMode::seeded) {
       auto out = Tensor<T, D>::empty({batch, count, 1});
-      backend::cuda::random_normal_rows(out.data(), batch, count, seed, stream_offset(layer), sample_step);
+      const SampleShard shard = current_sample_shard();
+      backend::cuda::random_normal_rows(out.data(), batch, count, seed,
+                                        stream_offset(layer) + shard.offset * sample_step, shard.stride * sample_step);
       return out;
     }
     pixsyn::detail::check(layer < static_cast<int>(maps.size()), "noise: no map given for layer ", layer, " (",

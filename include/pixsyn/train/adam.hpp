@@ -4,6 +4,7 @@
 // name, so a checkpoint survives a change in the order parameters are listed.
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <type_traits>
@@ -68,6 +69,7 @@ class Adam {
   // keeps its moments and its own step count unchanged, unless zero_missing_gradients. On the GPU each
   // parameter is one fused kernel (backend/cuda/optim.hpp) with the CPU loop's arithmetic.
   void step() {
+    if (gradient_hook_) gradient_hook_(parameters());
     const double b1 = options_.beta1, b2 = options_.beta2;
     for (auto& s : slots_) {
       const Var<T, Device> g = s.param->grad();
@@ -102,6 +104,12 @@ class Adam {
         }
       }
     }
+  }
+
+  // Called at the start of every step with the parameters, before their gradients are read: data-parallel
+  // training averages the gradients over the ranks there (dist/buckets.hpp).
+  void set_gradient_hook(std::function<void(const std::vector<Var<T, Device>*>&)> hook) {
+    gradient_hook_ = std::move(hook);
   }
 
   void zero_grad() {
@@ -154,6 +162,7 @@ class Adam {
   };
   AdamOptions options_;
   std::vector<Slot> slots_;
+  std::function<void(const std::vector<Var<T, Device>*>&)> gradient_hook_;
 };
 
 }  // namespace pixsyn::train

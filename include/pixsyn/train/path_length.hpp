@@ -12,6 +12,7 @@
 // double backward. The running mean m is the regulariser's state: it lives here and is checkpointed
 // (state_dict), where the official code kept it in the loss object and lost it on resume.
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include "pixsyn/autograd/backward.hpp"
@@ -36,6 +37,8 @@ template <class T, class Device = Cpu>
 struct PathLengthTerm {
   Var<T, Device> penalty;  // mean_b (ℓ_b − m')², differentiable with respect to G's weights
   double mean_length = 0;  // mean_b ℓ_b of this batch
+  // Data-parallel only: this rank's share of the penalty's gradient through m' (see set_mean_reducer).
+  Var<T, Device> through_mean{};
 };
 
 class PathLength {
@@ -69,6 +72,7 @@ class PathLength {
                                               autograd::GradOptions{.create_graph = true})[0];
     const Var<T, D> lengths = sqrt(mean(sum(square(jacobian), {2}), {1}));  // (B)
     const Var<T, D> batch_mean = mean(lengths);
+    if (reduce_mean_) return sharded_penalty(lengths, batch_mean);
     const auto old = static_cast<T>(mean_);
     const Var<T, D> running = add(mul(add(batch_mean, -old), static_cast<T>(options_.decay)), old);
     mean_ = pixsyn::detail::read_scalar(running.value());
@@ -78,8 +82,16 @@ class PathLength {
   // The loss the regularisation step backpropagates: weight · penalty · interval.
   template <class T, class D>
   Var<T, D> loss(const PathLengthTerm<T, D>& term) const {
-    return mul(term.penalty, static_cast<T>(options_.weight * options_.interval));
+    const Var<T, D> total = term.through_mean.defined() ? add(term.penalty, term.through_mean) : term.penalty;
+    return mul(total, static_cast<T>(options_.weight * options_.interval));
   }
+
+  // Data-parallel training: reduce(this rank's mean ℓ) -> the mean over all ranks' samples (equal shards).
+  // The running mean then follows the whole batch, identical on every rank, and each rank's loss carries,
+  // besides its own mean_b (ℓ_b − m')² with m' held constant, the term c · mean_b ℓ_b with
+  // c = ∂(whole batch's penalty)/∂m' · decay = −2 (mean ℓ − m') · decay: averaged over the ranks, the
+  // gradients are those of the whole batch's penalty, m' differentiated through as in one process.
+  void set_mean_reducer(std::function<double(double)> reduce) { reduce_mean_ = std::move(reduce); }
 
   // {"pl_mean": scalar}: the state a checkpoint keeps.
   template <class T, class D = Cpu>
@@ -99,8 +111,20 @@ class PathLength {
   }
 
  private:
+  template <class T, class D>
+  PathLengthTerm<T, D> sharded_penalty(const Var<T, D>& lengths, const Var<T, D>& batch_mean) {
+    const double local = pixsyn::detail::read_scalar(batch_mean.value());
+    const double global = reduce_mean_(local);
+    const double running = mean_ + options_.decay * (global - mean_);
+    mean_ = running;
+    const Var<T, D> penalty = mean(square(add(lengths, static_cast<T>(-running))));
+    const auto slope = static_cast<T>(-2 * (global - running) * options_.decay);
+    return {penalty, local, mul(batch_mean, slope)};
+  }
+
   PathLengthOptions options_;
   double mean_ = 0;  // pl_mean, 0 at the start as the official
+  std::function<double(double)> reduce_mean_;
 };
 
 }  // namespace pixsyn::train

@@ -17,6 +17,18 @@
 // of the D and G phases and the generator's noise seeds. A checkpoint therefore holds all the state there is
 // (no RNG state), and a run resumed from the checkpoint of step k repeats the uninterrupted run's steps
 // k, k+1, ... bit for bit.
+//
+// Data-parallel training (TrainerOptions::communicator, dist/): `batch` stays the step's batch, split over
+// the ranks: rank r of W runs the samples r, r + W, r + 2W, ... of the batch one process would run (its data
+// rows, latents, patch crops and, through nn::ShardedNoise, its noise), so the minibatch-stddev groups of D
+// (strided, min(4, batch) samples) fall on one rank, whole; the gradients of G and D are averaged over the
+// ranks before every optimizer step (bucketed), the path-length mean is the whole batch's, and G's and D's
+// buffers are averaged after every step. W ranks at batch B then train what one process trains at batch B:
+// the same weights to rounding (tests/train/test_data_parallel.cpp) for the CIPS loop when batch / W is a
+// multiple of the stddev group (4). In the StyleGAN2-ADA loop each rank draws its own latents and noise
+// (the recipes draw per call; exact sharding there is not built): the same training in distribution, as
+// PyTorch DDP. Rank 0 reads and writes the run folder; at the start of run() its state (weights, G_ema,
+// optimizer moments, step, path-length mean) is broadcast, so every rank continues from rank 0's checkpoint.
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -37,9 +49,14 @@
 
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/core/philox.hpp"
+#include "pixsyn/dist/buckets.hpp"
+#include "pixsyn/dist/communicator.hpp"
 #include "pixsyn/io/atomic_file.hpp"
 #include "pixsyn/io/safetensors.hpp"
+#include "pixsyn/nn/noise.hpp"
 #include "pixsyn/nn/serialize.hpp"
+#include "pixsyn/ops/layout.hpp"
+#include "pixsyn/ops/shape.hpp"
 #include "pixsyn/ops/transfer.hpp"
 #include "pixsyn/train/batch_loader.hpp"
 #include "pixsyn/train/dataset.hpp"
@@ -76,6 +93,10 @@ struct TrainerOptions {
   std::int64_t sample_every = 0;
   std::function<void(std::int64_t)> sample{};
   int prefetch = 1;  // batches made ahead on a background thread while a step runs (train/batch_loader.hpp)
+  // Data-parallel training: this rank's communicator (null: one process). batch must split evenly over its
+  // ranks. progress, sample, the log and the files are rank 0's.
+  dist::Communicator* communicator = nullptr;
+  dist::BucketOptions buckets{};
 };
 
 // generate(generator, z Var (B, z_dim), noise seed) -> fake images Var (B, C, S, S) in the discriminator's
@@ -117,13 +138,32 @@ class Trainer {
                           patch_generate
                               ? " with a generate(g, z, noise seed, xy), which renders patches: set patch > 0"
                               : " needs a generate(g, z, noise seed, xy) that renders the patches' points");
+    if (options_.communicator != nullptr) {
+      rank_ = options_.communicator->rank();
+      world_ = options_.communicator->world_size();
+    }
+    pixsyn::detail::check(options_.batch % world_ == 0, "Trainer: the batch of ", options_.batch,
+                          " does not split evenly over ", world_, " ranks");
+    if (world_ > 1) {
+      auto& comm = *options_.communicator;
+      const auto buckets = options_.buckets;
+      const auto average = [&comm, buckets](const std::vector<Var<T, Device>*>& params) {
+        dist::average_gradients(comm, params, buckets);
+      };
+      g_adam_.set_gradient_hook(average);
+      d_adam_.set_gradient_hook(average);
+      path_length_.set_mean_reducer(
+          [&comm](double mean) { return comm.all_reduce_host(mean, dist::ReduceOp::average); });
+    }
     std::filesystem::create_directories(options_.run_dir);
   }
 
   std::int64_t step() const { return step_; }
 
-  // Continues from the newest checkpoint in the run folder; false when there is none.
+  // Continues from the newest checkpoint in the run folder; false when there is none. With several ranks,
+  // rank 0's folder counts: the others take its state at the start of run().
   bool resume() {
+    if (rank_ != 0) return false;
     const auto checkpoints = list_checkpoints();
     if (checkpoints.empty()) return false;
     const auto& [step, path] = checkpoints.back();
@@ -168,11 +208,14 @@ class Trainer {
 
   // Trains up to options.steps, checkpointing on the way and at the end; writes g_ema.safetensors.
   void run() {
+    if (world_ > 1) take_rank0_state();
+    const bool writer = rank_ == 0;
     while (step_ < options_.steps) {
       const auto start = std::chrono::steady_clock::now();
       const auto losses = train_step();
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double rate = static_cast<double>(options_.batch) / std::max(seconds, 1e-9);
+      if (!writer) continue;
       append_log(losses, rate);
       if (options_.progress) options_.progress(step_, losses, rate);
       if (options_.sample && options_.sample_every > 0 && step_ % options_.sample_every == 0 && step_ < options_.steps)
@@ -180,6 +223,7 @@ class Trainer {
       if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0 && step_ < options_.steps)
         save_checkpoint();
     }
+    if (!writer) return;
     save_checkpoint();
     auto metadata = options_.model;
     metadata.insert(options_.metadata.begin(), options_.metadata.end());
@@ -187,12 +231,17 @@ class Trainer {
     if (options_.sample) options_.sample(step_);
   }
 
+  int rank() const { return rank_; }
+  int world_size() const { return world_; }
+
  private:
   // Philox streams of the loop (the data has its own inside Dataset): one key each.
   static constexpr std::uint64_t latent_stream = 0x4C41, noise_stream = 0x4E4F;
 
   GanStepLosses train_step() {
     const std::int64_t s = step_;
+    // Noise of this rank's samples of the whole batch (CIPS's seeded noise; the ADA recipes draw their own).
+    const nn::ShardedNoise sharded_noise({static_cast<std::uint64_t>(rank_), static_cast<std::uint64_t>(world_)});
     const auto reals_float = loader_.get(s);
     Tensor<T> reals_host;
     if constexpr (std::is_same_v<T, float>) {
@@ -201,7 +250,7 @@ class Trainer {
       reals_host = Tensor<T>::empty(reals_float.shape());
       std::copy(reals_float.data(), reals_float.data() + reals_float.numel(), reals_host.data());
     }
-    const Tensor<T, Device> reals = pixsyn::detail::on_device<Device>(reals_host);
+    const Tensor<T, Device> reals = pixsyn::detail::on_device<Device>(shard(reals_host));
     GanStepLosses losses;
     if constexpr (ada) {
       losses = ada_step(reals, s);
@@ -210,13 +259,13 @@ class Trainer {
       if (options_.patch > 0) {
         Philox gen = latent_stream_of(s, 4);
         const PatchBatch<T> patches = multiscale_patches(reals_host, options_.patch, gen);
-        patch_images = pixsyn::detail::on_device<Device>(patches.images);
-        patch_xy = pixsyn::detail::on_device<Device>(patches.xy);
+        patch_images = pixsyn::detail::on_device<Device>(shard(patches.images));
+        patch_xy = pixsyn::detail::on_device<Device>(shard(patches.xy));
       }
       const auto generate = [&](GanPhase phase) {
         const int p = phase == GanPhase::discriminator ? 0 : 1;
         Philox gen = latent_stream_of(s, p);
-        const Var<T, Device> z(Tensor<T, Device>::randn({options_.batch, options_.z_dim}, gen));
+        const Var<T, Device> z(shard(Tensor<T, Device>::randn({options_.batch, options_.z_dim}, gen)));
         if constexpr (patch_generate)
           return generate_(g_, z, noise_seed(s, p), patch_xy);
         else
@@ -225,37 +274,100 @@ class Trainer {
       losses = gan_step(d_, g_adam_, d_adam_, options_.patch > 0 ? patch_images : reals, generate,
                         s % options_.gan.d_reg_interval == 0, options_.gan);
     }
+    if (world_ > 1) {
+      average_buffers(g_);
+      average_buffers(d_);
+      losses = average_losses(losses);
+    }
     update_ema(g_ema_, g_, ema_beta(options_.batch, s * options_.batch, options_.ema));
     ++step_;
     return losses;
   }
 
-  // The Philox stream of the latents of phase p of step s.
-  Philox latent_stream_of(std::int64_t s, int p) const {
-    return {options_.seed ^ (latent_stream << 48), (static_cast<std::uint64_t>(s) << 33) | (std::uint64_t(p) << 32)};
+  // This rank's rows r, r + W, ... of a tensor of the whole batch (dim 0).
+  template <class U, class Dv>
+  Tensor<U, Dv> shard(const Tensor<U, Dv>& whole) const {
+    if (world_ == 1) return whole;
+    const std::int64_t n = whole.dim(0);
+    Shape rows = whole.shape();
+    rows[0] = n / world_;
+    const auto grouped = reshape(whole, Shape{n / world_, world_, whole.numel() / n});
+    return reshape(slice(grouped, 1, rank_, rank_ + 1), rows);
   }
-  // The generator's noise seed of phase p of step s.
-  std::uint64_t noise_seed(std::int64_t s, int p) const {
-    const auto b = pixsyn::detail::philox4x32_10(options_.seed ^ (noise_stream << 48), 2 * std::uint64_t(s) + p);
+
+  // The mean of buffers updated from the batch (w_avg): with every rank starting from the same value and
+  // the updates linear in the batch means, the mean over the ranks is the whole batch's update.
+  template <class Module>
+  void average_buffers(const Module& module) {
+    std::vector<Tensor<T, Device>*> buffers;
+    for (const auto& [name, buffer] : module.named_buffers()) buffers.push_back(buffer);
+    dist::all_reduce_buckets(*options_.communicator, buffers, dist::ReduceOp::average, options_.buckets);
+  }
+
+  // The losses of the whole batch for the log: the ranks' means averaged (one collective).
+  GanStepLosses average_losses(const GanStepLosses& local) const {
+    const bool r1 = !std::isnan(local.r1);
+    double values[3] = {local.loss_d, local.loss_g, r1 ? local.r1 : 0.0};
+    options_.communicator->all_reduce_host(values, 3, dist::ReduceOp::average);
+    return {.loss_d = values[0], .loss_g = values[1], .r1 = r1 ? values[2] : local.r1};
+  }
+
+  // Every rank continues from rank 0's state: its step, weights, G_ema, optimizer moments and path-length
+  // mean (rank 0 resumed from its folder, or all start fresh with rank 0's initialisation).
+  void take_rank0_state() {
+    auto& comm = *options_.communicator;
+    step_ = static_cast<std::int64_t>(
+        comm.all_reduce_host(rank_ == 0 ? static_cast<double>(step_) : 0.0, dist::ReduceOp::sum));
+    const auto from_rank0 = [&](auto& holder) {
+      auto state = holder.state_dict();
+      for (auto& [key, tensor] : state) comm.broadcast(tensor, 0);
+      holder.load_state_dict(state);
+    };
+    from_rank0(g_);
+    from_rank0(g_ema_);
+    from_rank0(d_);
+    from_rank0(g_adam_);
+    from_rank0(d_adam_);
+    if constexpr (ada) {
+      auto pl = path_length_.template state_dict<T>();
+      const double mean =
+          comm.all_reduce_host(rank_ == 0 ? static_cast<double>(pl.at("pl_mean").item()) : 0.0, dist::ReduceOp::sum);
+      pl.at("pl_mean").data()[0] = static_cast<T>(mean);
+      path_length_.load_state_dict(pl);
+    }
+  }
+
+  // The Philox stream of the latents of phase p of step s; `stream` > 0: the StyleGAN2-ADA loop's rank
+  // stream - 1 draws its own.
+  Philox latent_stream_of(std::int64_t s, int p, std::uint64_t stream = 0) const {
+    return {options_.seed ^ (latent_stream << 48) ^ (stream << 36),
+            (static_cast<std::uint64_t>(s) << 33) | (std::uint64_t(p) << 32)};
+  }
+  // The generator's noise seed of phase p of step s (the same `stream` as latent_stream_of).
+  std::uint64_t noise_seed(std::int64_t s, int p, std::uint64_t stream = 0) const {
+    const auto b =
+        pixsyn::detail::philox4x32_10(options_.seed ^ (noise_stream << 48) ^ (stream << 36), 2 * std::uint64_t(s) + p);
     return (std::uint64_t(b.v[0]) << 32) | b.v[1];
   }
+  // The ADA loop's stream of this rank: 0 (the single-process numbers) in a world of one.
+  std::uint64_t rank_stream() const { return world_ == 1 ? 0 : static_cast<std::uint64_t>(rank_) + 1; }
 
   // One iteration of the StyleGAN2-ADA loop: phases 0 (G), 1 (G reg), 2 (D) draw their latents from their
   // streams; the path-length noise is stream 3.
   GanStepLosses ada_step(const Tensor<T, Device>& reals, std::int64_t s) {
     const auto generate = [&](AdaPhase phase) {
       const int p = static_cast<int>(phase);
-      Philox gen = latent_stream_of(s, p);
-      const std::int64_t batch =
-          phase == AdaPhase::generator_regularization ? path_length_.batch(options_.batch) : options_.batch;
-      return generate_(g_, phase, batch, gen, noise_seed(s, p));
+      Philox gen = latent_stream_of(s, p, rank_stream());
+      const std::int64_t local = options_.batch / world_;
+      const std::int64_t batch = phase == AdaPhase::generator_regularization ? path_length_.batch(local) : local;
+      return generate_(g_, phase, batch, gen, noise_seed(s, p, rank_stream()));
     };
     AdaRegularization<T, Device> regularize{.r1 = s % options_.gan.d_reg_interval == 0};
     if (options_.path_length.weight > 0 && s % options_.g_reg_interval == 0) {
       regularize.path_length = &path_length_;
-      Philox gen = latent_stream_of(s, 3);
-      regularize.path_length_noise =
-          Tensor<T, Device>::randn({path_length_.batch(options_.batch), reals.dim(1), reals.dim(2), reals.dim(3)}, gen);
+      Philox gen = latent_stream_of(s, 3, rank_stream());
+      regularize.path_length_noise = Tensor<T, Device>::randn(
+          {path_length_.batch(options_.batch / world_), reals.dim(1), reals.dim(2), reals.dim(3)}, gen);
     }
     const auto l =
         stylegan2_ada_step(d_, g_adam_, d_adam_, reals, generate, regularize,
@@ -356,6 +468,7 @@ class Trainer {
   Adam<T, Device> g_adam_, d_adam_;
   PathLength path_length_;
   std::int64_t step_ = 0;
+  int rank_ = 0, world_ = 1;
 };
 
 }  // namespace pixsyn::train
