@@ -21,6 +21,7 @@
 #include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/dist/launch.hpp"
 #include "pixsyn/dist/nccl.hpp"
+#include "pixsyn/dist/rendezvous.hpp"
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/safetensors.hpp"
 #include "pixsyn/models/cips.hpp"
@@ -218,7 +219,7 @@ TEST_CASE("data-parallel over NCCL: two GPUs at batch 8 train the weights one GP
     ::setenv("PIXSYN_TEST_DIST_DIR", dir.path().c_str(), 1);
     const int status =
         dist::launch({std::string(exe, static_cast<std::size_t>(n)), "--test-case=data-parallel over NCCL*"},
-                     {.processes = 2, .master_port = 29000 + static_cast<int>(::getpid() % 1000)}, std::cerr);
+                     {.processes = 2, .master_port = dist::free_port()}, std::cerr);
     ::unsetenv("PIXSYN_TEST_DIST_DIR");
     CHECK(status == 0);
     return;

@@ -1,9 +1,5 @@
 #include <doctest/doctest.h>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <pixsyn/dist/buckets.hpp>
 #include <pixsyn/dist/environment.hpp>
 #include <pixsyn/dist/in_process.hpp>
@@ -27,19 +23,6 @@ using namespace pixsyn;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A port nothing listens on right now (the kernel's pick for a socket bound to port 0).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t size = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // Rank r's values: distinct per rank and element, not exactly representable sums.
 std::vector<double> values_of(int rank, int n) {
@@ -208,7 +191,7 @@ TEST_CASE("the torchrun environment variables are read and checked") {
 }
 
 TEST_CASE("the rendezvous hands rank 0's blob to every rank over TCP, and a missing rank 0 times out") {
-  const int port = free_port();
+  const int port = dist::free_port();
   constexpr int world = 3;
   std::vector<std::vector<unsigned char>> got(world);
   std::vector<std::thread> ranks;
@@ -221,9 +204,9 @@ TEST_CASE("the rendezvous hands rank 0's blob to every rank over TCP, and a miss
   for (auto& t : ranks) t.join();
   for (int r = 0; r < world; ++r) CHECK(got[r] == std::vector<unsigned char>{7, 8, 9});
 
-  const dist::Environment lonely{.rank = 1, .world_size = 2, .master_port = free_port()};
+  const dist::Environment lonely{.rank = 1, .world_size = 2, .master_port = dist::free_port()};
   CHECK_THROWS_WITH(dist::rendezvous(lonely, {}, {.timeout = 300ms}), doctest::Contains("could not reach rank 0"));
-  const dist::Environment root{.rank = 0, .world_size = 2, .master_port = free_port()};
+  const dist::Environment root{.rank = 0, .world_size = 2, .master_port = dist::free_port()};
   CHECK_THROWS_WITH(dist::rendezvous(root, {1}, {.timeout = 300ms}), doctest::Contains("they never joined"));
 }
 

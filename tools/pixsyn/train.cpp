@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "distributed.hpp"
 #include "options.hpp"
 #include "subcommands.hpp"
 #include "train_family.hpp"
@@ -74,9 +75,13 @@ class Train final : public Command {
     add_seed_option(app, "--seed", a_.seed, "Seed of the initialisation, data order, latents and noise");
     app.add_flag("--resume", a_.resume, "Continue from the newest checkpoint in the run folder");
     app.add_flag("-q,--quiet", a_.quiet, "No progress report on stderr");
+    add_gpus_option(app, gpus_);
   }
 
   void check() const override {
+    if (gpus_ > 1 && a_.device != "cuda") throw UsageError("--gpus " + std::to_string(gpus_) + " needs --device cuda");
+    if (a_.batch % gpus_ != 0)
+      throw UsageError("--batch " + std::to_string(a_.batch) + " does not split over --gpus " + std::to_string(gpus_));
     if (a_.batch > 4 && a_.batch % 4 != 0)
       throw UsageError("--batch " + std::to_string(a_.batch) +
                        " does not split into the discriminator's minibatch-stddev groups of 4");
@@ -90,6 +95,9 @@ class Train final : public Command {
   }
 
   int run() override {
+    if (const auto status = launch_ranks(gpus_)) return *status;
+    const RankScope rank_scope;
+    if (const auto* comm = rank_communicator(a_.device); comm != nullptr && comm->rank() > 0) a_.quiet = true;
     // Every image of a folder is decoded before training: a progress report of its own.
     std::optional<Progress> loading;
     const train::DatasetOptions options{
@@ -110,6 +118,7 @@ class Train final : public Command {
 
  private:
   TrainArgs a_;
+  std::int64_t gpus_ = 1;
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "distributed.hpp"
 #include "model_options.hpp"
 #include "pixsyn/train/dataset.hpp"
 #include "pixsyn/train/trainer.hpp"
@@ -69,6 +70,7 @@ void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D
                            {"seed", std::to_string(a.seed)},
                            {"device", a.device}});
   options.sample_every = a.sample_every;
+  options.communicator = current_communicator();  // --gpus: this process is one rank (distributed.hpp)
   options.sample = [&](std::int64_t step) {
     autograd::no_grad inference;
     write_sample_grid(a.out, step, pixsyn::detail::on_host(sample(std::as_const(g_ema))));
@@ -83,7 +85,7 @@ void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D
   if (a.resume) {
     if (trainer.resume())
       std::cerr << "resuming from step " << trainer.step() << "\n";
-    else
+    else if (trainer.rank() == 0)  // the other ranks take rank 0's state
       std::cerr << "no checkpoint in '" << a.out << "'; starting at step 0\n";
   }
   first_step = trainer.step();

@@ -4,6 +4,7 @@
 // communicator). Every wait is bounded: a rank that never comes, a port in use, a stranger speaking another
 // protocol or a world-size mismatch end the rendezvous with an error naming it, never a hang.
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -197,6 +198,20 @@ inline std::vector<unsigned char> join(const Environment& env, Clock::time_point
 }
 
 }  // namespace detail
+
+// A TCP port on this machine that nothing listens on now (the kernel's choice for port 0): MASTER_PORT for
+// the ranks of one machine.
+inline int free_port() {
+  const detail::Socket s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof addr;
+  const bool ok = s.fd() >= 0 && ::bind(s.fd(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  ::getsockname(s.fd(), reinterpret_cast<sockaddr*>(&addr), &size) == 0;
+  pixsyn::detail::check(ok, "dist::free_port: no free port found: ", std::strerror(errno), "; set MASTER_PORT");
+  return ntohs(addr.sin_port);
+}
 
 // Rank 0 passes the blob (root_blob) and gets it back; the other ranks get rank 0's. A world of one
 // returns root_blob at once.

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# On a machine with two GPUs: builds pixsyn with CUDA and checks the distributed pieces (docs/distributed.md):
+#   1. the 2-rank equivalence test over NCCL (tests/cuda/test_cuda_train.cpp, double, bound 1e-10);
+#   2. a rank killed during `pixsyn train --gpus 2` ends the run (launcher exit status, time), and --resume
+#      continues it;
+#   3. a rank killed in a run started by hand (WORLD_SIZE, no launcher) stops the other rank within
+#      PIXSYN_DIST_TIMEOUT (the NCCL watchdog path);
+#   4. training images/s on 1 and 2 GPUs (cips-skips 256/64, and creps 64/64 when pixsyn train has it);
+#   5. a 16384² CIPS render split over the 2 GPUs (bench_split_render_gpu) against one GPU.
+# Everything it writes goes to OUT (default out/dist-check). Prints one SUMMARY line per part.
+#   tools/gpu-check-dist.sh [DATA]   DATA: a folder of PNG images (default out/train-photos)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+data=${1:-out/train-photos}
+out=${OUT:-out/dist-check}
+build=${PIXSYN_GPU_BUILD:-build-gpu}
+mkdir -p "$out"
+export PATH=/usr/local/cuda/bin:$PATH
+export NCCL_NVLS_ENABLE=0
+nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader || true
+[ -d "$data" ] || { echo "SUMMARY: no data folder $data"; exit 1; }
+
+start=$(date +%s)
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIXSYN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DPIXSYN_DEPS_PREFIX="$root/.gpu-deps" -DPIXSYN_TEST_FILTER=cuda_train -DPIXSYN_BUILD_EXAMPLES=ON \
+  -DPIXSYN_BUILD_BENCH=ON >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; echo "SUMMARY: configure FAILED"; exit 1; }
+cmake --build "$build" --parallel "$(nproc)" --target test_cuda pixsyn_cli bench_split_render_gpu >"$out/build.log" 2>&1 ||
+  { grep -E "error|FAILED" -A3 "$out/build.log" | head -60; echo "SUMMARY: build FAILED"; exit 1; }
+echo "SUMMARY: build $(($(date +%s) - start)) s"
+pixsyn=$build/tools/pixsyn
+status=0
+
+# 1. Equivalence over NCCL.
+"$build/tests/test_cuda" -tc='data-parallel over NCCL*' -s 2>&1 | tee "$out/equivalence.log" | grep -E "MESSAGE|largest|passed|failed|error" | head -20
+if grep -q "Status: SUCCESS" "$out/equivalence.log"; then echo "SUMMARY: equivalence passed"; else echo "SUMMARY: equivalence FAILED"; status=1; fi
+
+train64=(train --device cuda --model cips-skips --size 64 --max-channels 64 --batch 16 --data "$data" -q)
+
+# 2. Kill rank 1 under the launcher, then resume.
+rm -rf "$out/kill"
+"$pixsyn" "${train64[@]}" --gpus 2 --steps 3000 --checkpoint-every 20 --out "$out/kill" 2>"$out/kill.err" &
+launcher=$!
+for _ in $(seq 240); do [ -e "$out/kill/checkpoint-40.safetensors" ] && break; sleep 0.5; done
+victim=""
+for p in $(pgrep -P $launcher); do tr '\0' '\n' <"/proc/$p/environ" | grep -qx RANK=1 && victim=$p; done
+killed_at=$(date +%s.%N)
+[ -n "$victim" ] && kill -9 "$victim"
+wait $launcher
+rc=$?
+ended=$(python3 -c "import time; print(f'{time.time() - $killed_at:.1f}')")
+cat "$out/kill.err"
+last=$(ls "$out/kill" | grep -o 'checkpoint-[0-9]*' | sort -t- -k2 -n | tail -1)
+echo "killed rank 1 (pid ${victim:-none}); launcher exit status $rc after $ended s; newest checkpoint: $last"
+if [ -n "$victim" ] && [ $rc -ne 0 ] && grep -q "rank 1 of 2 was killed" "$out/kill.err"; then
+  echo "SUMMARY: kill under launcher passed ($ended s)"
+else
+  echo "SUMMARY: kill under launcher FAILED"; status=1
+fi
+resume_steps=$(( ${last#checkpoint-} + 40 ))
+if "$pixsyn" "${train64[@]}" --gpus 2 --steps $resume_steps --resume --out "$out/kill" 2>"$out/resume.err" &&
+   grep -q "resuming from step" "$out/resume.err" && [ -e "$out/kill/checkpoint-$resume_steps.safetensors" ]; then
+  echo "SUMMARY: resume passed ($(cat "$out/resume.err" | head -1))"
+else
+  cat "$out/resume.err"; echo "SUMMARY: resume FAILED"; status=1
+fi
+
+# 3. Kill rank 1 of a hand-started run (no launcher): rank 0 must stop by itself.
+rm -rf "$out/bare"
+for r in 0 1; do
+  WORLD_SIZE=2 RANK=$r LOCAL_RANK=$r MASTER_ADDR=127.0.0.1 MASTER_PORT=29611 PIXSYN_DIST_TIMEOUT=20 \
+    "$pixsyn" "${train64[@]}" --steps 3000 --checkpoint-every 20 --out "$out/bare" 2>"$out/bare$r.err" &
+  eval "pid$r=$!"
+done
+for _ in $(seq 240); do [ -e "$out/bare/checkpoint-20.safetensors" ] && break; sleep 0.5; done
+killed_at=$(date +%s.%N)
+kill -9 "$pid1"
+wait "$pid0"
+rc=$?
+ended=$(python3 -c "import time; print(f'{time.time() - $killed_at:.1f}')")
+cat "$out/bare0.err"
+if [ $rc -ne 0 ] && python3 -c "import sys; sys.exit(0 if $ended < 60 else 1)"; then
+  echo "SUMMARY: bare kill passed (rank 0 exit $rc after $ended s)"
+else
+  echo "SUMMARY: bare kill FAILED (rank 0 exit $rc after $ended s)"; status=1
+fi
+
+# 4. Scaling: images/s of the last half of the steps (log.csv's rate is the whole batch over rank 0's step).
+rate() { awk -F, -v from="$2" 'NR > 1 && $1 > from { s += $5; n++ } END { if (n) printf "%.1f", s / n }' "$1/log.csv"; }
+bench() {  # name steps args...
+  local name=$1 steps=$2; shift 2
+  rm -rf "$out/$name-1" "$out/$name-2"
+  "$pixsyn" "$@" --steps "$steps" --out "$out/$name-1" -q 2>"$out/$name-1.err" || { cat "$out/$name-1.err"; status=1; }
+  "$pixsyn" "$@" --steps "$steps" --gpus 2 --out "$out/$name-2" -q 2>"$out/$name-2.err" || { cat "$out/$name-2.err"; status=1; }
+  local one two
+  one=$(rate "$out/$name-1" $((steps / 2)))
+  two=$(rate "$out/$name-2" $((steps / 2)))
+  echo "SUMMARY: scaling $name: 1 GPU $one images/s, 2 GPUs $two images/s, efficiency $(python3 -c "print(f'{$two / (2 * $one):.2f}')" 2>/dev/null)"
+}
+bench cips256 60 train --device cuda --model cips-skips --size 256 --max-channels 64 --batch 32 --data "$data"
+if "$pixsyn" train --help | grep -q creps; then
+  bench creps64 60 train --device cuda --model creps --size 64 --max-channels 64 --batch 32 --data "$data"
+else
+  echo "SUMMARY: scaling creps: pixsyn train has no --model creps in this build"
+fi
+# 5. Split rendering.
+if "$build/bench/bench_split_render_gpu" 16384 2 | tee "$out/split.log"; then
+  one=$(awk '/^1 GPU:/ { print $3 }' "$out/split.log"); two=$(awk '/^seconds/ { print $2 }' "$out/split.log")
+  echo "SUMMARY: split render 16384²: 1 GPU $one s, 2 GPUs $two s, speed-up $(python3 -c "print(f'{$one / $two:.2f}')" 2>/dev/null); $(grep -o 'HAS\|does NOT have' "$out/split.log") the one-GPU bytes"
+else
+  echo "SUMMARY: split render FAILED"; status=1
+fi
+echo "SUMMARY: exit $status ($(($(date +%s) - start)) s)"
+exit $status
