@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -136,26 +137,33 @@ inline int launch(const std::vector<std::string>& argv, const LaunchOptions& opt
         result = 128 + sig;
       }
     }
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid > 0) {
-      for (std::size_t r = 0; r < pids.size(); ++r) {
-        if (pids[r] != pid || !running[r]) continue;
+    // Only this launch's children are waited for (the process may have others, e.g. popen's).
+    bool reaped = false;
+    for (std::size_t r = 0; r < pids.size(); ++r) {
+      int status = 0;
+      if (!running[r]) continue;
+      const pid_t got = ::waitpid(pids[r], &status, WNOHANG);
+      if (got == -1 && errno == ECHILD) {  // reaped by someone else (SIGCHLD ignored): the status is lost
         running[r] = false;
         --alive;
-        const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (!ok && !stopping) {
-          log << "error: rank " << r << " of " << pids.size() << " " << detail::describe(status)
-              << "; stopping the other ranks\n";
-          result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-          stopping = true;
-          stop_deadline = std::chrono::steady_clock::now() + options.grace;
-          stop_all(SIGTERM);
-        }
+        log << "warning: the exit status of rank " << r << " is unknown (SIGCHLD is ignored)\n";
+        continue;
       }
-      continue;
+      if (got != pids[r]) continue;
+      reaped = true;
+      running[r] = false;
+      --alive;
+      const bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (!ok && !stopping) {
+        log << "error: rank " << r << " of " << pids.size() << " " << detail::describe(status)
+            << "; stopping the other ranks\n";
+        result = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        stopping = true;
+        stop_deadline = std::chrono::steady_clock::now() + options.grace;
+        stop_all(SIGTERM);
+      }
     }
-    if (pid < 0 && errno != EINTR) break;  // no children left
+    if (reaped) continue;
     if (stopping && !killed && std::chrono::steady_clock::now() > stop_deadline) {
       log << "error: " << alive << " rank(s) still running " << options.grace.count()
           << " ms after SIGTERM; killing them\n";
