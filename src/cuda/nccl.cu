@@ -175,7 +175,7 @@ class NcclCommunicator final : public Communicator {
   void check_nccl(ncclResult_t status, const char* op) {
     if (status == ncclSuccess) return;
     std::string message = where(op) + " failed: " + ncclGetErrorString(status);
-    if (const char* last = ncclGetLastError(comm_); last != nullptr && *last != '\0')
+    if (const char* last = comm_ != nullptr ? ncclGetLastError(comm_) : nullptr; last != nullptr && *last != '\0')
       message += std::string(" (") + last + ")";
     abort(message);
     throw Error(message);

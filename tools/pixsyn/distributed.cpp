@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <exception>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -87,6 +88,11 @@ dist::Communicator* rank_communicator(const std::string& device) {
 
 dist::Communicator* current_communicator() { return communicator_slot().get(); }
 
-RankScope::~RankScope() { communicator_slot().reset(); }
+// Leaving on an error: abort (a clean finalize would wait for the other ranks, which may be gone).
+RankScope::~RankScope() {
+  auto& comm = communicator_slot();
+  if (comm && std::uncaught_exceptions() > 0) comm->abort("this rank stopped on an error");
+  comm.reset();
+}
 
 }  // namespace pixsyn::cli
