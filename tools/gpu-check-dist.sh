@@ -5,7 +5,7 @@
 #      continues it;
 #   3. a rank killed in a run started by hand (WORLD_SIZE, no launcher) stops the other rank within
 #      PIXSYN_DIST_TIMEOUT (the NCCL watchdog path);
-#   4. training images/s on 1 and 2 GPUs (cips-skips 256/64, and creps 64/64 when pixsyn train has it);
+#   4. training images/s on 1 and 2 GPUs (cips-skips 256/64, and alis 64/64);
 #   5. a 16384² CIPS render split over the 2 GPUs (bench_split_render_gpu) against one GPU.
 # Everything it writes goes to OUT (default out/dist-check). Prints one SUMMARY line per part.
 #   tools/gpu-check-dist.sh [DATA]   DATA: a folder of PNG images (default out/train-photos)
@@ -98,10 +98,10 @@ bench() {  # name steps args...
   echo "SUMMARY: scaling $name: 1 GPU $one images/s, 2 GPUs $two images/s, efficiency $(python3 -c "print(f'{$two / (2 * $one):.2f}')" 2>/dev/null)"
 }
 bench cips256 60 train --device cuda --model cips-skips --size 256 --max-channels 64 --batch 32 --data "$data"
-if "$pixsyn" train --help | grep -q creps; then
-  bench creps64 60 train --device cuda --model creps --size 64 --max-channels 64 --batch 32 --data "$data"
+if "$pixsyn" train --help | grep -q alis; then
+  bench alis64 60 train --device cuda --model alis --size 64 --max-channels 64 --batch 32 --data "$data"
 else
-  echo "SUMMARY: scaling creps: pixsyn train has no --model creps in this build"
+  echo "SUMMARY: scaling alis: pixsyn train has no --model alis in this build"
 fi
 # 5. Split rendering.
 if "$build/bench/bench_split_render_gpu" 16384 2 | tee "$out/split.log"; then
