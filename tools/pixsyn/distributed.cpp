@@ -26,6 +26,7 @@ std::unique_ptr<dist::Communicator>& communicator_slot() {
   return comm;
 }
 
+#ifdef PIXSYN_WITH_CUDA
 // This process's own command line, to start it again as the ranks.
 std::vector<std::string> own_command_line() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
@@ -43,6 +44,7 @@ std::vector<std::string> own_command_line() {
   args[0] = std::string(exe, static_cast<std::size_t>(n));
   return args;
 }
+#endif
 
 }  // namespace
 
