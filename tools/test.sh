@@ -15,8 +15,9 @@ nvcc=$(command -v nvcc || true)
 [ -z "$nvcc" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc=/usr/local/cuda/bin/nvcc
 [ -n "$nvcc" ] && cuda=(-DPIXSYN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 "-DCMAKE_CUDA_COMPILER=$nvcc")
 # libjpeg is required here (install-deps.sh installs it): CI tests JPEG reading, not its absence. So are
-# the InceptionV3 weights of the evaluation metrics (npm is reachable in CI): their tests fail without them.
-command -v npm >/dev/null || bash tools/install-deps.sh nodejs npm
+# the InceptionV3 weights of the evaluation metrics (the npm registry is reachable in CI): their tests fail
+# without them. inception.sh needs node only, not npm (npm's Debian package pulls hundreds more).
+command -v node >/dev/null || bash tools/install-deps.sh nodejs
 bash tools/data/inception.sh build/inception
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIXSYN_REQUIRE_JPEG=ON \
   -DPIXSYN_INCEPTION_DIR="$PWD/build/inception" -DPIXSYN_REQUIRE_INCEPTION=ON "${cuda[@]}"
