@@ -16,11 +16,13 @@
 #include <pixsyn/models/alis.hpp>
 #include <pixsyn/models/cips.hpp>
 #include <pixsyn/models/creps.hpp>
+#include <pixsyn/nn/rosinality_discriminator.hpp>
 #include <pixsyn/nn/serialize.hpp>
 #include <pixsyn/render/tiled.hpp>
 #include <pixsyn/render/tiled_creps.hpp>
 #include <regex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "run_pixsyn.hpp"
@@ -54,8 +56,9 @@ std::string noise_folder(const CliTempDir& dir) {
 }
 
 // A tiny run of `model` (the 32/16 variant, the StyleGAN2-ADA loop: step 0 has the path-length term), one
-// step and then one more resumed from its checkpoint; returns the path of its G_ema.
-std::string train_resumed(const CliTempDir& dir, const std::string& model) {
+// step and then one more resumed from its checkpoint; returns its G_ema's path and `render --weights G_ema
+// --seed 3 --batch 2`, which needs no other flag.
+std::pair<std::string, Tensor<float>> train_resumed(const CliTempDir& dir, const std::string& model) {
   const std::string common = "train --model " + model + " --size 32 --max-channels 16 --batch 4 --quiet --data " +
                              noise_folder(dir) + " --out " + dir / "run";
   pixsyn_ok(common + " --steps 1");
@@ -69,7 +72,8 @@ std::string train_resumed(const CliTempDir& dir, const std::string& model) {
   CHECK(metadata.at("size") == "32");
   CHECK(metadata.at("max_channels") == "16");
   CHECK(metadata.at("steps") == "2");
-  return g_ema;
+  pixsyn_ok("render --weights " + g_ema + " --seed 3 --batch 2 --quiet --npy " + dir / "r.npy");
+  return {g_ema, io::read_npy<float>(dir / "r.npy")};
 }
 
 void check_same(const Tensor<float>& got, const Tensor<float>& want) {
@@ -184,22 +188,64 @@ TEST_CASE("pixsyn train on Fashion-MNIST: finite losses, a moved G_ema, a checkp
 
 TEST_CASE("pixsyn train --model alis: a tiny run resumes, and render draws its G_ema from the metadata alone") {
   CliTempDir dir;
-  const std::string g_ema = train_resumed(dir, "alis");
-  pixsyn_ok("render --weights " + g_ema + " --seed 3 --batch 2 --quiet --npy " + dir / "r.npy");
+  const auto [g_ema, rendered] = train_resumed(dir, "alis");
   alis::Narrow<32, 16> g(0);
   nn::load_safetensors(g, g_ema);
-  check_same(io::read_npy<float>(dir / "r.npy"), g.generate(Tensor<float>::randn({2, 3, 16}, Philox{3}), {0}));
+  check_same(rendered, g.generate(Tensor<float>::randn({2, 3, 16}, Philox{3}), {0}));
 }
 
 TEST_CASE("pixsyn train --model creps: a tiny run resumes, and render draws its G_ema from the metadata alone") {
   CliTempDir dir;
-  const std::string g_ema = train_resumed(dir, "creps");
-  pixsyn_ok("render --weights " + g_ema + " --seed 3 --batch 2 --quiet --npy " + dir / "r.npy");
+  const auto [g_ema, rendered] = train_resumed(dir, "creps");
   creps::Narrow<32, 16> g(0);
   nn::load_safetensors(g, g_ema);
-  check_same(
-      io::read_npy<float>(dir / "r.npy"),
-      render::render_image(g, g.map(Tensor<float>::randn({2, 16}, Philox{3})), coords::axis_grid<float>(32, 32)));
+  check_same(rendered, render::render_image(g, g.map(Tensor<float>::randn({2, 16}, Philox{3})),
+                                            coords::axis_grid<float>(32, 32)));
+}
+
+TEST_CASE("pixsyn train --patch: CIPS on multi-scale patches (D at the patch size), resumed exactly; bad patches") {
+  CliTempDir dir;
+  const std::string tiny = "train --size 32 --max-channels 16 --batch 4 --quiet --data " + noise_folder(dir);
+  pixsyn_ok(tiny + " --patch 16 --steps 3 --out " + dir / "straight");
+  pixsyn_ok(tiny + " --patch 16 --steps 2 --out " + dir / "run");
+  pixsyn_ok(tiny + " --patch 16 --steps 3 --resume --out " + dir / "run");
+  CHECK(bytes_of(dir / "run/g_ema.safetensors") == bytes_of(dir / "straight/g_ema.safetensors"));
+  CHECK(logged_steps(dir / "run/log.csv") == std::vector<std::string>{"step", "1", "2", "3"});
+  // D was built for the 16 x 16 patches: the checkpoint holds exactly its tensors.
+  const auto checkpoint = io::read_safetensors(dir / "run/checkpoint-3.safetensors");
+  CHECK(checkpoint.metadata.at("patch") == "16");
+  const auto d16 = nn::RosinalityDiscriminator<float>({.size = 16, .max_channels = 16}).state_dict();
+  std::size_t d_tensors = 0;
+  for (const auto& [key, tensor] : checkpoint.tensors)
+    if (key.rfind("d.", 0) == 0) {
+      CAPTURE(key);
+      ++d_tensors;
+      REQUIRE(d16.count(key.substr(2)) == 1);
+      CHECK(tensor.shape == d16.at(key.substr(2)).shape());
+    }
+  CHECK(d_tensors == d16.size());
+  // G renders full images from its metadata alone.
+  pixsyn_ok("render --weights " + dir / "run/g_ema.safetensors" + " --seed 1 --quiet --npy " + dir / "r.npy");
+  CHECK(io::read_npy<float>(dir / "r.npy").shape() == Shape{1, 3, 32, 32});
+
+  // Another patch size is another run; a patch is a power of two below the size, on the CPU; the variants that
+  // train on patches are listed.
+  const Run other = pixsyn_cli(tiny + " --patch 8 --steps 4 --resume --out " + dir / "run");
+  CHECK(other.code == 1);
+  CHECK(other.lines.back().find("it is a checkpoint of patch 16, not patch 8") != std::string::npos);
+  const std::string bad = "train --steps 1 --data " + dir / "data" + " --out " + dir / "bad ";
+  check_one_error_line(pixsyn_cli(bad + "--size 32 --max-channels 16 --patch 12"),
+                       "--patch 12 must be a power of two below --size 32 (8 .. 16)");
+  check_one_error_line(pixsyn_cli(bad + "--size 32 --max-channels 16 --patch 32"), "below --size 32");
+  check_one_error_line(pixsyn_cli(bad + "--size 32 --max-channels 16 --patch 4"), "--patch");
+  check_one_error_line(pixsyn_cli(bad + "--size 64 --max-channels 64 --patch 16"),
+                       "--patch: cips-skips 64/64 trains on full images only; the variants (size/max-channels) that "
+                       "train on patches are 32/16, 256/64");
+  check_one_error_line(pixsyn_cli(bad + "--model alis --size 32 --max-channels 16 --patch 16"),
+                       "--patch is CIPS's patch training: alis trains on full images only");
+  check_one_error_line(pixsyn_cli(bad + "--size 32 --max-channels 16 --patch 16 --device cuda"),
+                       "--patch trains on the CPU only");
+  CHECK(!std::filesystem::exists(dir / "bad"));
 }
 
 TEST_CASE("a folder's images load with a progress report; smaller ones are upscaled, with one warning") {

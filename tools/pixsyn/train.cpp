@@ -72,6 +72,10 @@ class Train final : public Command {
     add_integer_option(app, "--sample-every", a_.sample_every, 0, std::int64_t(1) << 40,
                        "Also write RUN_DIR/samples/step-<N>.png, G_ema on 16 fixed latents, every this many steps "
                        "(0: only at the end)");
+    add_integer_option(app, "--patch", a_.patch, 8, 512,
+                       "cips-skips: train on multi-scale patches of this side (a power of two below --size; the "
+                       "official --crop): D sees patches of the reals at strides 1, 2, ... size/patch, G renders "
+                       "the fakes at their coordinates");
     add_seed_option(app, "--seed", a_.seed, "Seed of the initialisation, data order, latents and noise");
     app.add_flag("--resume", a_.resume, "Continue from the newest checkpoint in the run folder");
     app.add_flag("-q,--quiet", a_.quiet, "No progress report on stderr");
@@ -86,9 +90,27 @@ class Train final : public Command {
       throw UsageError("--batch " + std::to_string(a_.batch) +
                        " does not split into the discriminator's minibatch-stddev groups of 4");
     const TrainFamily& f = train_family(a_.model);
-    if (std::find(f.variants.begin(), f.variants.end(), TrainVariant{a_.size, a_.max_channels}) == f.variants.end())
+    const auto variant = std::find(f.variants.begin(), f.variants.end(), TrainVariant{a_.size, a_.max_channels});
+    const std::string pair = std::to_string(a_.size) + "/" + std::to_string(a_.max_channels);
+    if (variant == f.variants.end())
       throw UsageError("--size " + std::to_string(a_.size) + " --max-channels " + std::to_string(a_.max_channels) +
                        " is not a trained variant of " + a_.model + "; size/max-channels: " + variant_list(f.variants));
+    if (a_.patch > 0) {
+      const std::string with_patches = variant_list(f.variants, true);
+      if (with_patches.empty())
+        throw UsageError("--patch is CIPS's patch training: " + a_.model + " trains on full images only");
+      if (!variant->patches)
+        throw UsageError("--patch: " + a_.model + " " + pair +
+                         " trains on full images only; the variants (size/max-channels) that train on patches are " +
+                         with_patches);
+      if (a_.device == "cuda")
+        throw UsageError(
+            "--patch trains on the CPU only (--device cpu): the GPU has no bilinear embedding lookup "
+            "(grid_sample) yet");
+      if ((a_.patch & (a_.patch - 1)) != 0 || a_.patch >= a_.size)
+        throw UsageError("--patch " + std::to_string(a_.patch) + " must be a power of two below --size " +
+                         std::to_string(a_.size) + " (8 .. " + std::to_string(a_.size / 2) + ")");
+    }
 #ifndef PIXSYN_WITH_CUDA
     if (a_.device == "cuda") throw UsageError("this pixsyn was built without CUDA (configure with -DPIXSYN_CUDA=ON)");
 #endif

@@ -24,6 +24,7 @@ struct TrainArgs {
   std::string model = "cips-skips", data, out, device = "cpu";
   int size = 32, max_channels = 32;
   std::int64_t batch = 4, steps = 1000, checkpoint_every = 0, sample_every = 0;
+  std::int64_t patch = 0;  // CIPS's patch training: the patch side (0: full images)
   std::uint64_t seed = 0;
   bool resume = false, quiet = false;
 };
@@ -63,7 +64,8 @@ void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D
   options.seed = a.seed;
   options.checkpoint_every = a.checkpoint_every;
   options.run_dir = a.out;
-  options.model = weights_metadata(a.model, a.size, a.max_channels);
+  // What the run trains: the family's entries (e.g. cips-skips' patch size) and the model's name, size, width.
+  options.model.merge(weights_metadata(a.model, a.size, a.max_channels));
   // The device is not part of the model: a run resumes on either.
   options.metadata.insert({{"steps", std::to_string(a.steps)},
                            {"batch", std::to_string(a.batch)},

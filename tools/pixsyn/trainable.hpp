@@ -23,15 +23,21 @@ namespace pixsyn::cli {
 struct TrainVariant {
   int size = 0;
   int max_channels = 0;  // the width cap (for CIPS: hidden, style and every block width)
-  friend constexpr bool operator==(const TrainVariant&, const TrainVariant&) = default;
+  // Also trains on multi-scale patches (cips-skips' --patch, on the CPU): a second instantiation of the loop.
+  bool patches = false;
+  // The same variant: the same generator (what it trains on is not part of it).
+  friend constexpr bool operator==(const TrainVariant& a, const TrainVariant& b) {
+    return a.size == b.size && a.max_channels == b.max_channels;
+  }
 };
 
 // cips-skips: the CPU smoke test's (32, 16), and widths for the GPU demo runs: fp16 files of at most
 // 10 MB need hidden · size² (the learned embedding table) + the layers below 5M parameters, which
-// (128, 128) and (256, 64) just meet.
-inline constexpr std::array cips_skips_variants{TrainVariant{32, 16},   TrainVariant{32, 32},  TrainVariant{64, 32},
-                                                TrainVariant{64, 64},   TrainVariant{64, 128}, TrainVariant{128, 64},
-                                                TrainVariant{128, 128}, TrainVariant{256, 64}};
+// (128, 128) and (256, 64) just meet. Patch training: the CPU test's 32/16 and the largest, 256/64, where
+// D and G working on patches save the most.
+inline constexpr std::array cips_skips_variants{
+    TrainVariant{32, 16, true}, TrainVariant{32, 32},  TrainVariant{64, 32},   TrainVariant{64, 64},
+    TrainVariant{64, 128},      TrainVariant{128, 64}, TrainVariant{128, 128}, TrainVariant{256, 64, true}};
 
 // alis (alis::Narrow<S, W>): the CPU smoke test's 32/16 and demo widths: 256/128 is 2.36M parameters (4.7 MB
 // in fp16).
@@ -46,11 +52,13 @@ constexpr cips::Config narrow_cips(TrainVariant v) {
   return {.size = v.size, .hidden = v.max_channels, .style_dim = v.max_channels, .max_channels = v.max_channels};
 }
 
-// "32/16, 64/64, ..." (size/max_channels): a list for messages and help texts.
-inline std::string variant_list(std::span<const TrainVariant> variants) {
+// "32/16, 64/64, ..." (size/max_channels): a list for messages and help texts; patches_only: those that train
+// on patches.
+inline std::string variant_list(std::span<const TrainVariant> variants, bool patches_only = false) {
   std::string out;
   for (const TrainVariant& v : variants)
-    out += (out.empty() ? "" : ", ") + std::to_string(v.size) + "/" + std::to_string(v.max_channels);
+    if (v.patches || !patches_only)
+      out += (out.empty() ? "" : ", ") + std::to_string(v.size) + "/" + std::to_string(v.max_channels);
   return out;
 }
 
