@@ -1,13 +1,16 @@
 // The pixsyn program with ALIS models: info, render (seeded or given anchors, --delta, noise) and
-// panorama (streamed PNG, a resampled anchor): what the program writes equals the library's calls.
+// panorama (streamed PNG, a resampled anchor): what the program writes equals the library's calls; eval
+// --infinite (ALIS's ∞-FID) scores the panorama's frames.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <pixsyn/io/image.hpp>
 #include <pixsyn/io/npy.hpp>
 #include <pixsyn/models/alis.hpp>
 #include <pixsyn/nn/serialize.hpp>
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "run_pixsyn.hpp"
+#include "support/inception.hpp"
 
 using namespace pixsyn;
 using pixsyn::test::check_one_error_line;
@@ -144,4 +148,39 @@ TEST_CASE("a panorama ended by SIGTERM leaves no file under the target name, nor
       {"panorama", "--model", "alis", "--size", "16", "--frames", "40", "--png", out}, "panorama: ");
   CHECK(WIFSIGNALED(status));
   CHECK(entries(dir.path.string()).empty());
+}
+
+TEST_CASE("pixsyn eval --infinite scores the consecutive frames of one panorama, and only of models with anchors") {
+  if (!pixsyn::test::inception_weights_available()) return;
+  CliTempDir dir;
+  const alis::Narrow<32, 16> g(3);
+  const std::string weights = dir / "g.safetensors";
+  nn::save_safetensors(g, weights, {{"format", "pixsyn"}, {"model", "alis"}, {"size", "32"}, {"max_channels", "16"}});
+  std::filesystem::create_directories(dir / "real");
+  for (std::uint64_t i = 0; i < 2; ++i)
+    io::write_png(dir / ("real/" + std::to_string(i) + ".png"), Tensor<float>::rand({3, 32, 32}, Philox{i}));
+  const std::string common = "eval -q --no-cache --kid-subsets 2 --weights " + weights + " --data " + dir / "real";
+  const auto run = pixsyn_ok(common + " --infinite --n 3 --seed 4 --save-images " + dir / "frames");
+  INFO(run.output);
+  CHECK(run.output.find("a: 3 consecutive frames of one panorama of alis-32 (max_channels 16) from '" + weights +
+                        "', seed 4") != std::string::npos);
+  REQUIRE(run.lines.size() >= 2);
+  CHECK(run.lines.back().rfind("fid: ", 0) == 0);
+  CHECK(std::isfinite(std::stod(run.lines.back().substr(5))));
+  // The frames scored are those of pixsyn panorama for the seed, left to right, and no more.
+  pixsyn_ok("panorama -q --frames 3 --seed 4 --weights " + weights + " --png " + dir / "pano.png");
+  const auto pano = io::read_image(dir / "pano.png");
+  REQUIRE(pano.shape() == Shape{3, 32, 96});
+  CHECK(std::distance(std::filesystem::directory_iterator(dir / "frames"), {}) == 3);
+  for (std::int64_t f = 0; f < 3; ++f) {
+    CAPTURE(f);
+    const auto frame = io::read_image(dir / ("frames/image-00000" + std::to_string(f) + ".png"));
+    check_equal(frame, slice(pano, 2, 32 * f, 32 * (f + 1)).clone());
+  }
+  // An output folder that holds something is refused before any work; so is --infinite without anchors.
+  check_one_error_line(pixsyn_cli(common + " --infinite --n 3 --save-images " + dir / "frames"),
+                       "--save-images '" + dir / "frames" + "' is not empty; give a new folder");
+  check_one_error_line(pixsyn_cli("eval -q --infinite --model cips-skips --size 16 --n 3 --data " + dir / "real"),
+                       "--infinite cuts a panorama into frames: it applies to models with anchors (alis), not to "
+                       "cips-skips");
 }

@@ -12,6 +12,7 @@
 #include "model_family.hpp"
 #include "pixsyn/models/alis.hpp"
 #include "pixsyn/nn/serialize.hpp"
+#include "pixsyn/ops/layout.hpp"
 #include "pixsyn/render/alis_panorama.hpp"
 
 namespace pixsyn::cli::detail {
@@ -114,11 +115,16 @@ class AlisModel final : public Model {
     return render::AlisPanorama<G>(g_, frames).anchors();
   }
   void write_panorama(const PanoramaSettings& settings, const std::filesystem::path& png) const override {
-    const render::AlisPanorama<G> pano(g_, settings.frames, {.seed = settings.seed, .resampled = settings.resampled},
-                                       {.truncation = settings.truncation,
-                                        .noise = alis_noise(settings.noise, settings.constant_noise),
-                                        .noise_seed = settings.noise_seed});
-    render::write_panorama_png(pano, png, {.line_frames = settings.line_frames, .progress = settings.progress});
+    render::write_panorama_png(panorama(g_, settings), png,
+                               {.line_frames = settings.line_frames, .progress = settings.progress});
+  }
+  Tensor<float> panorama_frames(const PanoramaSettings& settings, std::int64_t first, std::int64_t count,
+                                bool gpu) const override {
+#ifdef PIXSYN_WITH_CUDA
+    if (gpu) return frames(panorama(gpu_generator(), settings), first, count);
+#endif
+    pixsyn::detail::check(!gpu, "panorama_frames: this pixsyn was built without CUDA");
+    return frames(panorama(g_, settings), first, count);
   }
 #ifdef PIXSYN_WITH_CUDA
   // The whole batch at once, on a GPU copy of the weights made at the first call.
@@ -126,20 +132,37 @@ class AlisModel final : public Model {
     pixsyn::detail::check(!view.moved() && view.height == C.size && view.width == C.size, "ALIS renders frames of ",
                           C.size, "x", C.size, " with the camera unmoved");
     pixsyn::detail::check(!settings.bf16, "ALIS renders in fp32 on the GPU");
-    if (!gpu_) {
-      gpu_ = std::make_unique<GpuGenerator>();
-      gpu_->load_state_dict(alis::weights_on<Cuda>(g_));
-    }
     const alis::SynthesisOptions<float> options{.noise = alis_noise(settings.noise, settings.constant_noise),
                                                 .seed = settings.noise_seed};
-    return to_host(gpu_->synthesize(to_device(w), {settings.delta}, options));
+    return to_host(gpu_generator().synthesize(to_device(w), {settings.delta}, options));
   }
 #endif
 
  private:
+  template <class Generator>
+  static render::AlisPanorama<Generator> panorama(const Generator& g, const PanoramaSettings& settings) {
+    return render::AlisPanorama<Generator>(g, settings.frames, {.seed = settings.seed, .resampled = settings.resampled},
+                                           {.truncation = settings.truncation,
+                                            .noise = alis_noise(settings.noise, settings.constant_noise),
+                                            .noise_seed = settings.noise_seed});
+  }
+  template <class Generator>
+  static Tensor<float> frames(const render::AlisPanorama<Generator>& pano, std::int64_t first, std::int64_t count) {
+    std::vector<Tensor<float>> out;
+    for (const auto& frame : pano.range(first, first + count)) out.push_back(frame.image);
+    return concat(out, 0);
+  }
+
   G g_;
 #ifdef PIXSYN_WITH_CUDA
   using GpuGenerator = alis::Generator<C, float, Cuda>;
+  const GpuGenerator& gpu_generator() const {
+    if (!gpu_) {
+      gpu_ = std::make_unique<GpuGenerator>();
+      gpu_->load_state_dict(alis::weights_on<Cuda>(g_));
+    }
+    return *gpu_;
+  }
   mutable std::unique_ptr<GpuGenerator> gpu_;
 #endif
 };

@@ -15,7 +15,6 @@
 #include "pixsyn/io/safetensors.hpp"
 #include "pixsyn/metrics/frechet.hpp"
 #include "pixsyn/metrics/inception.hpp"
-#include "pixsyn/metrics/kid.hpp"
 #include "pixsyn/ops/arithmetic.hpp"
 #include "pixsyn/ops/layout.hpp"
 #include "progress.hpp"
@@ -237,7 +236,16 @@ FeatureSet FeatureExtractor::generated(std::int64_t n,
   return {features, source};
 }
 
-Tensor<float> model_images(const Model& model, std::uint64_t seed, std::int64_t first, std::int64_t count) {
+bool render_on_gpu(const Model& model, const std::string& label, const FeatureOptions& options) {
+  if (options.device != "cuda") return false;
+  if (model.capabilities().cuda) return true;
+  std::cerr << "note: " << label
+            << " has no CUDA renderer (pixsyn render --device cuda lists those that have); its images are "
+               "rendered on the CPU, the InceptionV3 runs on the GPU\n";
+  return false;
+}
+
+Tensor<float> model_images(const Model& model, std::uint64_t seed, std::int64_t first, std::int64_t count, bool gpu) {
   const Shape z_shape =
       model.capabilities().anchors ? Shape{count, 3, model.latent_dim()} : Shape{count, model.latent_dim()};
   auto z = Tensor<float>::empty(z_shape);
@@ -246,27 +254,39 @@ Tensor<float> model_images(const Model& model, std::uint64_t seed, std::int64_t 
   for (std::int64_t i = 0; i < z.numel(); ++i)
     z.data()[i] = static_cast<float>(pixsyn::detail::philox_normal(seed, 0, start + static_cast<std::uint64_t>(i)));
   const View view{.height = model.size(), .width = model.size()};
-  return clamp(model.render(model.map(z), view, RenderSettings{}), -1.0f, 1.0f) * 0.5f + 0.5f;
+#ifdef PIXSYN_WITH_CUDA
+  if (gpu) return unit_range(model.render_cuda(model.map(z), view, CudaSettings{}));
+#endif
+  pixsyn::detail::check(!gpu, "model_images: this pixsyn was built without CUDA");
+  return unit_range(model.render(model.map(z), view, RenderSettings{}));
+}
+
+Tensor<float> unit_range(const Tensor<float>& images) { return clamp(images, -1.0f, 1.0f) * 0.5f + 0.5f; }
+
+Distances distances(const FeatureSet& a, const FeatureSet& b, const FeatureOptions& o, bool warn) {
+  const auto stats_a = metrics::feature_stats(a.features), stats_b = metrics::feature_stats(b.features);
+  for (const auto* s : {&stats_a, &stats_b})
+    if (warn && !s->full_rank_possible())
+      std::cerr << "warning: " << (s == &stats_a ? "a" : "b") << " has " << s->count << " samples, fewer than the "
+                << s->mean.size() + 1 << " that a full-rank covariance of " << s->mean.size()
+                << " features needs: the FID is biased upward (KID is not)\n";
+  return {
+      metrics::frechet_distance(stats_a, stats_b),
+      metrics::kernel_inception_distance(
+          a.features, b.features, {.subsets = o.kid_subsets, .subset_size = o.kid_subset_size, .seed = o.kid_seed})};
 }
 
 void report_distances(const FeatureSet& a, const FeatureSet& b, const FeatureOptions& o) {
   std::cout << "a: " << a.source << "\n"
             << "b: " << b.source << "\n";
-  const auto stats_a = metrics::feature_stats(a.features), stats_b = metrics::feature_stats(b.features);
   std::cout << "metric: " << metric_name << " (the InceptionV3 of nsfwjs@4.3.0, mixed5 averaged, " << a.features.dim(1)
             << " features; compares only with other " << metric_name << " values, never with published FIDs)\n";
-  for (const auto* s : {&stats_a, &stats_b})
-    if (!s->full_rank_possible())
-      std::cerr << "warning: " << (s == &stats_a ? "a" : "b") << " has " << s->count << " samples, fewer than the "
-                << s->mean.size() + 1 << " that a full-rank covariance of " << s->mean.size()
-                << " features needs: the FID is biased upward (KID is not)\n";
-  const auto kid = metrics::kernel_inception_distance(
-      a.features, b.features, {.subsets = o.kid_subsets, .subset_size = o.kid_subset_size, .seed = o.kid_seed});
+  const auto d = distances(a, b, o);
   char line[160];
-  std::snprintf(line, sizeof line, "kid: %.6g (std %.3g over %lld subsets of %lld)", kid.mean, kid.std,
-                static_cast<long long>(o.kid_subsets), static_cast<long long>(kid.subset_size));
+  std::snprintf(line, sizeof line, "kid: %.6g (std %.3g over %lld subsets of %lld)", d.kid.mean, d.kid.std,
+                static_cast<long long>(o.kid_subsets), static_cast<long long>(d.kid.subset_size));
   std::cout << line << "\n";
-  std::snprintf(line, sizeof line, "fid: %.6g", metrics::frechet_distance(stats_a, stats_b));
+  std::snprintf(line, sizeof line, "fid: %.6g", d.fid);
   std::cout << line << "\n";
 }
 

@@ -11,6 +11,7 @@
 
 #include "model.hpp"
 #include "pixsyn/core/tensor.hpp"
+#include "pixsyn/metrics/kid.hpp"
 
 namespace CLI {
 class App;
@@ -54,6 +55,8 @@ class FeatureExtractor {
   // `n` images from `make(first, count)` -> (count, C, H, W) in [0, 1], in batches; never cached.
   FeatureSet generated(std::int64_t n, const std::function<Tensor<float>(std::int64_t, std::int64_t)>& make,
                        const std::string& source);
+  // Whether the extraction reports its progress on stderr (FeatureOptions::quiet: not at first).
+  void set_progress(bool enabled) { options_.quiet = !enabled; }
 
   struct Network;
 
@@ -71,13 +74,29 @@ class FeatureExtractor {
   std::unique_ptr<Network> network_;
 };
 
-// Images first .. first + count of `model` for `seed`, as pixsyn render --seed draws their latents (rows of
-// one N(0, I) stream; ALIS: three anchors each, frames at delta 0), rendered at the model's size on the
-// CPU, clamped to [-1, 1] and mapped to [0, 1].
-Tensor<float> model_images(const Model& model, std::uint64_t seed, std::int64_t first, std::int64_t count);
+// Whether model_images renders `model` on the GPU: with --device cuda, when it has a CUDA renderer;
+// otherwise (a variant without one) a note on stderr says that it renders on the CPU.
+bool render_on_gpu(const Model& model, const std::string& label, const FeatureOptions& options);
 
-// Prints "<a.source>", "<b.source>", the metric's name, "kid: <v>" and, last, "fid: <v>"; warns when a set
-// has too few samples for a full-rank covariance.
+// Images first .. first + count of `model` for `seed`, as pixsyn render --seed draws their latents (rows of
+// one N(0, I) stream; ALIS: three anchors each, frames at delta 0), rendered at the model's size on the CPU
+// or, with `gpu`, the GPU (render_cuda, fp32, noise off as on the CPU), mapped to [0, 1] (unit_range).
+Tensor<float> model_images(const Model& model, std::uint64_t seed, std::int64_t first, std::int64_t count,
+                           bool gpu = false);
+
+// Generated images, nominally in [-1, 1]: clamped and mapped to [0, 1].
+Tensor<float> unit_range(const Tensor<float>& images);
+
+struct Distances {
+  double fid = 0;
+  metrics::KidResult kid;
+};
+
+// FID and KID (options' subsets) between two feature sets; with `warn`, a warning on stderr when a set has
+// too few samples for a full-rank covariance.
+Distances distances(const FeatureSet& a, const FeatureSet& b, const FeatureOptions& options, bool warn = true);
+
+// Prints "<a.source>", "<b.source>", the metric's name, "kid: <v>" and, last, "fid: <v>".
 void report_distances(const FeatureSet& a, const FeatureSet& b, const FeatureOptions& options);
 
 }  // namespace pixsyn::cli

@@ -119,6 +119,11 @@ class Model {
   // With anchors: the anchors a panorama of `frames` frames has, and the panorama written to `png`.
   virtual std::int64_t panorama_anchors(std::int64_t frames) const;
   virtual void write_panorama(const PanoramaSettings& settings, const std::filesystem::path& png) const;
+  // With anchors: frames first .. first + count of that panorama (settings.frames long; its progress is not
+  // called), (count, 3, size, size) in float, values nominally in [-1, 1]; with `gpu`, rendered on the GPU
+  // (a pixsyn built with CUDA, capabilities().cuda).
+  virtual Tensor<float> panorama_frames(const PanoramaSettings& settings, std::int64_t first, std::int64_t count,
+                                        bool gpu) const;
 #ifdef PIXSYN_WITH_CUDA
   // As render, on the GPU with the family's fused renderer; only when capabilities().cuda.
   virtual Tensor<float> render_cuda(const Tensor<float>& w, const View& view, const CudaSettings& settings) const = 0;
@@ -130,6 +135,9 @@ inline std::int64_t Model::panorama_anchors(std::int64_t) const {
   throw Error("this model renders no panoramas (it has no anchors)");
 }
 inline void Model::write_panorama(const PanoramaSettings&, const std::filesystem::path&) const {
+  throw Error("this model renders no panoramas (it has no anchors)");
+}
+inline Tensor<float> Model::panorama_frames(const PanoramaSettings&, std::int64_t, std::int64_t, bool) const {
   throw Error("this model renders no panoramas (it has no anchors)");
 }
 
