@@ -1,4 +1,4 @@
-// pixsyn fid, eval and spectrum (docs/evaluation.md): the output's form (counts, kid, fid last), unreadable
+// pixsyn fid, eval, spectrum and plot (docs/evaluation.md): the output's form (counts, kid, fid last), unreadable
 // images skipped and counted, the feature cache, and bad input. The metric's values are checked in
 // tests/inception and tests/metrics; here they only have to be finite and ordered where that is certain.
 #include <doctest/doctest.h>
@@ -102,4 +102,31 @@ TEST_CASE("pixsyn fid refuses missing folders, empty folders and a missing netwo
 #if !PIXSYN_CLI_WITH_CUDA
   check_one_error_line(pixsyn_cli("fid " + dir / "a" + " " + dir / "a" + " --device cuda"), "built without CUDA");
 #endif
+}
+
+TEST_CASE("pixsyn plot draws log.csv columns against the step, leaving out the rows a column has no value in") {
+  CliTempDir dir;
+  std::ofstream(dir / "log.csv") << "step,loss,fid\n0,4,0\n5,2,\n10,1,10\n";
+  const auto run = pixsyn_ok("plot " + dir / "log.csv" + " --column fid --out " + dir / "fid.png");
+  INFO(run.output);
+  REQUIRE(run.lines.size() == 2);
+  CHECK(run.lines[1] == "fid (red): 2 points, first 0 at 0, last 10 at 10, least 0 at 0");
+  // 640 x 400 with a margin of 30: (0, 0) is pixel (30, 370) and (10, 10) pixel (610, 30); the line between
+  // them is straight, so the step-5 row (empty) was left out rather than read as 0.
+  const auto image = io::read_image(dir / "fid.png");
+  REQUIRE(image.shape() == Shape{3, 400, 640});
+  const auto red = [&](std::int64_t x, std::int64_t y) {
+    return image.data()[y * 640 + x] > 0.8f && image.data()[(2 * 400 + y) * 640 + x] < 0.2f;
+  };
+  CHECK(red(610, 30));
+  CHECK(red(30, 370));
+  CHECK(red(320, 200));
+  CHECK(!red(320, 370));
+  check_one_error_line(pixsyn_cli("plot " + dir / "log.csv" + " --column step2 --out " + dir / "p.png"),
+                       "has no column 'step2'; its columns: step,loss,fid");
+  std::ofstream(dir / "bad.csv") << "step,fid\n1,2\n2,x\n";
+  check_one_error_line(pixsyn_cli("plot " + dir / "bad.csv" + " --column fid --out " + dir / "p.png"),
+                       "line 3: column 'fid' holds 'x', not a finite number");
+  check_one_error_line(pixsyn_cli("plot " + dir / "bad.csv" + " --column fid --out " + dir / "bad.csv"),
+                       "are the same file");
 }

@@ -4,13 +4,13 @@
 // antialiased when shrinking); generated ones are clamped to [-1, 1] and mapped to [0, 1].
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "features.hpp"
+#include "line_plot.hpp"
 #include "model_options.hpp"
 #include "options.hpp"
 #include "pixsyn/io/idx.hpp"
@@ -62,48 +62,13 @@ Tensor<float> square(const Tensor<float>& image, std::int64_t size) {
 }
 
 // log10 of the power against the frequency (rings 1 .. n/2; the mean, ring 0, is left out): real in blue,
-// generated in red, a light grey line at every power of ten.
+// generated in red.
 Tensor<float> plot(const std::vector<double>& frequency, const std::vector<double>& real,
                    const std::vector<double>& generated) {
-  const std::int64_t width = 640, height = 400, margin = 30;
-  auto image = Tensor<float>::full({3, height, width}, 1.0f);
-  const auto set = [&](std::int64_t x, std::int64_t y, std::array<float, 3> rgb) {
-    if (x < 0 || x >= width || y < 0 || y >= height) return;
-    for (int c = 0; c < 3; ++c) image.data()[(c * height + y) * width + x] = rgb[static_cast<std::size_t>(c)];
-  };
-  double lo = INFINITY, hi = -INFINITY;
-  for (const auto* curve : {&real, &generated})
-    for (std::size_t k = 1; k < curve->size(); ++k) {
-      const double v = std::log10(std::max((*curve)[k], 1e-30));
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
-  lo = std::floor(lo);
-  hi = std::max(std::ceil(hi), lo + 1);
-  const double f_max = frequency.back();
-  const auto to_x = [&](double f) { return margin + (width - 2 * margin) * f / f_max; };
-  const auto to_y = [&](double p) {
-    return height - margin - (height - 2 * margin) * (std::log10(std::max(p, 1e-30)) - lo) / (hi - lo);
-  };
-  for (double decade = lo; decade <= hi; decade += 1)
-    for (std::int64_t x = margin; x < width - margin; ++x)
-      set(x, std::lround(to_y(std::pow(10.0, decade))), {0.85f, 0.85f, 0.85f});
-  for (std::int64_t x = margin; x <= width - margin; ++x) set(x, height - margin, {0, 0, 0});
-  for (std::int64_t y = margin; y <= height - margin; ++y) set(margin, y, {0, 0, 0});
-  const auto draw = [&](const std::vector<double>& curve, std::array<float, 3> rgb) {
-    for (std::size_t k = 1; k + 1 < curve.size(); ++k) {
-      const double x0 = to_x(frequency[k]), y0 = to_y(curve[k]), x1 = to_x(frequency[k + 1]), y1 = to_y(curve[k + 1]);
-      const auto steps = static_cast<int>(std::max(std::abs(x1 - x0), std::abs(y1 - y0))) + 1;
-      for (int s = 0; s <= steps; ++s) {
-        const double t = static_cast<double>(s) / steps;
-        const auto x = std::lround(x0 + t * (x1 - x0)), y = std::lround(y0 + t * (y1 - y0));
-        for (int d = 0; d < 2; ++d) set(x, y + d, rgb);
-      }
-    }
-  };
-  draw(real, {0.1f, 0.3f, 0.9f});
-  draw(generated, {0.9f, 0.2f, 0.1f});
-  return image;
+  const auto rings = [](const std::vector<double>& v) { return std::vector<double>(v.begin() + 1, v.end()); };
+  return line_plot({{.x = rings(frequency), .y = rings(real), .rgb = {0.1f, 0.3f, 0.9f}},
+                    {.x = rings(frequency), .y = rings(generated), .rgb = {0.9f, 0.2f, 0.1f}}},
+                   {.log_y = true});
 }
 
 class Spectrum final : public Command {

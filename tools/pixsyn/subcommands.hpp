@@ -15,6 +15,7 @@ Subcommand convert_subcommand();
 Subcommand fid_subcommand();
 Subcommand eval_subcommand();
 Subcommand spectrum_subcommand();
+Subcommand plot_subcommand();
 
 // The table the program dispatches on, in the order --help lists them.
 std::span<const Subcommand> subcommands();
