@@ -1,15 +1,18 @@
 // `pixsyn render --device cuda` (the fused GPU renderers behind the command line) against the program's own
 // CPU render: CIPS fp32 ≤ 1e-5 and bf16 ≤ 1e-2 relative, seeded noise, one tile and many; CREPS fp32 ≤ 1e-5
-// and the 16-bit mode ≤ 1e-2 (max norm) with the camera options. Built only when the pixsyn program is
-// (tools/CMakeLists.txt defines PIXSYN_CLI).
+// and the 16-bit mode ≤ 1e-2 (max norm) with the camera options; `pixsyn eval --device cuda` scores the
+// images the CPU renders. Built only when the pixsyn program is (tools/CMakeLists.txt defines PIXSYN_CLI).
 #ifdef PIXSYN_CLI
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
+#include "pixsyn/io/image.hpp"
 #include "pixsyn/io/npy.hpp"
 #include "support/cips_fixtures.hpp"
+#include "support/inception.hpp"
 #include "support/temp_files.hpp"
 
 namespace {
@@ -33,7 +36,46 @@ Tensor<float> render_npy(const TempDir& dir, const std::string& args, const std:
   return io::read_npy<float>(path);
 }
 
+// The last "fid: " line of what `pixsyn args` printed into dir/log.txt.
+double fid_of(const TempDir& dir, const std::string& args) {
+  pixsyn_ok(dir, args);
+  const std::string log = read_bytes(dir / "log.txt");
+  const auto at = log.rfind("fid: ");
+  REQUIRE(at != std::string::npos);
+  return std::stod(log.substr(at + 5));
+}
+
 }  // namespace
+
+TEST_CASE("pixsyn eval --device cuda renders on the GPU the images the CPU renders, --infinite too") {
+  if (!inception_weights_available()) return;
+  TempDir dir;
+  std::filesystem::create_directories(dir / "real");
+  for (std::uint64_t i = 0; i < 3; ++i)
+    io::write_png(dir / ("real/" + std::to_string(i) + ".png"), Tensor<float>::rand({3, 40, 48}, Philox{i}));
+  for (const std::string model : {"--model cips-skips --size 16", "--model alis --size 16",
+                                  "--model alis --size 16 --infinite", "--model creps --size 16"}) {
+    CAPTURE(model);
+    const std::string common = "eval -q --no-cache --kid-subsets 2 --n 4 --seed 2 --init-seed 3 --data " +
+                               (dir / "real").string() + " " + model;
+    std::filesystem::remove_all(dir / "cpu");
+    std::filesystem::remove_all(dir / "gpu");
+    const double cpu = fid_of(dir, common + " --save-images " + (dir / "cpu").string());
+    const double gpu = fid_of(dir, common + " --device cuda --save-images " + (dir / "gpu").string());
+    // Rendered on the GPU: no note that the CPU renders.
+    CHECK(read_bytes(dir / "log.txt").find("rendered on the CPU") == std::string::npos);
+    CHECK(std::abs(gpu - cpu) <= 1e-3 * std::abs(cpu));
+    // The same images, 8-bit: float rounding flips a level at most.
+    for (int i = 0; i < 4; ++i) {
+      const std::string name = "image-00000" + std::to_string(i) + ".png";
+      const auto a = io::read_image(dir / "cpu" / name), b = io::read_image(dir / "gpu" / name);
+      REQUIRE(a.shape() == b.shape());
+      float most = 0;
+      for (std::int64_t k = 0; k < a.numel(); ++k) most = std::max(most, std::abs(a.data()[k] - b.data()[k]));
+      CHECK(most <= 1.5f / 255);
+    }
+  }
+}
 
 TEST_CASE("pixsyn render --device cuda writes the CPU's images") {
   TempDir dir;
