@@ -79,7 +79,12 @@ class AlisModel final : public Model {
   Capabilities capabilities() const override { return caps; }
   std::int64_t parameter_count() const override { return g_.parameter_count(); }
   std::vector<ParameterInfo> parameters() const override { return parameter_table(g_); }
-  void load(const std::filesystem::path& path) override { nn::load_safetensors(g_, path); }
+  void load(const std::filesystem::path& path) override {
+    nn::load_safetensors(g_, path);
+#ifdef PIXSYN_WITH_CUDA
+    gpu_.reset();  // the GPU copy is of the weights before
+#endif
+  }
   Tensor<float> map(const Tensor<float>& z) const override { return g_.map(z); }
   Tensor<float> truncation_center(const TruncationSampling&) const override { return g_.w_avg().clone(); }
   // A frame is one step.

@@ -77,6 +77,7 @@ class Train final : public Command {
                        "official --crop): D sees patches of the reals at strides 1, 2, ... size/patch, G renders "
                        "the fakes at their coordinates");
     add_seed_option(app, "--seed", a_.seed, "Seed of the initialisation, data order, latents and noise");
+    add_train_eval_options(app, a_.eval);
     app.add_flag("--resume", a_.resume, "Continue from the newest checkpoint in the run folder");
     app.add_flag("-q,--quiet", a_.quiet, "No progress report on stderr");
     add_gpus_option(app, gpus_);

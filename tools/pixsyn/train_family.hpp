@@ -16,6 +16,7 @@
 #include "pixsyn/train/trainer.hpp"
 #include "progress.hpp"
 #include "samples.hpp"
+#include "train_eval.hpp"
 #include "trainable.hpp"
 
 namespace pixsyn::cli {
@@ -27,6 +28,7 @@ struct TrainArgs {
   std::int64_t patch = 0;  // CIPS's patch training: the patch side (0: full images)
   std::uint64_t seed = 0;
   bool resume = false, quiet = false;
+  TrainEvalArgs eval;  // --eval-every, --eval-n
 };
 
 // A trainable family: its variants (trainable.hpp) and the run of one of them (a registered (size,
@@ -54,7 +56,7 @@ inline constexpr std::int64_t samples_per_grid = 16;
 // optimiser, regularisation, EMA and z_dim settings), to which the run adds the batch, steps, seed, run folder
 // and hooks. It reports progress unless --quiet, writes the sample grids, resumes on --resume, and writes
 // g_ema.safetensors with the metadata that `render --weights` reads (weights_metadata; also steps, batch,
-// seed, device).
+// seed, device); with --eval-every, G_ema's scores in log.csv and on the progress line (train_eval.hpp).
 template <class T, class G, class D, class Generate, class Sample>
 void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D& d, Generate generate, Sample sample,
                train::TrainerOptions options) {
@@ -77,11 +79,14 @@ void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D
     autograd::no_grad inference;
     write_sample_grid(a.out, step, pixsyn::detail::on_host(sample(std::as_const(g_ema))));
   };
+  const auto eval = attach_train_eval(a.eval, a.data, a.device, a.quiet, a.steps, g_ema, options);
   std::int64_t first_step = 0;
   options.progress = [&](std::int64_t step, const train::GanStepLosses& l, double) {
     char losses[96];
     std::snprintf(losses, sizeof losses, "loss_g %.4f, loss_d %.4f", l.loss_g, l.loss_d);
-    progress->update(step, (step - first_step) * a.batch, losses);
+    std::string detail = losses;
+    if (eval && !eval->summary().empty()) detail += ", " + eval->summary();
+    progress->update(step, (step - first_step) * a.batch, detail);
   };
   train::Trainer<T, G, D, Generate> trainer(g, g_ema, d, data, std::move(generate), std::move(options));
   if (a.resume) {

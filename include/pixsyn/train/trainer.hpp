@@ -3,7 +3,7 @@
 // files in one folder:
 //
 //   log.csv                              step,loss_g,loss_d,r1,images_per_s (one row per step; r1 empty
-//                                        when the step was not regularised)
+//                                        when the step was not regularised), then the caller's log_columns
 //   checkpoint-<step>.safetensors        G ("g."), G_ema ("g_ema."), D ("d."), both Adam states ("g_adam.",
 //                                        "d_adam."); metadata: step, seed, batch. In T's own precision
 //                                        (F64 for double), written atomically; the last two are kept.
@@ -92,6 +92,11 @@ struct TrainerOptions {
   // update: the caller renders G_ema there (sample grids).
   std::int64_t sample_every = 0;
   std::function<void(std::int64_t)> sample{};
+  // More log.csv columns (e.g. an evaluation metric): their names, and log_values(step done) -> one value
+  // per column (empty where there is none), called after the step's EMA update, before `progress`. A
+  // resumed run's log gets this run's columns: older rows are padded with empty values or cut.
+  std::vector<std::string> log_columns{};
+  std::function<std::vector<std::string>(std::int64_t)> log_values{};
   int prefetch = 1;  // batches made ahead on a background thread while a step runs (train/batch_loader.hpp)
   // Data-parallel training: this rank's communicator (null: one process). batch must split evenly over its
   // ranks. progress, sample, the log and the files are rank 0's.
@@ -437,24 +442,44 @@ class Trainer {
 
   std::filesystem::path log_path() const { return options_.run_dir / "log.csv"; }
 
+  std::string log_header() const {
+    std::string header = "step,loss_g,loss_d,r1,images_per_s";
+    for (const auto& column : options_.log_columns) header += "," + column;
+    return header;
+  }
+
   void append_log(const GanStepLosses& losses, double rate) {
+    std::vector<std::string> values;
+    if (options_.log_values) values = options_.log_values(step_);
+    pixsyn::detail::check(values.size() == options_.log_columns.size(), "Trainer: log_values gave ", values.size(),
+                          " values for ", options_.log_columns.size(), " log_columns");
     const bool fresh = !std::filesystem::exists(log_path());
     std::ofstream out(log_path(), std::ios::app);
-    if (fresh) out << "step,loss_g,loss_d,r1,images_per_s\n";
+    if (fresh) out << log_header() << "\n";
     out.precision(9);
     out << step_ << "," << losses.loss_g << "," << losses.loss_d << ",";
     if (!std::isnan(losses.r1)) out << losses.r1;
-    out << "," << rate << "\n";
+    out << "," << rate;
+    for (const auto& value : values) out << "," << value;
+    out << "\n";
     pixsyn::detail::check(out.good(), "Trainer: cannot append to '", log_path().string(), "'");
   }
 
-  // On resume: the rows of steps after the checkpoint go (they will be trained again).
+  // On resume: the rows of steps after the checkpoint go (they will be trained again), and the header and
+  // the rows take this run's columns.
   void trim_log() {
     if (!std::filesystem::exists(log_path())) return;
     std::ifstream in(log_path());
-    std::string line, kept;
-    for (bool header = true; std::getline(in, line); header = false)
-      if (header || parse_step(line.substr(0, line.find(','))) <= step_) kept += line + "\n";
+    const std::string header = log_header();
+    const auto columns = std::count(header.begin(), header.end(), ',');
+    std::string line, kept = header + "\n";
+    for (bool first = true; std::getline(in, line); first = false) {
+      if (first || parse_step(line.substr(0, line.find(','))) > step_) continue;
+      auto commas = std::count(line.begin(), line.end(), ',');
+      for (; commas < columns; ++commas) line += ",";
+      for (; commas > columns; --commas) line.erase(line.rfind(','));
+      kept += line + "\n";
+    }
     io::write_file_atomic(log_path(), std::string_view(kept));
   }
 
