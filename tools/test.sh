@@ -20,7 +20,7 @@ nvcc=$(command -v nvcc || true)
 command -v node >/dev/null || bash tools/install-deps.sh nodejs
 bash tools/data/inception.sh build/inception
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIXSYN_REQUIRE_JPEG=ON \
-  -DPIXSYN_INCEPTION_DIR="$PWD/build/inception" -DPIXSYN_REQUIRE_INCEPTION=ON "${cuda[@]}"
+  -DPIXSYN_INCEPTION_DIR="$PWD/build/inception" -DPIXSYN_REQUIRE_INCEPTION=ON -DPIXSYN_TEST_OPTIMIZATION=-O1 "${cuda[@]}"
 cmake --build build --parallel "$jobs"
 ctest --test-dir build --output-on-failure --parallel "$jobs" -LE gpu
 
