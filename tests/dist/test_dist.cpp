@@ -240,51 +240,81 @@ TEST_CASE("the launcher runs one worker per rank with the torchrun variables, an
   CHECK(dist::launch({(dir / "no-such-program").string()}, options, missing) != 0);
 }
 
-TEST_CASE("split rendering: bands go round the ranks and reach rank 0 in row order, as one process renders them") {
-  constexpr std::int64_t rows = 11, width = 3, band_rows = 2;  // 6 bands, the last of one row
-  // A band's "render": (2, rows, width) values that name the pixel, and which rank made it.
+TEST_CASE("split rendering: units go round the ranks and reach rank 0 in order, as one process renders them") {
+  constexpr std::int64_t rows = 11, width = 3, band_rows = 2, bands = 6;  // the last band of one row
+  // A band's "render": (2, rows, width) values that name the pixel.
   const auto pixel = [](std::int64_t c, std::int64_t row, std::int64_t col) { return float(100 * c + 10 * row + col); };
-  const auto shape = [](std::int64_t count) { return Shape{2, count, width}; };
-  for (const int world : {1, 2, 3}) {
+  const auto shape = [&](std::int64_t k) { return Shape{2, std::min(band_rows, rows - k * band_rows), width}; };
+  const auto band_of = [&](std::int64_t k) {
+    auto band = Tensor<float>::empty(shape(k));
+    const std::int64_t count = band.dim(1);
+    for (std::int64_t c = 0; c < 2; ++c)
+      for (std::int64_t r = 0; r < count; ++r)
+        for (std::int64_t x = 0; x < width; ++x)
+          band.data()[(c * count + r) * width + x] = pixel(c, k * band_rows + r, x);
+    return band;
+  };
+  // world 0: no communicator, this process renders every band.
+  for (const int world : {0, 1, 2, 3}) {
     CAPTURE(world);
     std::vector<std::int64_t> order;
-    std::vector<std::vector<std::int64_t>> rendered(static_cast<std::size_t>(world));
+    std::vector<std::vector<std::int64_t>> rendered(static_cast<std::size_t>(std::max(world, 1)));
     auto image = Tensor<float>::zeros({2, rows, width});
-    dist::run_ranks(world, [&](dist::Communicator& comm) {
-      render::split_rows(
-          comm, rows, band_rows,
-          [&](std::int64_t first, std::int64_t count) {
-            rendered[static_cast<std::size_t>(comm.rank())].push_back(first);
-            auto band = Tensor<float>::empty(shape(count));
-            for (std::int64_t c = 0; c < 2; ++c)
-              for (std::int64_t r = 0; r < count; ++r)
-                for (std::int64_t x = 0; x < width; ++x)
-                  band.data()[(c * count + r) * width + x] = pixel(c, first + r, x);
-            return band;
+    const auto body = [&](dist::Communicator* comm) {
+      const int rank = comm != nullptr ? comm->rank() : 0;
+      render::gather_in_order(
+          comm, bands,
+          [&](std::int64_t k) {
+            rendered[static_cast<std::size_t>(rank)].push_back(k);
+            return band_of(k);
           },
           shape,
-          [&](std::int64_t first, const Tensor<float>& band) {
-            CHECK(comm.rank() == 0);
-            order.push_back(first);
-            const std::int64_t count = band.dim(1);
+          [&](std::int64_t k, const Tensor<float>& band) {
+            CHECK(rank == 0);
+            order.push_back(k);
+            const std::int64_t count = band.dim(1), first = k * band_rows;
             for (std::int64_t c = 0; c < 2; ++c)
               std::copy(band.data() + c * count * width, band.data() + (c + 1) * count * width,
                         image.data() + (c * rows + first) * width);
           });
-    });
-    CHECK(order == std::vector<std::int64_t>{0, 2, 4, 6, 8, 10});
-    for (int r = 0; r < world; ++r)
-      for (std::size_t i = 0; i < rendered[r].size(); ++i) CHECK(rendered[r][i] == band_rows * (r + world * i));
+    };
+    if (world == 0)
+      body(nullptr);
+    else
+      dist::run_ranks(world, [&](dist::Communicator& comm) { body(&comm); });
+    CHECK(order == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5});
+    for (std::size_t r = 0; r < rendered.size(); ++r)
+      for (std::size_t i = 0; i < rendered[r].size(); ++i)
+        CHECK(rendered[r][i] == static_cast<std::int64_t>(r + rendered.size() * i));
     for (std::int64_t c = 0; c < 2; ++c)
       for (std::int64_t row = 0; row < rows; ++row)
         for (std::int64_t x = 0; x < width; ++x) CHECK(image.data()[(c * rows + row) * width + x] == pixel(c, row, x));
   }
+}
+
+TEST_CASE("split rendering: rank 0 pulls the units one at a time; misuse and a unit of the wrong shape are refused") {
+  const auto shape = [](std::int64_t) { return Shape{1, 2}; };
+  const auto unit = [](std::int64_t k) { return Tensor<float>::full({1, 2}, float(k)); };
+  // Pulled one by one (a streamed writer asks for the next frame when it needs it), over 2 ranks.
+  dist::run_ranks(2, [&](dist::Communicator& comm) {
+    render::UnitGather gather(&comm, 3, unit, shape);
+    CHECK(gather.gathers() == (comm.rank() == 0));
+    if (!gather.gathers()) {
+      CHECK_THROWS_WITH(gather.next(), doctest::Contains("rank 1 serves its units; only rank 0 gathers"));
+      return gather.serve();
+    }
+    for (std::int64_t k = 0; k < 3; ++k) CHECK(gather.next().data()[1] == float(k));
+    CHECK_THROWS_WITH(gather.next(), doctest::Contains("all 3 units were gathered"));
+    CHECK_THROWS_WITH(gather.serve(), doctest::Contains("rank 0 gathers the units"));
+  });
+  CHECK_THROWS_WITH(render::UnitGather(nullptr, 0, unit, shape), doctest::Contains("0 units"));
+  // Rank 1's unit has the wrong shape: it fails, naming the unit, and rank 0 stops instead of waiting.
   CHECK_THROWS_WITH(dist::run_ranks(2,
                                     [&](dist::Communicator& comm) {
-                                      render::split_rows(
-                                          comm, 4, 2,
-                                          [](std::int64_t, std::int64_t) { return Tensor<float>::zeros({1}); }, shape,
-                                          [](std::int64_t, const Tensor<float>&) {});
+                                      render::gather_in_order(
+                                          &comm, 4,
+                                          [&](std::int64_t k) { return k % 2 ? Tensor<float>::zeros({3}) : unit(k); },
+                                          shape, [](std::int64_t, const Tensor<float>&) {});
                                     }),
-                    doctest::Contains("has shape"));
+                    doctest::Contains("unit 1 has shape"));
 }
