@@ -1,17 +1,37 @@
 // bench_alis_gpu: ALIS frames on the GPU. alis::Official<256> (24,111,298 parameters, seeded random init,
-// noise off) rendered by alis::Generator<C, float, Cuda> (the CUDA conv ops, fp32), batch 1 and 16: the
-// median time of a synthesis call (mapped anchors given), frames per second and the memory pool's peak.
-// Compare with bench/alis_torch.py (the official code) run in the same session on the same GPU.
+// noise off) rendered by alis::Generator<C, float, Cuda> (the CUDA conv ops), batch 1 and 16, with the
+// convolutions in fp32 and in bf16 (backend::cuda::ConvPrecisionScope: bf16 GEMM operands, fp32
+// accumulation; everything else fp32): the median time of a synthesis call (mapped anchors given), frames
+// per second, the memory pool's peak, and for bf16 the largest |bf16 - fp32| of the frames relative to the
+// largest |fp32|. Compare with bench/alis_torch.py (the official code) run in the same session on the same GPU.
 //
 //   bench_alis_gpu [repeats]
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <pixsyn/backend/cuda/conv.hpp>
 #include <pixsyn/models/alis.hpp>
 #include <vector>
 
 #include "gpu_timing.hpp"
 
 using namespace pixsyn;
+using backend::cuda::Precision;
+
+namespace {
+
+// The largest |a - b| over the largest |b|.
+double relative_error(const Tensor<float>& a, const Tensor<float>& b) {
+  double err = 0, scale = 0;
+  for (std::int64_t i = 0; i < b.numel(); ++i) {
+    err = std::max(err, std::abs(double(a.data()[i]) - double(b.data()[i])));
+    scale = std::max(scale, std::abs(double(b.data()[i])));
+  }
+  return err / scale;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 10;
@@ -24,16 +44,23 @@ int main(int argc, char** argv) {
   gpu.load_state_dict(alis::weights_on<Cuda>(cpu));
   cudaDeviceProp prop{};
   bench::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
-  std::printf("bench_alis_gpu: alis::Official<256> (%lld parameters), %s, fp32, noise off, median of %d calls\n",
+  std::printf("bench_alis_gpu: alis::Official<256> (%lld parameters), %s, noise off, median of %d calls\n",
               static_cast<long long>(cpu.parameter_count()), prop.name, repeats);
   std::printf(
-      "| size | batch | ms/call | ms/frame | frames/s | peak MiB | extra MiB |\n|---|---:|---:|---:|---:|---:|---:|\n");
+      "| size | batch | convolutions | ms/call | ms/frame | frames/s | peak MiB | extra MiB | vs fp32 |\n"
+      "|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
   for (int batch : {1, 16}) {
     const auto w = to_device(cpu.map(Tensor<float>::randn({batch, 3, 512}, Philox{1})));
     std::vector<std::int64_t> delta(batch);
     for (int b = 0; b < batch; ++b) delta[b] = (2 * b) % 8;
-    const auto t = bench::time_gpu([&] { (void)gpu.synthesize(w, delta); }, repeats);
-    std::printf("| 256² | %d | %.3f | %.3f | %.1f | %.0f | %.0f |\n", batch, t.median_ms, t.median_ms / batch,
-                1000.0 * batch / t.median_ms, t.peak_mib, t.extra_mib);
+    const auto fp32 = to_host(gpu.synthesize(w, delta));
+    for (const Precision precision : {Precision::fp32, Precision::bf16}) {
+      const backend::cuda::ConvPrecisionScope scope(precision);
+      const auto t = bench::time_gpu([&] { (void)gpu.synthesize(w, delta); }, repeats);
+      const bool half = precision == Precision::bf16;
+      const double err = half ? relative_error(to_host(gpu.synthesize(w, delta)), fp32) : 0.0;
+      std::printf("| 256² | %d | %s | %.3f | %.3f | %.1f | %.0f | %.0f | %.1e |\n", batch, half ? "bf16" : "fp32",
+                  t.median_ms, t.median_ms / batch, 1000.0 * batch / t.median_ms, t.peak_mib, t.extra_mib, err);
+    }
   }
 }

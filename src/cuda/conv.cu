@@ -10,6 +10,7 @@
 #include "common.cuh"
 #include "fast_render.cuh"
 #include "gemm.cuh"
+#include "index.cuh"
 #include "pixsyn/backend/cuda/conv.hpp"
 
 namespace pixsyn::backend::cuda {
@@ -51,51 +52,105 @@ __device__ __forceinline__ To convert(From v) {
     return static_cast<To>(v);
 }
 
-// col (count, K, n) = the inputs under the slice's output pixels, zero where a tap reads the padding.
-template <class T, class C>
-__global__ void im2col_kernel(ConvGeometry g, Slice s, const T* x, C* col) {
-  const std::int64_t n = s.pixels(g), k = g.depth();
-  PIXSYN_GRID_STRIDE(idx, s.count * k * n) {
-    const std::int64_t j = idx % n, q = idx / n % k, b = s.b0 + idx / (n * k);
-    const std::int64_t i = q / (g.kernel_h * g.kernel_w), ky = q / g.kernel_w % g.kernel_h, kx = q % g.kernel_w;
-    const std::int64_t iy = conv_source(s.r0 + j / g.out_width, ky, g.stride, g.padding);
-    const std::int64_t ix = conv_source(j % g.out_width, kx, g.stride, g.padding);
-    const bool inside = iy >= 0 && iy < g.height && ix >= 0 && ix < g.width;
-    col[idx] = convert<C>(inside ? x[((b * g.in_channels + i) * g.height + iy) * g.width + ix] : T(0));
+// One slice's index arithmetic, prepared on the host in the launch's index type I (index.cuh).
+template <class I>
+struct ConvIndex {
+  I count, in_channels, height, width, out_channels, out_width, kernel_h, kernel_w, stride, padding;
+  I r0, rows, n, k;  // the slice's first output row, its rows, its output pixels per sample, the GEMM depth
+  Divider<I> by_n, by_k, by_taps, by_kernel_w, by_out_width, by_width, by_in_channels, by_out_channels, by_stride;
+
+  ConvIndex(const ConvGeometry& g, const Slice& s)
+      : count(I(s.count)),
+        in_channels(I(g.in_channels)),
+        height(I(g.height)),
+        width(I(g.width)),
+        out_channels(I(g.out_channels)),
+        out_width(I(g.out_width)),
+        kernel_h(I(g.kernel_h)),
+        kernel_w(I(g.kernel_w)),
+        stride(I(g.stride)),
+        padding(I(g.padding)),
+        r0(I(s.r0)),
+        rows(I(s.rows)),
+        n(I(s.pixels(g))),
+        k(I(g.depth())),
+        by_n(nonzero(s.pixels(g))),
+        by_k(nonzero(g.depth())),
+        by_taps(nonzero(g.kernel_h * g.kernel_w)),
+        by_kernel_w(nonzero(g.kernel_w)),
+        by_out_width(nonzero(g.out_width)),
+        by_width(nonzero(g.width)),
+        by_in_channels(nonzero(g.in_channels)),
+        by_out_channels(nonzero(g.out_channels)),
+        by_stride(nonzero(g.stride)) {}
+
+  // A zero extent leaves its kernels without elements, so its divider is never used.
+  static std::int64_t nonzero(std::int64_t d) { return std::max<std::int64_t>(d, 1); }
+};
+
+// Whether a slice's kernels fit 32-bit indices: the im2col workspace, the slice's x and dy, the positions.
+bool slice_fits_int32(const ConvGeometry& g, const Slice& s) {
+  return fits_int32({s.count * std::max(g.depth(), g.out_channels) * s.pixels(g),
+                     s.count * g.in_channels * g.in_plane(), s.count * g.out_channels * g.out_plane(),
+                     (g.out_height + 1) * g.stride + g.kernel_h + g.padding,
+                     (g.out_width + 1) * g.stride + g.kernel_w + g.padding, g.height + g.padding, g.width + g.padding});
+}
+
+// col (count, K, n) = the inputs under the slice's output pixels, zero where a tap reads the padding; x is
+// the slice's first sample. Sample b's tap row q lands at col + b · sample_stride + q · tap_stride, which
+// also writes the layout (K, count, n) of the weight gradient's single GEMM.
+template <class T, class C, class I>
+__global__ void im2col_kernel(ConvIndex<I> c, const T* __restrict__ x, C* __restrict__ col, I sample_stride,
+                              I tap_stride) {
+  PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.k * c.n) {
+    const I row = c.by_n.div(idx), j = idx - row * c.n;
+    const I b = c.by_k.div(row), q = row - b * c.k;
+    const I i = c.by_taps.div(q), tap = q - i * (c.kernel_h * c.kernel_w);
+    const I ky = c.by_kernel_w.div(tap), kx = tap - ky * c.kernel_w;
+    const I oy = c.by_out_width.div(j), ox = j - oy * c.out_width;
+    const I iy = static_cast<I>(conv_source(c.r0 + oy, ky, c.stride, c.padding));
+    const I ix = static_cast<I>(conv_source(ox, kx, c.stride, c.padding));
+    const bool inside = iy >= 0 && iy < c.height && ix >= 0 && ix < c.width;
+    col[b * sample_stride + q * tap_stride + j] =
+        convert<C>(inside ? x[((b * c.in_channels + i) * c.height + iy) * c.width + ix] : T(0));
   }
 }
 
-// dx (slice's samples, I, H, W) += the col entries (count, K, n) that came from each input pixel. Only the
-// input rows the slice's output rows read are visited.
-template <class T>
-__global__ void col2im_kernel(ConvGeometry g, Slice s, std::int64_t y0, std::int64_t y1, const T* col, T* dx) {
-  const std::int64_t n = s.pixels(g), k = g.depth(), span = y1 - y0;
-  PIXSYN_GRID_STRIDE(idx, s.count * g.in_channels * span * g.width) {
-    const std::int64_t ix = idx % g.width, iy = y0 + idx / g.width % span, i = idx / (g.width * span) % g.in_channels;
-    const std::int64_t b = idx / (g.width * span * g.in_channels);
+// dx (slice's samples, I, H, W) += the col entries (count, K, n) that came from each input pixel; dx is
+// the slice's first sample. Only the input rows [y0, y0 + span) that the slice's output rows read are
+// visited. Input row iy is read by the taps ky = (iy + padding) mod stride + j · stride, from output row
+// (iy + padding) / stride - j (likewise for columns), so no tap needs a division.
+template <class T, class I>
+__global__ void col2im_kernel(ConvIndex<I> c, I y0, Divider<I> by_span, const T* __restrict__ col, T* __restrict__ dx) {
+  const I span = by_span.divisor();
+  PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.in_channels * span * c.width) {
+    const I r = c.by_width.div(idx), ix = idx - r * c.width;
+    const I p = by_span.div(r), iy = y0 + r - p * span;
+    const I b = c.by_in_channels.div(p), i = p - b * c.in_channels;
+    const I ty = iy + c.padding, tx = ix + c.padding;
+    const I qy = c.by_stride.div(ty), qx = c.by_stride.div(tx);
+    const I kx0 = tx - qx * c.stride;
     T acc = 0;
-    for (std::int64_t ky = 0; ky < g.kernel_h; ++ky) {
-      const std::int64_t t = iy + g.padding - ky;
-      if (t < 0 || t % g.stride != 0) continue;
-      const std::int64_t oy = t / g.stride;
-      if (oy < s.r0 || oy >= s.r0 + s.rows) continue;
-      for (std::int64_t kx = 0; kx < g.kernel_w; ++kx) {
-        const std::int64_t u = ix + g.padding - kx;
-        if (u < 0 || u % g.stride != 0 || u / g.stride >= g.out_width) continue;
-        const std::int64_t q = (i * g.kernel_h + ky) * g.kernel_w + kx;
-        acc += col[(b * k + q) * n + (oy - s.r0) * g.out_width + u / g.stride];
-      }
+    for (I ky = ty - qy * c.stride, oy = qy; ky < c.kernel_h; ky += c.stride, --oy) {
+      if (oy < c.r0 || oy >= c.r0 + c.rows) continue;
+      const T* taps = col + (b * c.k + (i * c.kernel_h + ky) * c.kernel_w) * c.n + (oy - c.r0) * c.out_width;
+      for (I kx = kx0, ox = qx; kx < c.kernel_w; kx += c.stride, --ox)
+        if (ox >= 0 && ox < c.out_width) acc += taps[kx * c.n + ox];
     }
-    dx[(((s.b0 + b) * g.in_channels + i) * g.height + iy) * g.width + ix] += acc;
+    dx[((b * c.in_channels + i) * c.height + iy) * c.width + ix] += acc;
   }
 }
 
-// out (count, O, n) in bf16 = dy's slice rows (a contiguous bf16 GEMM operand).
-__global__ void rows_to_bf16_kernel(ConvGeometry g, Slice s, const float* dy, bf16* out) {
-  const std::int64_t n = s.pixels(g);
-  PIXSYN_GRID_STRIDE(idx, s.count * g.out_channels * n) {
-    const std::int64_t j = idx % n, o = idx / n % g.out_channels, b = s.b0 + idx / (n * g.out_channels);
-    out[idx] = __float2bfloat16_rn(dy[(b * g.out_channels + o) * g.out_plane() + s.r0 * g.out_width + j]);
+// out = dy's slice rows, sample b's channel o at out + b · sample_stride + o · channel_stride (n each): the
+// bf16 GEMM operand (count, O, n), or the weight gradient's (O, count, n). dy is the slice's first sample.
+template <class T, class C, class I>
+__global__ void dy_rows_kernel(ConvIndex<I> c, I out_plane, const T* __restrict__ dy, C* __restrict__ out,
+                               I sample_stride, I channel_stride) {
+  PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.out_channels * c.n) {
+    const I row = c.by_n.div(idx), j = idx - row * c.n;
+    const I b = c.by_out_channels.div(row), o = row - b * c.out_channels;
+    out[b * sample_stride + o * channel_stride + j] =
+        convert<C>(dy[(b * c.out_channels + o) * out_plane + c.r0 * c.out_width + j]);
   }
 }
 
@@ -126,6 +181,62 @@ Buffer bf16_weights(const ConvGeometry& g, const T* w, bool half) {
   return Buffer();
 }
 
+// A 1×1 convolution with stride 1 and no padding needs no im2col: x's samples are colᵀ (n, K) as they are,
+// their columns a plane apart.
+bool is_pointwise(const ConvGeometry& g) {
+  return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0;
+}
+
+// im2col of a slice into col: (count, K, n), or (K, count, n) when by_tap.
+template <class T, class C>
+void im2col(const ConvGeometry& g, const Slice& s, const T* x, C* col, bool by_tap, const char* op) {
+  const std::int64_t n = s.pixels(g), k = g.depth();
+  with_index_type(slice_fits_int32(g, s), [&](auto index) {
+    using I = decltype(index);
+    im2col_kernel<<<grid_for(s.count * k * n), block_size, 0, stream()>>>(
+        ConvIndex<I>(g, s), x + s.b0 * g.in_channels * g.in_plane(), col, static_cast<I>(by_tap ? n : k * n),
+        static_cast<I>(by_tap ? s.count * n : n));
+  });
+  check_launch(op);
+}
+
+// dy's slice rows into out: (count, O, n), or (O, count, n) when by_channel.
+template <class T, class C>
+void dy_rows(const ConvGeometry& g, const Slice& s, const T* dy, C* out, bool by_channel, const char* op) {
+  const std::int64_t n = s.pixels(g), o = g.out_channels;
+  with_index_type(slice_fits_int32(g, s), [&](auto index) {
+    using I = decltype(index);
+    dy_rows_kernel<<<grid_for(s.count * o * n), block_size, 0, stream()>>>(
+        ConvIndex<I>(g, s), static_cast<I>(g.out_plane()), dy + s.b0 * o * g.out_plane(), out,
+        static_cast<I>(by_channel ? n : o * n), static_cast<I>(by_channel ? s.count * n : n));
+  });
+  check_launch(op);
+}
+
+// The GEMM operand colᵀ (n, K) of a slice's samples: x itself for a pointwise convolution in T, else an
+// im2col workspace (in bf16 when half).
+template <class T>
+struct ColOperand {
+  Buffer workspace;
+  const void* data = nullptr;
+  std::int64_t ld = 0, stride = 0;
+
+  ColOperand(const ConvGeometry& g, const Slice& s, const T* x, bool half, const char* op) {
+    const std::int64_t n = s.pixels(g), k = g.depth();
+    if (is_pointwise(g) && !half) {
+      data = x + s.b0 * g.in_channels * g.in_plane() + s.r0 * g.width;
+      ld = g.in_plane(), stride = g.in_channels * g.in_plane();
+      return;
+    }
+    workspace = Buffer((half ? sizeof(bf16) : sizeof(T)) * static_cast<std::size_t>(s.count * k * n));
+    if (half)
+      im2col(g, s, x, workspace.get<bf16>(), false, op);
+    else
+      im2col(g, s, x, workspace.get<T>(), false, op);
+    data = workspace.get(), ld = n, stride = k * n;
+  }
+};
+
 template <class T>
 void conv2d_impl(const ConvGeometry& g, const T* x, const T* w, T* y, bool half) {
   const std::int64_t k = g.depth(), plane = g.out_plane();
@@ -136,23 +247,16 @@ void conv2d_impl(const ConvGeometry& g, const T* x, const T* w, T* y, bool half)
     return;
   }
   const Buffer w16 = bf16_weights(g, w, half);
-  const std::size_t col_size = half ? sizeof(bf16) : sizeof(T);
   for (const Slice& s : slices(g)) {
-    const std::int64_t n = s.pixels(g);
-    Buffer col(col_size * static_cast<std::size_t>(s.count * k * n));
-    if (half)
-      im2col_kernel<<<grid_for(s.count * k * n), block_size, 0, stream()>>>(g, s, x, col.get<bf16>());
-    else
-      im2col_kernel<<<grid_for(s.count * k * n), block_size, 0, stream()>>>(g, s, x, col.get<T>());
-    check_launch("conv2d");
+    const ColOperand<T> col(g, s, x, half, "conv2d");
     // Column-major per sample: yᵀ (n, O) = colᵀ (n, K) · Wᵀ (K, O); y's rows are `plane` apart.
     const std::int64_t w_stride = g.weight_stride();
     const void* wp = half ? static_cast<const void*>(w16.get<bf16>() + s.b0 * w_stride)
                           : static_cast<const void*>(w + s.b0 * w_stride);
     const cudaDataType_t in_type = half ? CUDA_R_16BF : data_type<T>;
-    gemm_ex(false, false, n, g.out_channels, k, col.get(), in_type, n, k * n, wp, in_type, k, w_stride, 0.0,
-            y + s.b0 * g.out_channels * plane + s.r0 * g.out_width, data_type<T>, plane, g.out_channels * plane,
-            s.count, compute_type<T>, "conv2d");
+    gemm_ex(false, false, s.pixels(g), g.out_channels, k, col.data, in_type, col.ld, col.stride, wp, in_type, k,
+            w_stride, 0.0, y + s.b0 * g.out_channels * plane + s.r0 * g.out_width, data_type<T>, plane,
+            g.out_channels * plane, s.count, compute_type<T>, "conv2d");
   }
 }
 
@@ -164,29 +268,35 @@ void conv2d_input_grad_impl(const ConvGeometry& g, const T* dy, const T* w, T* d
   check_cuda(cudaMemsetAsync(dx, 0, sizeof(T) * x_elements, stream()), "conv_transpose2d", "cudaMemsetAsync");
   if (o == 0 || plane == 0) return;
   const Buffer w16 = bf16_weights(g, w, half);
+  const bool pointwise = is_pointwise(g);
   for (const Slice& s : slices(g)) {
     const std::int64_t n = s.pixels(g), w_stride = g.weight_stride();
-    Buffer col(sizeof(T) * static_cast<std::size_t>(s.count * k * n));
+    // A pointwise convolution's col is the slice of dx itself (the slices' rows are disjoint).
+    Buffer workspace(pointwise ? 0 : sizeof(T) * static_cast<std::size_t>(s.count * k * n));
+    T* col = pointwise ? dx + s.b0 * g.in_channels * g.in_plane() + s.r0 * g.width : workspace.get<T>();
+    const std::int64_t ld = pointwise ? g.in_plane() : n, stride = pointwise ? g.in_channels * g.in_plane() : k * n;
     // Column-major per sample: colᵀ (n, K) = dyᵀ (n, O) · W (O, K), W read transposed from (K, O).
     if (half) {
       Buffer dy16(sizeof(bf16) * static_cast<std::size_t>(s.count * o * n));
-      if constexpr (std::is_same_v<T, float>) {
-        rows_to_bf16_kernel<<<grid_for(s.count * o * n), block_size, 0, stream()>>>(g, s, dy, dy16.get<bf16>());
-        check_launch("conv_transpose2d");
-      }
+      if constexpr (std::is_same_v<T, float>) dy_rows(g, s, dy, dy16.get<bf16>(), false, "conv_transpose2d");
       gemm_ex(false, true, n, k, o, dy16.get(), CUDA_R_16BF, n, o * n, w16.get<bf16>() + s.b0 * w_stride, CUDA_R_16BF,
-              k, w_stride, 0.0, col.get(), data_type<T>, n, k * n, s.count, compute_type<T>, "conv_transpose2d");
+              k, w_stride, 0.0, col, data_type<T>, ld, stride, s.count, compute_type<T>, "conv_transpose2d");
     } else {
       gemm_ex(false, true, n, k, o, dy + s.b0 * o * plane + s.r0 * g.out_width, data_type<T>, plane, o * plane,
-              w + s.b0 * w_stride, data_type<T>, k, w_stride, 0.0, col.get(), data_type<T>, n, k * n, s.count,
+              w + s.b0 * w_stride, data_type<T>, k, w_stride, 0.0, col, data_type<T>, ld, stride, s.count,
               compute_type<T>, "conv_transpose2d");
     }
+    if (pointwise) continue;
     // The input rows this slice's output rows read.
     const std::int64_t y0 = std::max<std::int64_t>(0, s.r0 * g.stride - g.padding);
     const std::int64_t y1 = std::min(g.height, (s.r0 + s.rows - 1) * g.stride - g.padding + g.kernel_h);
     if (y1 <= y0) continue;
-    col2im_kernel<<<grid_for(s.count * g.in_channels * (y1 - y0) * g.width), block_size, 0, stream()>>>(
-        g, s, y0, y1, col.get<T>(), dx);
+    with_index_type(slice_fits_int32(g, s), [&](auto index) {
+      using I = decltype(index);
+      col2im_kernel<<<grid_for(s.count * g.in_channels * (y1 - y0) * g.width), block_size, 0, stream()>>>(
+          ConvIndex<I>(g, s), static_cast<I>(y0), Divider<I>(y1 - y0), workspace.get<T>(),
+          dx + s.b0 * g.in_channels * g.in_plane());
+    });
     check_launch("conv_transpose2d");
   }
 }
@@ -198,33 +308,55 @@ void conv2d_weight_grad_impl(const ConvGeometry& g, const T* x, const T* dy, T* 
   check_cuda(cudaMemsetAsync(dw, 0, sizeof(T) * weight_elements(g), stream()), "conv2d_weight_grad", "cudaMemsetAsync");
   if (plane == 0) return;
   for (const Slice& s : slices(g)) {
-    const std::int64_t n = s.pixels(g);
-    Buffer col(sizeof(T) * static_cast<std::size_t>(s.count * k * n));
-    im2col_kernel<<<grid_for(s.count * k * n), block_size, 0, stream()>>>(g, s, x, col.get<T>());
-    check_launch("conv2d_weight_grad");
-    // Column-major: dwᵀ (K, O) += col (K, n) · dyᵀ (n, O), col read transposed from (n, K). Per-sample
-    // weights take one product per sample; shared ones accumulate every sample's in turn.
+    const std::int64_t n = s.pixels(g), m = s.count * n;
+    // Shared weights sum over the samples: one GEMM over the slice, dwᵀ (K, O) += col (K, count · n) ·
+    // dyᵀ (count · n, O), from col and dy laid out by tap and by channel. Only where im2col runs anyway
+    // and the copy of dy is no larger than col; else one GEMM per sample.
+    if (!g.per_sample && s.count > 1 && o <= k && !is_pointwise(g)) {
+      Buffer col(sizeof(T) * static_cast<std::size_t>(k * m)), dy_t(sizeof(T) * static_cast<std::size_t>(o * m));
+      im2col(g, s, x, col.get<T>(), true, "conv2d_weight_grad");
+      dy_rows(g, s, dy, dy_t.get<T>(), true, "conv2d_weight_grad");
+      gemm_ex(true, false, k, o, m, col.get(), data_type<T>, m, 0, dy_t.get(), data_type<T>, m, 0, 1.0, dw,
+              data_type<T>, k, 0, 1, compute_type<T>, "conv2d_weight_grad");
+      continue;
+    }
+    const ColOperand<T> col(g, s, x, false, "conv2d_weight_grad");
+    // Column-major: dwᵀ (K, O) += col (K, n) · dyᵀ (n, O), col read transposed from (n, K).
     const T* dy_slice = dy + s.b0 * o * plane + s.r0 * g.out_width;
     if (g.per_sample) {
-      gemm_ex(true, false, k, o, n, col.get(), data_type<T>, n, k * n, dy_slice, data_type<T>, plane, o * plane, 1.0,
-              dw + s.b0 * o * k, data_type<T>, k, o * k, s.count, compute_type<T>, "conv2d_weight_grad");
+      gemm_ex(true, false, k, o, n, col.data, data_type<T>, col.ld, col.stride, dy_slice, data_type<T>, plane,
+              o * plane, 1.0, dw + s.b0 * o * k, data_type<T>, k, o * k, s.count, compute_type<T>,
+              "conv2d_weight_grad");
     } else {
       for (std::int64_t b = 0; b < s.count; ++b)
-        gemm_ex(true, false, k, o, n, col.get<T>() + b * k * n, data_type<T>, n, 0, dy_slice + b * o * plane,
-                data_type<T>, plane, 0, 1.0, dw, data_type<T>, k, 0, 1, compute_type<T>, "conv2d_weight_grad");
+        gemm_ex(true, false, k, o, n, static_cast<const T*>(col.data) + b * col.stride, data_type<T>, col.ld, 0,
+                dy_slice + b * o * plane, data_type<T>, plane, 0, 1.0, dw, data_type<T>, k, 0, 1, compute_type<T>,
+                "conv2d_weight_grad");
     }
   }
 }
 
+thread_local Precision current_precision = Precision::fp32;
+
 }  // namespace
+
+Precision conv_precision() { return current_precision; }
+ConvPrecisionScope::ConvPrecisionScope(Precision precision) : previous_(current_precision) {
+  current_precision = precision;
+}
+ConvPrecisionScope::~ConvPrecisionScope() { current_precision = previous_; }
 
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, Precision precision) {
   conv2d_impl(g, x, w, y, precision == Precision::bf16);
 }
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) { conv2d(g, x, w, y, conv_precision()); }
 void conv2d(const ConvGeometry& g, const double* x, const double* w, double* y) { conv2d_impl(g, x, w, y, false); }
 
 void conv2d_input_grad(const ConvGeometry& g, const float* dy, const float* w, float* dx, Precision precision) {
   conv2d_input_grad_impl(g, dy, w, dx, precision == Precision::bf16);
+}
+void conv2d_input_grad(const ConvGeometry& g, const float* dy, const float* w, float* dx) {
+  conv2d_input_grad(g, dy, w, dx, conv_precision());
 }
 void conv2d_input_grad(const ConvGeometry& g, const double* dy, const double* w, double* dx) {
   conv2d_input_grad_impl(g, dy, w, dx, false);

@@ -54,8 +54,12 @@ struct Case {
   std::int64_t stride, padding;
 };
 
-// 1×1, 3×3, 4×4 and non-square kernels, strides 1 to 3, paddings 0 to 2, per-sample weights, odd sizes.
+// 1×1, 3×3, 4×4 and non-square kernels, strides 1 to 3, paddings 0 to 2, per-sample weights, odd sizes;
+// pointwise convolutions (1×1, stride 1, no padding: no im2col) with shared and per-sample weights; shared
+// weights' gradient as one GEMM over the batch (batch > 1, O <= K, not pointwise) or one per sample.
 const std::vector<Case> cases = {
+    {{3, 4, 5, 7}, {6, 4, 1, 1}, 1, 0},         {{3, 6, 5, 4}, {2, 6, 1, 1}, 1, 0},
+    {{3, 4, 5, 3}, {3, 5, 4, 1, 1}, 1, 0},      {{4, 2, 3, 5}, {5, 2, 1, 1}, 1, 1},
     {{2, 3, 7, 6}, {4, 3, 3, 3}, 1, 1},         {{2, 3, 7, 6}, {4, 3, 3, 3}, 2, 1},
     {{1, 5, 5, 5}, {3, 5, 1, 1}, 1, 0},         {{3, 2, 6, 9}, {2, 2, 1, 1}, 2, 0},
     {{2, 2, 8, 7}, {3, 2, 4, 4}, 2, 1},         {{1, 3, 5, 4}, {2, 3, 3, 2}, 1, 2},
@@ -90,6 +94,16 @@ TEST_CASE_TEMPLATE("cuda conv: conv2d, conv_transpose2d and the weight gradient 
 
 TEST_CASE("cuda conv: a sample larger than the im2col workspace runs in row chunks") {
   Poisoned p;
+  {
+    // Pointwise: 64 × 1025 × 1024 > 2^26, read from x in row chunks without im2col.
+    const auto x = randn<float>({1, 64, 1025, 1024}, 4), w = randn<float>({8, 64, 1, 1}, 5);
+    const auto y = conv2d(x, w);
+    check_close(conv2d(to_device(x), to_device(w)), y, "pointwise conv2d");
+    const auto dy = randn<float>(y.shape(), 6);
+    check_close(conv2d_weight_grad(to_device(x), to_device(dy), w.shape(), {}),
+                conv2d_weight_grad(x, dy, w.shape(), {}), "pointwise conv2d_weight_grad", 1e-4);
+    check_close(conv_transpose2d(to_device(dy), to_device(w)), conv_transpose2d(dy, w), "pointwise conv_transpose2d");
+  }
   // K = 64·9 = 576 and 256 × 512 outputs: 75M im2col elements, more than one launch's 2^26.
   const auto x = randn<float>({1, 64, 256, 512}, 1), w = randn<float>({8, 64, 3, 3}, 2);
   const auto y = conv2d(x, w, {.padding = 1});
@@ -103,7 +117,8 @@ TEST_CASE("cuda conv: a sample larger than the im2col workspace runs in row chun
 
 TEST_CASE("cuda conv: bf16 convolutions follow fp32 within bf16's rounding") {
   Poisoned p;
-  for (const auto& c : {Case{{2, 64, 33, 31}, {48, 64, 3, 3}, 1, 1}, Case{{2, 32, 16, 17}, {2, 40, 32, 3, 3}, 2, 1}}) {
+  for (const auto& c : {Case{{2, 64, 33, 31}, {48, 64, 3, 3}, 1, 1}, Case{{2, 32, 16, 17}, {2, 40, 32, 3, 3}, 2, 1},
+                        Case{{2, 64, 9, 7}, {2, 32, 64, 1, 1}, 1, 0}}) {
     CAPTURE(c.x);
     CAPTURE(c.w);
     const auto x = randn<float>(c.x, 7), w = randn<float>(c.w, 8);
@@ -122,6 +137,15 @@ TEST_CASE("cuda conv: bf16 convolutions follow fp32 within bf16's rounding") {
     backend::cuda::conv2d_input_grad(g, dyd.data(), wd.data(), dx.data(), backend::cuda::Precision::bf16);
     const auto expected = detail::conv_adjoint(dy, w, g);
     CHECK(relative_error(to_host(dx), expected) <= 1e-2);
+    // The ops' convolutions follow a ConvPrecisionScope (bit for bit the bf16 calls), and fp32 after it.
+    {
+      const backend::cuda::ConvPrecisionScope scope(backend::cuda::Precision::bf16);
+      CHECK(relative_error(to_host(conv2d(xd, wd, o)), to_host(yd)) == 0);
+      if (c.w.rank() == 4 && c.stride == 1)
+        CHECK(relative_error(to_host(conv_transpose2d(dyd, wd, {.stride = c.stride, .padding = c.padding})),
+                             to_host(dx)) == 0);
+    }
+    check_close(conv2d(xd, wd, o), y, "fp32 after the scope");
   }
 }
 
@@ -140,6 +164,10 @@ TEST_CASE_TEMPLATE("cuda conv: upfirdn2d matches the CPU in every mode", T, floa
       {{2, 2, 5, 6}, {5}, {.up = 2, .pad_x0 = 2, .pad_x1 = 2, .pad_y0 = 1, .pad_y1 = 3, .gain = 4}},
       {{1, 3, 9, 8}, {5}, {.down = 2, .pad_x0 = 2, .pad_x1 = 1, .pad_y1 = 2, .flip_filter = true}},
       {{2, 16, 64, 48}, {4, 4}, {.up = 2, .pad_x0 = 2, .pad_x1 = 1, .pad_y0 = 2, .pad_y1 = 1, .gain = 4}},
+      // Padding beyond a multiple of up on one side, cropping on the other; odd sizes.
+      {{1, 2, 5, 7}, {4, 4}, {.up = 2, .pad_x0 = 5, .pad_x1 = -3, .pad_y0 = -3, .pad_y1 = 5, .gain = 4}},
+      {{3, 5, 33, 17}, {4, 4}, {.down = 2, .pad_x0 = 2, .pad_x1 = 1, .pad_y0 = 1, .pad_y1 = 2}},
+      {{2, 3, 17, 33}, {4, 4}, {.pad_x0 = 1, .pad_x1 = 1, .pad_y0 = 1, .pad_y1 = 1, .gain = 4}},
   };
   std::uint64_t seed = 200;
   for (const auto& c : firs) {

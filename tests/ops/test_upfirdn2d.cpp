@@ -11,6 +11,8 @@
 #include <pixsyn/autograd/functions/arithmetic.hpp>
 #include <pixsyn/autograd/functions/upfirdn2d.hpp>
 #include <pixsyn/autograd/gradcheck.hpp>
+#include <pixsyn/backend/fast_divider.hpp>
+#include <pixsyn/backend/fir_taps.hpp>
 #include <pixsyn/io/safetensors.hpp>
 #include <pixsyn/ops/upfirdn2d.hpp>
 
@@ -169,4 +171,31 @@ TEST_CASE("upfirdn2d: bad input is refused with messages that name it") {
   CHECK(contains(error_of([&] { upfirdn2d(x, f, {.pad_y1 = std::int64_t(1) << 40}); }), "paddings"));
   CHECK(contains(error_of([] { setup_filter({1, -1}); }), "sum to 0"));
   CHECK(contains(error_of([] { setup_filter({}); }), "no taps"));
+}
+
+TEST_CASE("FirAxisTaps visits exactly fir_source's taps, in order") {
+  // Every small axis: sizes, up- and downsampling, padding and cropping on both sides.
+  for (std::int64_t in = 1; in <= 5; ++in)
+    for (std::int64_t up = 1; up <= 3; ++up)
+      for (std::int64_t down = 1; down <= 3; ++down)
+        for (std::int64_t taps = 1; taps <= 5; ++taps)
+          for (std::int64_t pad0 = -3; pad0 <= 4; ++pad0)
+            for (std::int64_t pad1 = -3; pad1 <= 4; ++pad1) {
+              const std::int64_t span = in * up + pad0 + pad1 - taps;
+              if (span < 0) continue;
+              const backend::FirAxis a{in, span / down + 1, taps, up, down, pad0, pad1};
+              const backend::FirAxisTaps<std::int32_t, backend::FastDivider> fast(a);
+              for (std::int32_t m = 0; m < a.out; ++m) {
+                std::vector<std::int64_t> expected, got;
+                for (std::int64_t k = 0; k < taps; ++k)
+                  if (const std::int64_t i = backend::fir_source(a, m, k); i >= 0)
+                    expected.insert(expected.end(), {k, i});
+                std::int32_t k, i;
+                for (fast.first(m, k, i); k < taps; k += up, ++i)
+                  if (i >= 0 && i < in) got.insert(got.end(), {k, i});
+                INFO("in " << in << " up " << up << " down " << down << " taps " << taps << " pad " << pad0 << ","
+                           << pad1 << " m " << m);
+                CHECK(got == expected);
+              }
+            }
 }

@@ -6,15 +6,31 @@
 
 namespace pixsyn::backend::cuda {
 
+// The precision of the float convolutions that name none (the ops layer's conv2d and conv_transpose2d) on
+// this thread: fp32 unless a ConvPrecisionScope says otherwise. For inference (bench_alis_gpu's bf16 rows):
+// the ops' gradients are not written for bf16's rounding.
+Precision conv_precision();
+class ConvPrecisionScope {
+ public:
+  explicit ConvPrecisionScope(Precision precision);
+  ~ConvPrecisionScope();
+  ConvPrecisionScope(const ConvPrecisionScope&) = delete;
+  ConvPrecisionScope& operator=(const ConvPrecisionScope&) = delete;
+
+ private:
+  Precision previous_;
+};
+
 // y (B, O, Ho, Wo) = conv2d(x (B, I, H, W), w): cross-correlation with zero padding (torch's conv2d).
 // fp32 runs SGEMM; Precision::bf16 rounds x and w to bf16 and accumulates in fp32 on the tensor cores.
-void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, Precision precision = Precision::fp32);
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, Precision precision);
+void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);  // conv_precision()
 void conv2d(const ConvGeometry& g, const double* x, const double* w, double* y);
 
 // dx (B, I, H, W) = the adjoint of conv2d applied to dy (B, O, Ho, Wo): conv2d's input gradient and
 // conv_transpose2d. Precision as for conv2d.
-void conv2d_input_grad(const ConvGeometry& g, const float* dy, const float* w, float* dx,
-                       Precision precision = Precision::fp32);
+void conv2d_input_grad(const ConvGeometry& g, const float* dy, const float* w, float* dx, Precision precision);
+void conv2d_input_grad(const ConvGeometry& g, const float* dy, const float* w, float* dx);  // conv_precision()
 void conv2d_input_grad(const ConvGeometry& g, const double* dy, const double* w, double* dx);
 
 // dw = conv2d's weight gradient: (O, I, kh, kw) summed over the batch, or (B, O, I, kh, kw) per sample.
