@@ -1,9 +1,11 @@
-// Elementwise kernels: unary maps, broadcasting binary maps, strided copies, bias + leaky ReLU.
+// Elementwise kernels: unary maps, broadcasting binary maps, strided copies, bias + leaky ReLU. The strided
+// ones collapse their axes first and use 32-bit index math where it fits (strided_index.cuh).
 // Formulas mirror the CPU kernels in backend/eigen and ops/ so both devices agree to rounding.
 #include <cmath>
 
 #include "common.cuh"
 #include "pixsyn/backend/cuda/elementwise.hpp"
+#include "strided_index.cuh"
 
 namespace pixsyn::backend::cuda {
 
@@ -63,45 +65,51 @@ __device__ __forceinline__ T combine(T x, T y) {
   if constexpr (op == Binary::div) return x / y;
 }
 
-// Offsets of flat output index i into two strided inputs.
-__device__ __forceinline__ void offsets(std::int64_t i, const Strided& g, std::int64_t& oa, std::int64_t& ob) {
-  oa = 0;
-  ob = 0;
-  for (int d = g.rank - 1; d >= 0; --d) {
-    const std::int64_t k = i % g.extent[d];
-    i /= g.extent[d];
-    oa += k * g.stride_a[d];
-    ob += k * g.stride_b[d];
-  }
-}
-
 template <Binary op, class T>
 __global__ void binary_contiguous_kernel(const T* a, const T* b, T* out, std::int64_t n) {
   PIXSYN_GRID_STRIDE(i, n) out[i] = combine<op>(a[i], b[i]);
 }
 
-template <Binary op, class T>
-__global__ void binary_strided_kernel(const T* a, const T* b, T* out, std::int64_t n, Strided g) {
-  PIXSYN_GRID_STRIDE(i, n) {
-    std::int64_t oa, ob;
-    offsets(i, g, oa, ob);
-    out[i] = combine<op>(a[oa], b[ob]);
+template <Binary op, class T, class Index>
+__global__ void binary_strided_kernel(const T* a, const T* b, T* out, Index n, StridedWalk<Index, 2> w) {
+  PIXSYN_GRID_STRIDE_AS(Index, i, n) {
+    Index off[2];
+    w.offsets(i, off);
+    out[i] = combine<op>(a[off[0]], b[off[1]]);
   }
 }
 
-template <class T>
-__global__ void strided_copy_kernel(const T* in, T* out, std::int64_t n, Strided g) {
-  PIXSYN_GRID_STRIDE(i, n) {
-    std::int64_t oa, ob;
-    offsets(i, g, oa, ob);
-    out[i] = in[oa];
-  }
+template <class T, class Index>
+__global__ void strided_copy_kernel(const T* in, T* out, Index n, StridedWalk<Index, 1> w) {
+  PIXSYN_GRID_STRIDE_AS(Index, i, n) out[i] = in[w.offset(i)];
 }
 
-template <class T>
-__global__ void bias_leaky_relu_kernel(const T* x, const T* bias, T* y, std::int64_t n, std::int64_t channels,
-                                       std::int64_t inner, Params<T> p) {
-  PIXSYN_GRID_STRIDE(i, n) y[i] = apply<Unary::leaky_relu>(x[i] + bias[(i / inner) % channels], p);
+// The bias index of element i is its offset through the walk (outer, channels, inner) with strides (0, 1, 0).
+template <class T, class Index>
+__global__ void bias_leaky_relu_kernel(const T* x, const T* bias, T* y, Index n, StridedWalk<Index, 1> w, Params<T> p) {
+  PIXSYN_GRID_STRIDE_AS(Index, i, n) y[i] = apply<Unary::leaky_relu>(x[i] + bias[w.offset(i)], p);
+}
+
+// The operands' strides of g, and then only the axes the kernel must tell apart (StridedAxes::collapsed).
+template <int N>
+StridedAxes<N> collapsed_axes(const Strided& g) {
+  StridedAxes<N> axes;
+  for (int d = 0; d < g.rank; ++d) {
+    std::int64_t s[N];
+    s[0] = g.stride_a[d];
+    if constexpr (N == 2) s[1] = g.stride_b[d];
+    axes.push(g.extent[d], s);
+  }
+  return axes.collapsed();
+}
+
+// Runs kernel(Index{}) with 32-bit index math when the axes allow it, else with 64-bit.
+template <int N, class Launch>
+void with_index(const StridedAxes<N>& axes, Launch&& kernel) {
+  if (axes.fits_31_bits())
+    kernel(std::uint32_t{});
+  else
+    kernel(std::int64_t{});
 }
 
 template <class T>
@@ -114,12 +122,18 @@ void launch_unary(const T* x, T* y, std::int64_t n, const UnaryArgs& args) {
   unary_kernel<op><<<grid_for(n), block_size, 0, stream()>>>(x, y, n, params<T>(args));
 }
 
+// Broadcasts often collapse to equal contiguous operands, or to a few axes with cheap 32-bit index math.
 template <Binary op, class T>
 void launch_binary(const T* a, const T* b, T* out, std::int64_t n, const Strided& g, bool contiguous) {
-  if (contiguous)
+  const auto axes = collapsed_axes<2>(g);
+  if (contiguous || axes.contiguous()) {
     binary_contiguous_kernel<op><<<grid_for(n), block_size, 0, stream()>>>(a, b, out, n);
-  else
-    binary_strided_kernel<op><<<grid_for(n), block_size, 0, stream()>>>(a, b, out, n, g);
+    return;
+  }
+  with_index(axes, [&]<class Index>(Index) {
+    binary_strided_kernel<op>
+        <<<grid_for(n), block_size, 0, stream()>>>(a, b, out, Index(n), StridedWalk<Index, 2>(axes));
+  });
 }
 
 }  // namespace
@@ -180,7 +194,16 @@ void binary(Binary op, const T* a, const T* b, T* out, std::int64_t n, const Str
 template <class T>
 void strided_copy(const T* in, T* out, std::int64_t n, const Strided& g) {
   if (n == 0) return;
-  strided_copy_kernel<<<grid_for(n), block_size, 0, stream()>>>(in, out, n, g);
+  const auto axes = collapsed_axes<1>(g);
+  if (axes.contiguous()) {
+    // A permute that moves only axes of extent 1, or a broadcast that adds only such axes.
+    check_cuda(cudaMemcpyAsync(out, in, sizeof(T) * n, cudaMemcpyDeviceToDevice, stream()), "strided copy",
+               "cudaMemcpyAsync");
+    return;
+  }
+  with_index(axes, [&]<class Index>(Index) {
+    strided_copy_kernel<<<grid_for(n), block_size, 0, stream()>>>(in, out, Index(n), StridedWalk<Index, 1>(axes));
+  });
   check_launch("strided copy");
 }
 
@@ -189,7 +212,14 @@ void bias_leaky_relu(const T* x, const T* bias, T* y, std::int64_t outer, std::i
                      const UnaryArgs& f) {
   const std::int64_t n = outer * channels * inner;
   if (n == 0) return;
-  bias_leaky_relu_kernel<<<grid_for(n), block_size, 0, stream()>>>(x, bias, y, n, channels, inner, params<T>(f));
+  StridedAxes<1> axes;
+  axes.push(outer, {0});
+  axes.push(channels, {1});
+  axes.push(inner, {0});
+  with_index(axes, [&]<class Index>(Index) {
+    bias_leaky_relu_kernel<<<grid_for(n), block_size, 0, stream()>>>(
+        x, bias, y, Index(n), StridedWalk<Index, 1>(axes.collapsed()), params<T>(f));
+  });
   check_launch("bias_leaky_relu");
 }
 

@@ -1,49 +1,146 @@
-// Sums over axes. Small reductions take one thread per output; large ones one block per output
-// (cub::BlockReduce). Both accumulate in double, like the CPU kernel, and never use atomics, so the
-// result does not depend on scheduling.
+// Sums over axes, accumulated in double like the CPU kernel and without atomics: how a reduction is split
+// depends on its sizes only, so the result never depends on scheduling. The kept and the reduced axes are
+// collapsed and walked with 32-bit index math where it fits (strided_index.cuh). Three layouts of the work:
+//   - few inputs per output: one thread per output;
+//   - outputs contiguous in memory (a sum over the rows of (rows, C)): tiles of 32 neighbouring outputs by 8
+//     lanes, so that a warp reads 32 neighbouring floats;
+//   - else one block per output, its threads striding over the reduced axes (coalesced when the innermost
+//     reduced axis is contiguous: rows, per-channel bias gradients of NCHW).
+// Where that gives too few blocks to fill the GPU (a sum with few outputs runs on a handful of SMs), each
+// output's inputs are cut into parts: the blocks write partial sums (double) to a workspace, and a second
+// pass adds each output's parts in order.
+#include <algorithm>
 #include <cub/block/block_reduce.cuh>
+#include <memory>
 
 #include "common.cuh"
 #include "pixsyn/backend/cuda/reduce.hpp"
+#include "strided_index.cuh"
 
 namespace pixsyn::backend::cuda {
 
 namespace {
 
-__device__ __forceinline__ std::int64_t offset_of(std::int64_t i, int rank, const std::int64_t* extent,
-                                                  const std::int64_t* stride) {
-  std::int64_t off = 0;
-  for (int d = rank - 1; d >= 0; --d) {
-    off += (i % extent[d]) * stride[d];
-    i /= extent[d];
-  }
-  return off;
+// Blocks worth launching: about one full wave on an H200 (132 SMs, 8 resident blocks of 256 threads each).
+constexpr std::int64_t target_blocks = 1024;
+// Inputs a block reads at least before a reduction is cut into more parts: 16 per thread.
+constexpr std::int64_t min_block_inputs = 16 * block_size;
+// The tiles of outputs contiguous in memory: 32 outputs (a warp) by 8 lanes over the reduced axes.
+constexpr int tile_outputs = 32, tile_lanes = block_size / tile_outputs;
+
+// Output o sums the input at kept.offset(o) + reduced.offset(i) for i < count. Part p of it covers
+// i in [p chunk, min(count, (p + 1) chunk)).
+template <class Index>
+struct Reduction {
+  StridedWalk<Index, 1> kept, reduced;
+  Index outputs, count, parts, chunk;
+};
+
+// Part p of output o's sum: the output itself (times scale) when it is the only part, else a partial sum.
+template <class T, class Index>
+__device__ __forceinline__ void store(T* out, double* partial, const Reduction<Index>& r, Index o, Index p,
+                                      double total, T scale) {
+  if (r.parts == 1)
+    out[o] = static_cast<T>(total) * scale;
+  else
+    partial[o * r.parts + p] = total;
 }
 
-template <class T>
-__global__ void sum_per_thread_kernel(const T* in, T* out, ReduceGeometry g, T scale) {
-  for (std::int64_t o = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; o < g.outputs;
-       o += std::int64_t(blockDim.x) * gridDim.x) {
-    const T* base = in + offset_of(o, g.kept_rank, g.kept_extent, g.kept_stride);
+template <class T, class Index>
+__global__ void sum_per_thread_kernel(const T* in, T* out, Reduction<Index> r, T scale) {
+  PIXSYN_GRID_STRIDE_AS(Index, o, r.outputs) {
+    const T* base = in + r.kept.offset(o);
     double acc = 0;
-    for (std::int64_t r = 0; r < g.count; ++r)
-      acc += base[offset_of(r, g.reduced_rank, g.reduced_extent, g.reduced_stride)];
+    for (Index i = 0; i < r.count; ++i) acc += base[r.reduced.offset(i)];
     out[o] = static_cast<T>(acc) * scale;
   }
 }
 
-template <class T>
-__global__ void sum_per_block_kernel(const T* in, T* out, ReduceGeometry g, T scale) {
+// Block b sums part b % parts of output b / parts.
+template <class T, class Index>
+__global__ void sum_per_block_kernel(const T* in, T* out, double* partial, Reduction<Index> r, T scale) {
   using Reduce = cub::BlockReduce<double, block_size>;
   __shared__ typename Reduce::TempStorage temp;
-  for (std::int64_t o = blockIdx.x; o < g.outputs; o += gridDim.x) {
-    const T* base = in + offset_of(o, g.kept_rank, g.kept_extent, g.kept_stride);
+  for (Index b = blockIdx.x; b < r.outputs * r.parts; b += gridDim.x) {
+    const Index o = b / r.parts, p = b % r.parts;
+    const T* base = in + r.kept.offset(o);
+    const Index end = min(r.count, (p + 1) * r.chunk);
     double acc = 0;
-    for (std::int64_t r = threadIdx.x; r < g.count; r += block_size)
-      acc += base[offset_of(r, g.reduced_rank, g.reduced_extent, g.reduced_stride)];
+    for (Index i = p * r.chunk + threadIdx.x; i < end; i += block_size) acc += base[r.reduced.offset(i)];
     const double total = Reduce(temp).Sum(acc);
-    if (threadIdx.x == 0) out[o] = static_cast<T>(total) * scale;
-    __syncthreads();  // temp is reused by the next output
+    if (threadIdx.x == 0) store(out, partial, r, o, p, total, scale);
+    __syncthreads();  // temp is reused by the next block's worth of work
+  }
+}
+
+// Block b sums part b % parts of the tile of outputs b / parts; threadIdx.x picks the output, threadIdx.y
+// the lane, and the lanes' sums are added in lane order.
+template <class T, class Index>
+__global__ void sum_columns_kernel(const T* in, T* out, double* partial, Reduction<Index> r, T scale) {
+  __shared__ double lanes[tile_lanes][tile_outputs];
+  const Index tiles = (r.outputs + tile_outputs - 1) / tile_outputs;
+  for (Index b = blockIdx.x; b < tiles * r.parts; b += gridDim.x) {
+    const Index o = b / r.parts * tile_outputs + threadIdx.x, p = b % r.parts;
+    double acc = 0;
+    if (o < r.outputs) {
+      const T* base = in + r.kept.offset(o);
+      const Index end = min(r.count, (p + 1) * r.chunk);
+      for (Index i = p * r.chunk + threadIdx.y; i < end; i += tile_lanes) acc += base[r.reduced.offset(i)];
+    }
+    lanes[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && o < r.outputs) {
+      double total = 0;
+      for (int l = 0; l < tile_lanes; ++l) total += lanes[l][threadIdx.x];
+      store(out, partial, r, o, p, total, scale);
+    }
+    __syncthreads();  // lanes is reused by the next block's worth of work
+  }
+}
+
+// The second pass: each output's parts added in order.
+template <class T, class Index>
+__global__ void sum_parts_kernel(const double* partial, T* out, Index outputs, Index parts, T scale) {
+  PIXSYN_GRID_STRIDE_AS(Index, o, outputs) {
+    double acc = 0;
+    for (Index p = 0; p < parts; ++p) acc += partial[o * parts + p];
+    out[o] = static_cast<T>(acc) * scale;
+  }
+}
+
+unsigned blocks_for(std::int64_t work) { return static_cast<unsigned>(work < 65536 ? work : 65536); }
+
+template <class T, class Index>
+void launch_sum(const T* in, T* out, const StridedAxes<1>& kept, const StridedAxes<1>& reduced, std::int64_t outputs,
+                std::int64_t count, T scale) {
+  Reduction<Index> r{
+      StridedWalk<Index, 1>(kept), StridedWalk<Index, 1>(reduced), Index(outputs), Index(count), 1, Index(count)};
+  const bool columns = kept.rank > 0 && kept.stride[0][kept.rank - 1] == 1;
+  if (count <= 16 || (!columns && count <= 256 && outputs >= 4096)) {
+    sum_per_thread_kernel<<<grid_for(outputs), block_size, 0, stream()>>>(in, out, r, scale);
+    return;
+  }
+  // One part per output (or tile) unless that leaves the GPU idle and the inputs are many.
+  const std::int64_t units = columns ? (outputs + tile_outputs - 1) / tile_outputs : outputs;
+  const std::int64_t per_unit = columns ? tile_outputs : 1;
+  std::int64_t parts =
+      std::min((target_blocks + units - 1) / units, (count * per_unit + min_block_inputs - 1) / min_block_inputs);
+  parts = std::max<std::int64_t>(parts, 1);
+  const std::int64_t chunk = (count + parts - 1) / parts;
+  parts = (count + chunk - 1) / chunk;  // no empty part
+  r.parts = Index(parts);
+  r.chunk = Index(chunk);
+  const std::unique_ptr<void, void (*)(void*)> workspace(
+      parts > 1 ? allocate(sizeof(double) * outputs * parts) : nullptr, deallocate);
+  auto* partial = static_cast<double*>(workspace.get());
+  if (columns)
+    sum_columns_kernel<<<blocks_for(units * parts), dim3(tile_outputs, tile_lanes), 0, stream()>>>(in, out, partial, r,
+                                                                                                   scale);
+  else
+    sum_per_block_kernel<<<blocks_for(units * parts), block_size, 0, stream()>>>(in, out, partial, r, scale);
+  if (parts > 1) {
+    check_launch("sum");
+    sum_parts_kernel<<<grid_for(outputs), block_size, 0, stream()>>>(partial, out, Index(outputs), Index(parts), scale);
   }
 }
 
@@ -52,13 +149,22 @@ __global__ void sum_per_block_kernel(const T* in, T* out, ReduceGeometry g, T sc
 template <class T>
 void sum(const T* in, T* out, const ReduceGeometry& g, T scale) {
   if (g.outputs == 0) return;
-  const bool per_block = g.count > 256 || (g.outputs < 4096 && g.count > 16);
-  if (per_block) {
-    const auto blocks = static_cast<unsigned>(g.outputs < 65536 ? g.outputs : 65536);
-    sum_per_block_kernel<<<blocks, block_size, 0, stream()>>>(in, out, g, scale);
-  } else {
-    sum_per_thread_kernel<<<grid_for(g.outputs), block_size, 0, stream()>>>(in, out, g, scale);
-  }
+  StridedAxes<1> kept, reduced;
+  for (int d = 0; d < g.kept_rank; ++d) kept.push(g.kept_extent[d], {g.kept_stride[d]});
+  // A sum over nothing walks no axes (an extent of 0 has no divider).
+  if (g.count > 0)
+    for (int d = 0; d < g.reduced_rank; ++d) reduced.push(g.reduced_extent[d], {g.reduced_stride[d]});
+  kept = kept.collapsed();
+  reduced = reduced.collapsed();
+  // 32 bits: every output's index, every input's index within its output, their offsets and their sum, and
+  // the products of the parts' bounds (below 2 count + outputs · count).
+  const bool narrow = kept.fits_31_bits() && reduced.fits_31_bits() &&
+                      kept.last_offset(0) + reduced.last_offset(0) < index_limit_31 &&
+                      g.outputs * g.count < index_limit_31 / 2;
+  if (narrow)
+    launch_sum<T, std::uint32_t>(in, out, kept, reduced, g.outputs, g.count, scale);
+  else
+    launch_sum<T, std::int64_t>(in, out, kept, reduced, g.outputs, g.count, scale);
   check_launch("sum");
 }
 

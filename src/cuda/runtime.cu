@@ -8,6 +8,7 @@
 #include "common.cuh"
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/core/philox.hpp"
+#include "strided_index.cuh"
 
 #ifndef PIXSYN_CUDA_ARCHITECTURES
 #error "PIXSYN_CUDA_ARCHITECTURES must name the compiled architectures (CMake passes CMAKE_CUDA_ARCHITECTURES)"
@@ -29,7 +30,7 @@ void check_cublas(cublasStatus_t status, const char* op, const char* call) {
 
 namespace {
 
-std::atomic<bool> poison{false};
+std::atomic<bool> poison{false}, wide_indices{false};
 
 // True when code compiled for `list` (CMAKE_CUDA_ARCHITECTURES, e.g. "90" or "80-real;90") runs on a
 // device of compute capability `cc` (major * 10 + minor): SASS for exactly cc, or PTX for cc or older.
@@ -154,6 +155,9 @@ void copy_on_device(void* dst, const void* src, std::size_t bytes) {
 void synchronize() { check_cuda(cudaStreamSynchronize(stream()), "synchronize", "cudaStreamSynchronize"); }
 
 void set_poison_allocations(bool on) { poison.store(on, std::memory_order_relaxed); }
+
+void force_wide_indices(bool on) { wide_indices.store(on, std::memory_order_relaxed); }
+bool wide_indices_forced() { return wide_indices.load(std::memory_order_relaxed); }
 
 namespace {
 

@@ -235,6 +235,103 @@ TEST_CASE_TEMPLATE("cuda: reductions and broadcast_to match the CPU", T, float, 
   CHECK_THROWS_AS(sum(to_device(x), {0, 0}), pixsyn::Error);
 }
 
+// Forces the 64-bit index math of the strided kernels (the path of tensors beyond 2^31 elements) in scope.
+struct WideIndices {
+  explicit WideIndices(bool on) { backend::cuda::force_wide_indices(on); }
+  ~WideIndices() { backend::cuda::force_wide_indices(false); }
+};
+
+// Each layout the strided kernels pick (reduce.cu, elementwise.cu), with 32-bit and with 64-bit index math.
+TEST_CASE_TEMPLATE("cuda: the reduction and strided kernels' layouts match the CPU with either index math", T, float,
+                   double) {
+  Poisoned p;
+  for (const bool wide : {false, true}) {
+    INFO((wide ? "64-bit" : "32-bit") << " index math");
+    const WideIndices w(wide);
+    const auto sum_over = [](const Axes& axes) { return [axes](const auto& t) { return sum(t, axes); }; };
+    // Few outputs, many inputs: one block per output cut into parts, summed by a second pass.
+    const auto images = randn<T>({4, 3, 64, 65}, 20);
+    compare_unary(images, sum_over({1, 2, 3}), "per-sample sums (parts)");
+    compare_unary(
+        images, [](const auto& t) { return mean(t); }, "mean of everything (parts)");
+    // A per-channel bias gradient of NCHW: the kept axis between reduced ones.
+    compare_unary(randn<T>({8, 5, 33, 40}, 21), sum_over({0, 2, 3}), "sum over N, H, W");
+    compare_unary(randn<T>({6, 7, 8, 9}, 22), sum_over({0, 2}), "interleaved kept and reduced axes");
+    // Outputs contiguous in memory: tiles of 32 outputs, with and without parts.
+    compare_unary(randn<T>({3000, 37}, 23), sum_over({0}), "columns (parts)");
+    compare_unary(randn<T>({40, 300}, 24), sum_over({0}), "columns (one part)");
+    compare_unary(randn<T>({50, 6, 70}, 25), sum_over({0, 1}), "columns over two axes");
+    // Many outputs, few inputs: one thread per output.
+    compare_unary(randn<T>({5000, 7}, 26), sum_over({1}), "short rows");
+    compare_unary(randn<T>({4100, 100}, 27), sum_over({1}), "many rows of 100");
+    compare_unary(randn<T>({300, 20, 9}, 28), sum_over({0, 2}), "few strided inputs per output");
+    // Empty: a sum over an axis of extent 0 (zeros), and no outputs at all.
+    const auto empty = randn<T>({3, 0, 4}, 29);
+    compare_unary(empty, sum_over({1}), "sum over an empty axis");
+    compare_unary(empty, sum_over({0}), "no outputs");
+
+    // Broadcasts that collapse to few axes, to equal contiguous operands, or not at all.
+    const std::vector<std::pair<Shape, Shape>> shapes = {{{4, 6, 9, 10}, {1, 6, 1, 1}},
+                                                         {{4, 6, 9, 10}, {6, 1, 1}},
+                                                         {{30, 17}, {17}},
+                                                         {{30, 17}, {30, 1}},
+                                                         {{1, 17}, {30, 1}},
+                                                         {{3, 1, 5}, {1, 1, 5}},
+                                                         {{7, 8}, {}},
+                                                         {{2, 1, 3, 1, 2}, {1, 4, 1, 5, 1}},
+                                                         {{0, 6, 2}, {6, 1}}};
+    std::uint64_t seed = 30;
+    for (const auto& [sa, sb] : shapes) {
+      const auto a = randn<T>(sa, seed), b = randn<T>(sb, seed + 1);
+      seed += 2;
+      compare_binary(
+          a, b, [](const auto& u, const auto& v) { return mul(u, v); }, "mul");
+      compare_binary(
+          b, a, [](const auto& u, const auto& v) { return sub(u, v); }, "sub");
+    }
+    // Strided copies: permutes and broadcasts, including ones that only move or add axes of extent 1 (a memcpy).
+    const auto x = randn<T>({2, 3, 4, 5}, 40);
+    compare_unary(
+        x,
+        [](const auto& t) {
+          return permute(t, {0, 2, 3, 1});
+        },
+        "permute NCHW to NHWC");
+    compare_unary(
+        randn<T>({3, 1, 4}, 41),
+        [](const auto& t) {
+          return permute(t, {1, 0, 2});
+        },
+        "permute of an extent-1 axis");
+    compare_unary(
+        randn<T>({4, 6}, 42),
+        [](const auto& t) {
+          return broadcast_to(t, Shape{1, 4, 6});
+        },
+        "broadcast_to a new axis of extent 1");
+    compare_unary(
+        randn<T>({1, 6, 1, 1}, 43),
+        [](const auto& t) {
+          return broadcast_to(t, Shape{4, 6, 9, 10});
+        },
+        "broadcast_to per channel");
+    compare_unary(
+        randn<T>({0, 5}, 44),
+        [](const auto& t) {
+          return permute(t, {1, 0});
+        },
+        "permute of an empty tensor");
+    // bias_leaky_relu with one channel and with no inner axis.
+    const LeakyReluOptions cips{.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 0.8};
+    compare_binary(
+        randn<T>({4, 1, 33}, 45), randn<T>({1}, 46),
+        [&](const auto& u, const auto& v) { return bias_leaky_relu(u, v, 1, cips); }, "bias_leaky_relu one channel");
+    compare_binary(
+        randn<T>({4, 1, 33}, 47), randn<T>({33}, 48),
+        [&](const auto& u, const auto& v) { return bias_leaky_relu(u, v, -1, cips); }, "bias_leaky_relu no inner axis");
+  }
+}
+
 TEST_CASE_TEMPLATE("cuda: permute, transpose and layout ops match the CPU", T, float, double) {
   Poisoned p;
   const auto x = randn<T>({3, 4, 5, 6}, 11);

@@ -49,6 +49,9 @@ void synchronize();
 // Test hook: while on, every new allocation is filled with NaN bytes (0xFF) so that an op that
 // leaves part of its output unwritten is caught.
 void set_poison_allocations(bool on);
+// Test hook: while on, the strided elementwise, copy and reduction kernels use their 64-bit index math even
+// where 32 bits suffice, so that tests reach the path huge tensors take.
+void force_wide_indices(bool on);
 
 template <class T>
 void fill(T* p, std::int64_t n, T value);
