@@ -7,14 +7,16 @@
 //          alis::Official<256> with ALIS's StyleGAN2-ADA D (train_gpu_alis.cpp);
 //   creps  the same loop with CREPS's recipe: creps::Official<256> with CREPS's StyleGAN2-ADA D
 //          (train_gpu_creps.cpp; both through train_gpu_ada.hpp).
-// Per row: ms of a plain iteration, of one with the path length (StyleGAN2-ADA), of one with R1 (with the
-// path length too for StyleGAN2-ADA: iteration 0 of the cycle), the average over the official cycle of 16
-// (train_gpu.hpp), images/s from it, and the memory pool's peak. Random weights, reals and latents (the speed
-// does not depend on them); seeded noise.
+// Per row (and precision: fp32 GEMMs, or TF32 with --tf32): ms of a plain iteration, of one with the path length
+// (StyleGAN2-ADA), of one with R1 (with the path length too for StyleGAN2-ADA: iteration 0 of the cycle), the average
+// over the official cycle of 16 (train_gpu.hpp), images/s from it, and the memory pool's peak. Random weights, reals
+// and latents (the speed does not depend on them); seeded noise.
 //   bench_train_gpu [repeats] [--official FILE]...   FILE: bench/train_torch.py --out lines "family size width
 //                                                     batch ms_official ms_fp32" (several files: merged)
 //   bench_train_gpu --family NAME                     that family's rows only
 //   bench_train_gpu --only FAMILY SIZE WIDTH BATCH    one row (an instantiated size/width; for a profiler)
+//   bench_train_gpu --tf32                            each row twice: fp32, then with TF32 GEMMs
+//                                                     (Context::set_allow_tf32, `pixsyn train --precision tf32`)
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -140,6 +142,7 @@ int main(int argc, char** argv) {
   int repeats = 12;
   OfficialTimes official;
   std::vector<Row> selected = rows;
+  std::vector<bool> tf32_modes{false};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--official" && i + 1 < argc) {
@@ -147,6 +150,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--family" && i + 1 < argc) {
       const std::string family = argv[++i];
       std::erase_if(selected, [&](const Row& r) { return r.family != family; });
+    } else if (arg == "--tf32") {
+      tf32_modes = {false, true};
     } else if (arg == "--only" && i + 4 < argc) {
       selected = {{argv[i + 1], std::atoi(argv[i + 2]), std::atoi(argv[i + 3]), std::atoi(argv[i + 4])}};
       i += 4;
@@ -158,35 +163,38 @@ int main(int argc, char** argv) {
   bench::check(cudaGetDeviceProperties(&prop, backend::cuda::Context::instance().device()), "cudaGetDeviceProperties");
   std::printf(
       "bench_train_gpu: training iterations (CIPS: D, lazy R1 every 16, G, EMA; ALIS and CREPS: G, path length "
-      "every 4, D, R1 every 16, EMA), %s, float32, median of %d\n",
+      "every 4, D, R1 every 16, EMA), %s, float32 weights, median of %d\n",
       prop.name, repeats);
   std::printf(
-      "| family | size | width | batch | ms plain | ms with PL | ms with R1 | ms/iter (cycle of 16) | images/s | peak "
-      "MiB | official ms/iter | speed-up | official fp32 ms/iter | speed-up vs fp32 |\n"
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-  for (const auto& r : selected) {
-    // Setting a row up (weights, reals) can fail too, e.g. out of memory: a failed row, not an abort.
-    bench::TrainTiming t;
-    try {
-      t = run(r, repeats);
-    } catch (const Error& e) {
-      t.error = e.what();
+      "| family | size | width | batch | GEMMs | ms plain | ms with PL | ms with R1 | ms/iter (cycle of 16) | images/s "
+      "| peak MiB | official ms/iter | speed-up | official fp32 ms/iter | speed-up vs fp32 |\n"
+      "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const auto& r : selected)
+    for (const bool tf32 : tf32_modes) {
+      backend::cuda::Context::instance().set_allow_tf32(tf32);
+      const char* gemms = tf32 ? "tf32" : "fp32";
+      // Setting a row up (weights, reals) can fail too, e.g. out of memory: a failed row, not an abort.
+      bench::TrainTiming t;
+      try {
+        t = run(r, repeats);
+      } catch (const Error& e) {
+        t.error = e.what();
+      }
+      const std::string width = r.width == 0 ? "official" : std::to_string(r.width);
+      const auto it = official.find({r.family, r.size, r.width, r.batch});
+      const auto [official_ms, fp32_ms] = it == official.end() ? std::pair{-1.0, -1.0} : it->second;
+      if (!t.error.empty()) {
+        std::printf("| %s | %d² | %s | %d | %s | failed: %s | | | | | |%s%s\n", r.family.c_str(), r.size, width.c_str(),
+                    r.batch, gemms, t.error.c_str(), official_cells(official_ms, NAN).c_str(),
+                    official_cells(fp32_ms, NAN).c_str());
+        continue;
+      }
+      const double cycle = t.cycle_ms();
+      std::printf("| %s | %d² | %s | %d | %s | %.2f | %s | %.2f | %.2f | %.1f | %.0f |%s%s\n", r.family.c_str(), r.size,
+                  width.c_str(), r.batch, gemms, t.plain_ms, ms_cell(t.path_length_ms).c_str(), t.r1_ms, cycle,
+                  r.batch * 1000.0 / cycle, t.peak_mib, official_cells(official_ms, cycle).c_str(),
+                  official_cells(fp32_ms, cycle).c_str());
+      std::fflush(stdout);
     }
-    const std::string width = r.width == 0 ? "official" : std::to_string(r.width);
-    const auto it = official.find({r.family, r.size, r.width, r.batch});
-    const auto [official_ms, fp32_ms] = it == official.end() ? std::pair{-1.0, -1.0} : it->second;
-    if (!t.error.empty()) {
-      std::printf("| %s | %d² | %s | %d | failed: %s | | | | | |%s%s\n", r.family.c_str(), r.size, width.c_str(),
-                  r.batch, t.error.c_str(), official_cells(official_ms, NAN).c_str(),
-                  official_cells(fp32_ms, NAN).c_str());
-      continue;
-    }
-    const double cycle = t.cycle_ms();
-    std::printf("| %s | %d² | %s | %d | %.2f | %s | %.2f | %.2f | %.1f | %.0f |%s%s\n", r.family.c_str(), r.size,
-                width.c_str(), r.batch, t.plain_ms, ms_cell(t.path_length_ms).c_str(), t.r1_ms, cycle,
-                r.batch * 1000.0 / cycle, t.peak_mib, official_cells(official_ms, cycle).c_str(),
-                official_cells(fp32_ms, cycle).c_str());
-    std::fflush(stdout);
-  }
   return 0;
 }

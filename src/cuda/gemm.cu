@@ -42,8 +42,10 @@ void gemm_ex(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::in
              std::int64_t ldb, std::int64_t stride_b, double beta, void* c, cudaDataType_t c_type, std::int64_t ldc,
              std::int64_t stride_c, std::int64_t batch, cublasComputeType_t compute, const char* op) {
   cublasHandle_t handle = cublas();
-  // fp32 products must stay fp32: the default math mode never substitutes TF32.
+  // fp32 products stay fp32 unless the context allows TF32: the default math mode never substitutes it.
   check_cublas(cublasSetMathMode(handle, CUBLAS_DEFAULT_MATH), op, "cublasSetMathMode");
+  if (compute == CUBLAS_COMPUTE_32F && a_type == CUDA_R_32F && b_type == CUDA_R_32F && Context::instance().allow_tf32())
+    compute = CUBLAS_COMPUTE_32F_FAST_TF32;
   const float alpha32 = 1.0f, beta32 = static_cast<float>(beta);
   const double alpha64 = 1.0;
   const bool f64 = compute == CUBLAS_COMPUTE_64F;

@@ -72,6 +72,7 @@ std::pair<std::string, Tensor<float>> train_resumed(const CliTempDir& dir, const
   CHECK(metadata.at("size") == "32");
   CHECK(metadata.at("max_channels") == "16");
   CHECK(metadata.at("steps") == "2");
+  CHECK(metadata.at("precision") == "fp32");
   pixsyn_ok("render --weights " + g_ema + " --seed 3 --batch 2 --quiet --npy " + dir / "r.npy");
   return {g_ema, io::read_npy<float>(dir / "r.npy")};
 }

@@ -16,6 +16,7 @@
 #include "pixsyn/ops/arithmetic.hpp"
 #include "pixsyn/ops/grid_sample.hpp"
 #include "pixsyn/ops/layout.hpp"
+#include "pixsyn/ops/math.hpp"
 #include "pixsyn/ops/matmul.hpp"
 #include "pixsyn/ops/modulated_fc.hpp"
 #include "support/cuda.hpp"
@@ -56,6 +57,54 @@ TEST_CASE_TEMPLATE("cuda: matmul, batched matmul and shared-b matmul equal Eigen
     check_close(matmul(to_device(ab), to_device(b)), matmul(ab, b), "shared-b matmul");
   }
   CHECK_THROWS_AS(matmul(to_device(randn<T>({2, 3}, 1)), to_device(randn<T>({4, 2}, 2))), Error);
+}
+
+// x converted element by element to U.
+template <class U, class T>
+Tensor<U, Cpu> converted(const Tensor<T, Cpu>& x) {
+  auto out = Tensor<U, Cpu>::empty(x.shape());
+  for (std::int64_t i = 0; i < x.numel(); ++i) out.data()[i] = static_cast<U>(x.data()[i]);
+  return out;
+}
+
+// TF32 math reads each fp32 operand with 10 explicit mantissa bits; the tensor cores may truncate instead of
+// rounding, so an operand is off by less than 2^-10 of itself and a product a·b by less than 2·2^-10 + 2^-20 of
+// |a·b|; summing k terms in fp32, in any order, adds at most k·2^-24 of Σ|a·b|. Element (i, j) of the product is
+// therefore within (2·2^-10 + 2^-20 + k·2^-24) Σ_k |a_ik b_kj| of the exact one (1.98e-3 at k = 512), and
+// strict fp32 within k·2^-24 ≈ 3.1e-5: that TF32 was used shows as an error beyond that (its rounding of random
+// operands gives about 1e-4 at the worst of these 49,152 elements).
+TEST_CASE("cuda: TF32 math is off by default and, when on, moves fp32 matmuls by TF32's rounding only") {
+  Poisoned p;
+  auto& context = backend::cuda::Context::instance();
+  CHECK_FALSE(context.allow_tf32());
+  constexpr std::int64_t k = 512;
+  const auto a = randn<float>({256, k}, 60), b = randn<float>({k, 192}, 61);
+  const auto a64 = converted<double>(a), b64 = converted<double>(b);
+  const auto exact = matmul(a64, b64), magnitude = matmul(abs(a64), abs(b64));  // Σ_k |a_ik b_kj|
+  // The largest |gpu - exact| / Σ|a b| over the elements.
+  const auto worst = [&](const Tensor<float, Cuda>& gpu) {
+    const auto g = to_host(gpu);
+    double w = 0;
+    for (std::int64_t i = 0; i < exact.numel(); ++i) {
+      const double e = std::abs(double(g.data()[i]) - exact.data()[i]) / magnitude.data()[i];
+      w = std::isnan(e) ? std::numeric_limits<double>::infinity() : std::max(w, e);
+    }
+    return w;
+  };
+  const double accumulation = k * std::ldexp(1.0, -24), gamma = 2 * std::ldexp(1.0, -10) + std::ldexp(1.0, -20);
+  const double strict = worst(matmul(to_device(a), to_device(b)));
+  double tf32 = 0;
+  {
+    const Tf32Math on;
+    tf32 = worst(matmul(to_device(a), to_device(b)));
+    check_close(matmul(to_device(a64), to_device(b64)), exact, "fp64 ignores TF32");
+  }
+  CHECK_FALSE(context.allow_tf32());
+  INFO("largest error / Σ|a b|: strict " << strict << ", tf32 " << tf32);
+  CHECK(strict <= accumulation);
+  CHECK(tf32 <= gamma + accumulation);
+  // The mode reached the GEMM (tensor cores since compute capability 8.0).
+  if (context.compute_capability() >= 80) CHECK(tf32 > accumulation);
 }
 
 TEST_CASE_TEMPLATE("cuda: linear equals Eigen, with and without bias", T, float, double) {

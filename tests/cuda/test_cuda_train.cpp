@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/dist/launch.hpp"
@@ -150,6 +151,37 @@ void compare_discriminator(const Config& config) {
   CHECK(reached > 4);
 }
 
+// G's phase of a float training step (train::gan_step: G's non-saturating loss through D) with run_training's
+// models and initial weights, batch 4: the loss, the mean |logit|, and the gradient of every weight of G in
+// parameter order.
+struct GeneratorStep {
+  double loss = 0, mean_abs_logit = 0;
+  std::vector<double> grads;
+};
+GeneratorStep float_generator_step() {
+  using G = cips::Generator<tiny, float, Cuda>;
+  G g;
+  nn::RosinalityDiscriminator<float, Cuda> d(tiny_d);
+  g.load_state_dict(nn::state_dict_on<Cuda>(cips::Generator<tiny, float>(3).state_dict()));
+  d.load_state_dict(nn::state_dict_on<Cuda>(nn::RosinalityDiscriminator<float>(tiny_d, 4).state_dict()));
+  const Var<float, Cuda> z(Tensor<float, Cuda>::randn({4, 8}, Philox{5}));
+  const auto fakes =
+      g.synthesize_training(g.map(z), nn::NoiseSource<float, Cuda>{.mode = nn::NoiseMode::seeded, .seed = 6});
+  const auto logits = d(fakes);
+  const auto loss = train::generator_loss(logits);
+  autograd::backward(loss);
+  GeneratorStep step;
+  step.loss = to_host(loss.value()).data()[0];
+  const auto x = to_host(logits.value());
+  for (std::int64_t i = 0; i < x.numel(); ++i) step.mean_abs_logit += std::abs(x.data()[i]) / double(x.numel());
+  for (const auto& [name, p] : g.named_parameters()) {
+    if (!p->grad().defined()) continue;  // the same parameters in both modes
+    const auto host = to_host(p->grad().value());
+    step.grads.insert(step.grads.end(), host.data(), host.data() + host.numel());
+  }
+  return step;
+}
+
 }  // namespace
 
 TEST_CASE("both discriminators run on the GPU: logits, R1 and R1's weight gradients equal the CPU's") {
@@ -200,6 +232,39 @@ TEST_CASE("a float run on the GPU keeps its losses finite and moves G") {
     for (std::int64_t i = 0; i < value.numel(); ++i)
       change = std::max(change, std::abs(double(value.data()[i]) - trained.at("g." + name).data()[i]));
   CHECK(change > 1e-3);
+}
+
+// TF32 math (Context::allow_tf32, `pixsyn train --precision tf32`) reads both operands of every GEMM with 10
+// explicit mantissa bits, truncated or rounded: each product a·b is off by less than γ = 2·2^-10 + 2^-20 ≈ 1.95e-3
+// of |a·b| (the fp32 sums of these small GEMMs, k ≤ 256, add < 2e-5). To first order such relative errors add
+// along a chain of GEMMs. Here the logits sit 15 GEMMs deep (mapping 2, a style affine, G's 6 modulated layers
+// conv1, linears 0-3, to_rgb_last, D's 6: convs.0, the ResBlock's 2, final_conv, final_linear 0-1), and the
+// longest path to a weight gradient, the first mapping layer's, adds 15 backward GEMMs (D's 6 and G's 6 input
+// gradients, the affine, mapping 1, the weight gradient): 30 γ ≈ 5.9e-2 bounds the gradients' relative L2
+// difference (on the H200: 1.06e-2, about truncation's mean error of 2^-10 per product over 11 GEMMs). The loss
+// softplus(-x) moves by at most |Δx| per logit: ≤ 15 γ mean|x|. A broken GEMM is off by O(1).
+TEST_CASE("TF32 math is off by default, and a float G step with it stays within TF32's error bound of fp32") {
+  CHECK_FALSE(backend::cuda::Context::instance().allow_tf32());
+  const auto strict = float_generator_step();
+  GeneratorStep tf32;
+  {
+    const test::Tf32Math on;
+    tf32 = float_generator_step();
+  }
+  CHECK_FALSE(backend::cuda::Context::instance().allow_tf32());
+  REQUIRE(tf32.grads.size() == strict.grads.size());
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < strict.grads.size(); ++i) {
+    diff += (tf32.grads[i] - strict.grads[i]) * (tf32.grads[i] - strict.grads[i]);
+    norm += strict.grads[i] * strict.grads[i];
+  }
+  const double gamma = 2 * std::ldexp(1.0, -10) + std::ldexp(1.0, -20);
+  INFO("loss fp32 " << strict.loss << ", tf32 " << tf32.loss << " (mean |logit| " << strict.mean_abs_logit
+                    << "); gradient relative L2 difference " << std::sqrt(diff / norm));
+  CHECK(std::isfinite(tf32.loss));
+  CHECK(std::abs(tf32.loss - strict.loss) <= 15 * gamma * strict.mean_abs_logit);
+  CHECK(norm > 0);
+  CHECK(std::sqrt(diff / norm) <= 30 * gamma);
 }
 
 // Launched without WORLD_SIZE, the test starts this binary again as two ranks (one GPU each) that run only

@@ -1,5 +1,5 @@
 #pragma once
-// Shared pieces of the GPU tests: poisoned allocations and seeded random CPU inputs.
+// Shared pieces of the GPU tests: poisoned allocations, TF32 math, seeded random CPU inputs.
 #include <cstdint>
 
 #include "pixsyn/backend/cuda/runtime.hpp"
@@ -11,6 +11,12 @@ namespace pixsyn::test {
 struct Poisoned {
   Poisoned() { backend::cuda::set_poison_allocations(true); }
   ~Poisoned() { backend::cuda::set_poison_allocations(false); }
+};
+
+// TF32 math for fp32 GEMMs (Context::allow_tf32) while in scope.
+struct Tf32Math {
+  Tf32Math() { backend::cuda::Context::instance().set_allow_tf32(true); }
+  ~Tf32Math() { backend::cuda::Context::instance().set_allow_tf32(false); }
 };
 
 template <class T>

@@ -15,6 +15,9 @@
 #include "subcommands.hpp"
 #include "train_family.hpp"
 #include "usage_error.hpp"
+#ifdef PIXSYN_WITH_CUDA
+#include "pixsyn/backend/cuda/runtime.hpp"
+#endif
 
 namespace pixsyn::cli {
 namespace {
@@ -62,6 +65,9 @@ class Train final : public Command {
         "Width cap of every layer of G (cips-skips: hidden, style, blocks; alis, creps: blocks, z, w) "
         "and of D's widths; widths");
     add_choice_option(app, "--device", a_.device, {"cpu", "cuda"}, "Train on the CPU or the GPU (float32)");
+    add_choice_option(app, "--precision", a_.precision, {"fp32", "tf32"},
+                      "fp32 (default), or tf32 (--device cuda): every fp32 GEMM and convolution on the TF32 tensor "
+                      "cores (10-bit mantissa inputs, fp32 accumulation), like torch's allow_tf32");
     add_path_option(app, "--data", a_.data, "Folder of PNG/JPEG images (recursive), or 'fashion-mnist'")->required();
     add_path_option(app, "--out", a_.out, "Run folder: log.csv, checkpoints, g_ema.safetensors")->required();
     add_integer_option(app, "--batch", a_.batch, 1, 4096,
@@ -112,6 +118,8 @@ class Train final : public Command {
         throw UsageError("--patch " + std::to_string(a_.patch) + " must be a power of two below --size " +
                          std::to_string(a_.size) + " (8 .. " + std::to_string(a_.size / 2) + ")");
     }
+    if (a_.precision == "tf32" && a_.device != "cuda")
+      throw UsageError("--precision tf32 needs --device cuda (the CPU trains in fp32)");
 #ifndef PIXSYN_WITH_CUDA
     if (a_.device == "cuda") throw UsageError("this pixsyn was built without CUDA (configure with -DPIXSYN_CUDA=ON)");
 #endif
@@ -121,6 +129,10 @@ class Train final : public Command {
     if (const auto status = launch_ranks(gpus_)) return *status;
     const RankScope rank_scope;
     if (const auto* comm = rank_communicator(a_.device); comm != nullptr && comm->rank() > 0) a_.quiet = true;
+#ifdef PIXSYN_WITH_CUDA
+    // For the whole process (every rank is one), after the rank picked its GPU.
+    if (a_.precision == "tf32") backend::cuda::Context::instance().set_allow_tf32(true);
+#endif
     // Every image of a folder is decoded before training: a progress report of its own.
     std::optional<Progress> loading;
     const train::DatasetOptions options{

@@ -22,7 +22,7 @@
 namespace pixsyn::cli {
 
 struct TrainArgs {
-  std::string model = "cips-skips", data, out, device = "cpu";
+  std::string model = "cips-skips", data, out, device = "cpu", precision = "fp32";
   int size = 32, max_channels = 32;
   std::int64_t batch = 4, steps = 1000, checkpoint_every = 0, sample_every = 0;
   std::int64_t patch = 0;  // CIPS's patch training: the patch side (0: full images)
@@ -56,7 +56,7 @@ inline constexpr std::int64_t samples_per_grid = 16;
 // optimiser, regularisation, EMA and z_dim settings), to which the run adds the batch, steps, seed, run folder
 // and hooks. It reports progress unless --quiet, writes the sample grids, resumes on --resume, and writes
 // g_ema.safetensors with the metadata that `render --weights` reads (weights_metadata; also steps, batch,
-// seed, device); with --eval-every, G_ema's scores in log.csv and on the progress line (train_eval.hpp).
+// seed, device, precision); with --eval-every, G_ema's scores in log.csv and on the progress line (train_eval.hpp).
 template <class T, class G, class D, class Generate, class Sample>
 void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D& d, Generate generate, Sample sample,
                train::TrainerOptions options) {
@@ -68,11 +68,12 @@ void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D
   options.run_dir = a.out;
   // What the run trains: the family's entries (e.g. cips-skips' patch size) and the model's name, size, width.
   options.model.merge(weights_metadata(a.model, a.size, a.max_channels));
-  // The device is not part of the model: a run resumes on either.
+  // The device and precision are not part of the model: a run resumes on either.
   options.metadata.insert({{"steps", std::to_string(a.steps)},
                            {"batch", std::to_string(a.batch)},
                            {"seed", std::to_string(a.seed)},
-                           {"device", a.device}});
+                           {"device", a.device},
+                           {"precision", a.precision}});
   options.sample_every = a.sample_every;
   options.communicator = current_communicator();  // --gpus: this process is one rank (distributed.hpp)
   options.sample = [&](std::int64_t step) {

@@ -1,6 +1,7 @@
 #pragma once
 // GEMM on the GPU through cuBLAS (declarations; kernels in src/cuda/gemm.cu). Row-major operands as in
-// backend/eigen/gemm.hpp. fp32 products use plain fp32 arithmetic (never TF32), so they match the CPU.
+// backend/eigen/gemm.hpp. fp32 products use plain fp32 arithmetic, so they match the CPU, unless the
+// context allows TF32 (Context::set_allow_tf32, off by default).
 #include <cstdint>
 
 namespace pixsyn::backend::cuda {

@@ -23,6 +23,12 @@ class Context {
   void* cublaslt_handle();                  // a cublasLtHandle_t, created on first use
   int device() const { return device_; }
   int compute_capability() const { return compute_capability_; }  // major * 10 + minor
+  // TF32 math for fp32 GEMMs, like torch.backends.cuda.matmul.allow_tf32: every GEMM of fp32 operands
+  // (matmul, linear, the convolutions' im2col products, the fused renderers' SGEMMs) runs on the tensor cores
+  // with its inputs rounded to TF32 (10 mantissa bits) and fp32 accumulation. Off by default: strict fp32,
+  // which equals the CPU to rounding. `pixsyn train --precision tf32` turns it on.
+  bool allow_tf32() const { return allow_tf32_; }
+  void set_allow_tf32(bool on) { allow_tf32_ = on; }
 
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
@@ -31,6 +37,7 @@ class Context {
   Context();
   void release() noexcept;
   int device_ = 0, compute_capability_ = 0;
+  bool allow_tf32_ = false;
   void* stream_ = nullptr;
   void* cublas_ = nullptr;
   void* cublaslt_ = nullptr;
