@@ -31,10 +31,8 @@ inline unsigned grid_for(std::int64_t n) {
 }
 
 // A grid-stride loop: `i` visits 0 .. n-1 across all threads of the launch.
-#define PIXSYN_GRID_STRIDE(i, n) PIXSYN_GRID_STRIDE_AS(std::int64_t, i, n)
-// The same with an index of type Index (std::uint32_t when n < 2^31: i never passes 2^31 + 2^24, so it
-// cannot wrap).
-#define PIXSYN_GRID_STRIDE_AS(Index, i, n) \
-  for (Index i = blockIdx.x * Index(blockDim.x) + threadIdx.x; i < (n); i += Index(blockDim.x) * gridDim.x)
+#define PIXSYN_GRID_STRIDE(i, n)                                                      \
+  for (std::int64_t i = blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x; i < (n); \
+       i += std::int64_t(blockDim.x) * gridDim.x)
 
 }  // namespace pixsyn::backend::cuda

@@ -103,15 +103,6 @@ StridedAxes<N> collapsed_axes(const Strided& g) {
   return axes.collapsed();
 }
 
-// Runs kernel(Index{}) with 32-bit index math when the axes allow it, else with 64-bit.
-template <int N, class Launch>
-void with_index(const StridedAxes<N>& axes, Launch&& kernel) {
-  if (axes.fits_31_bits())
-    kernel(std::uint32_t{});
-  else
-    kernel(std::int64_t{});
-}
-
 template <class T>
 Params<T> params(const UnaryArgs& a) {
   return {static_cast<T>(a.a), static_cast<T>(a.b), static_cast<T>(a.c), static_cast<T>(a.d), a.clamped};
@@ -130,7 +121,7 @@ void launch_binary(const T* a, const T* b, T* out, std::int64_t n, const Strided
     binary_contiguous_kernel<op><<<grid_for(n), block_size, 0, stream()>>>(a, b, out, n);
     return;
   }
-  with_index(axes, [&]<class Index>(Index) {
+  with_index_type(axes.fits_int32(), [&]<class Index>(Index) {
     binary_strided_kernel<op>
         <<<grid_for(n), block_size, 0, stream()>>>(a, b, out, Index(n), StridedWalk<Index, 2>(axes));
   });
@@ -201,7 +192,7 @@ void strided_copy(const T* in, T* out, std::int64_t n, const Strided& g) {
                "cudaMemcpyAsync");
     return;
   }
-  with_index(axes, [&]<class Index>(Index) {
+  with_index_type(axes.fits_int32(), [&]<class Index>(Index) {
     strided_copy_kernel<<<grid_for(n), block_size, 0, stream()>>>(in, out, Index(n), StridedWalk<Index, 1>(axes));
   });
   check_launch("strided copy");
@@ -216,7 +207,7 @@ void bias_leaky_relu(const T* x, const T* bias, T* y, std::int64_t outer, std::i
   axes.push(outer, {0});
   axes.push(channels, {1});
   axes.push(inner, {0});
-  with_index(axes, [&]<class Index>(Index) {
+  with_index_type(axes.fits_int32(), [&]<class Index>(Index) {
     bias_leaky_relu_kernel<<<grid_for(n), block_size, 0, stream()>>>(
         x, bias, y, Index(n), StridedWalk<Index, 1>(axes.collapsed()), params<T>(f));
   });

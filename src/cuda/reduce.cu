@@ -157,14 +157,11 @@ void sum(const T* in, T* out, const ReduceGeometry& g, T scale) {
   kept = kept.collapsed();
   reduced = reduced.collapsed();
   // 32 bits: every output's index, every input's index within its output, their offsets and their sum, and
-  // the products of the parts' bounds (below 2 count + outputs · count).
-  const bool narrow = kept.fits_31_bits() && reduced.fits_31_bits() &&
-                      kept.last_offset(0) + reduced.last_offset(0) < index_limit_31 &&
-                      g.outputs * g.count < index_limit_31 / 2;
-  if (narrow)
-    launch_sum<T, std::uint32_t>(in, out, kept, reduced, g.outputs, g.count, scale);
-  else
-    launch_sum<T, std::int64_t>(in, out, kept, reduced, g.outputs, g.count, scale);
+  // the parts' bounds and block indices (below 2 count and outputs · count).
+  const bool narrow = kept.fits_int32() && reduced.fits_int32() &&
+                      fits_int32({kept.last_offset(0) + reduced.last_offset(0), 2 * g.outputs * g.count});
+  with_index_type(narrow,
+                  [&]<class Index>(Index) { launch_sum<T, Index>(in, out, kept, reduced, g.outputs, g.count, scale); });
   check_launch("sum");
 }
 
