@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <pixsyn/autograd/functions/activation.hpp>
 #include <pixsyn/autograd/functions/matmul.hpp>
 #include <pixsyn/autograd/functions/modulated_fc.hpp>
 #include <pixsyn/autograd/functions/permute.hpp>
@@ -13,6 +14,7 @@
 #include <pixsyn/ops/permute.hpp>
 
 #include "support/errors.hpp"
+#include "support/graph_bytes.hpp"
 
 using namespace pixsyn;
 using pixsyn::test::error_of;
@@ -237,27 +239,89 @@ TEST_CASE("linalg: modulated_fc matches a naive loop in double") {
   check_close(modulated_fc(x, w, s, {.eps = 2.5}), naive_modulated_fc(x, w, s, true, 2.5), 1e-12);
 }
 
-TEST_CASE_TEMPLATE("linalg: the fused modulated_fc agrees with the composite Var path", T, float, double) {
+// modulated_fc composed of elementary Var ops, as it was before it became one node: the reference for the
+// fused node's gradients.
+template <class T>
+Var<T> composite_modulated_fc(const Var<T>& x, const Var<T>& w, const Var<T>& s, const ModulatedFcOptions& options) {
+  const std::int64_t batch = x.dim(0), in = x.dim(2), out = w.dim(0);
+  const Var<T> y = matmul(mul(x, reshape(s, Shape{batch, 1, in})), transpose(w));
+  if (!options.demodulate) return y;
+  const Var<T> d = rsqrt(add(matmul(square(s), transpose(square(w))), static_cast<T>(options.eps)));
+  return mul(y, reshape(d, Shape{batch, 1, out}));
+}
+
+TEST_CASE_TEMPLATE("linalg: modulated_fc and styled_fc on Var: the Tensor values, the composite's gradients", T, float,
+                   double) {
   Philox gen{8};
+  const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-12;
   for (auto [batch, pixels, in, out] : std::vector<std::array<std::int64_t, 4>>{{2, 9, 16, 8}, {3, 300, 64, 48}}) {
     const auto x = Tensor<T>::randn({batch, pixels, in}, gen), w = Tensor<T>::randn({out, in}, gen);
-    const auto s = Tensor<T>::randn({batch, in}, gen);
+    const auto s = Tensor<T>::randn({batch, in}, gen), g = Tensor<T>::randn({batch, pixels, out}, gen);
+    const auto noise = Tensor<T>::randn({batch, pixels, 1}, gen), noise_weight = Tensor<T>::randn({1}, gen);
+    const auto bias = Tensor<T>::randn({out}, gen);
     for (bool demodulate : {true, false}) {
       CAPTURE(demodulate);
-      const ModulatedFcOptions options{.demodulate = demodulate};
-      const auto composite =
-          modulated_fc(Var<T>::parameter(x), Var<T>::parameter(w), Var<T>::parameter(s), options).value();
-      check_close(modulated_fc(x, w, s, options), composite, std::is_same_v<T, float> ? 1e-4 : 1e-12);
+      const StyledFcOptions options{.fc = {.demodulate = demodulate}, .activation = {.slope = 0.2, .gain = 1.5}};
+      std::vector<Var<T>> v;
+      for (const auto& t : {x, w, s, noise_weight, bias}) v.push_back(Var<T>::parameter(t));
+      const Var<T> fused = modulated_fc(v[0], v[1], v[2], options.fc);
+      const Var<T> styled = styled_fc(v[0], v[1], v[2], noise, v[3], v[4], options);
+      check_close(fused.value(), modulated_fc(x, w, s, options.fc), 0);
+      check_close(styled.value(), styled_fc(x, w, s, noise, noise_weight, bias, options), 0);
+      const Var<T> composite = composite_modulated_fc(v[0], v[1], v[2], options.fc);
+      const Var<T> composite_styled =
+          bias_leaky_relu(add(composite, mul(Var<T>(noise), v[3])), v[4], -1, options.activation);
+      const std::vector<Var<T>> fc_inputs{v[0], v[1], v[2]}, seed{Var<T>(g)};
+      const auto want = autograd::grad(std::vector<Var<T>>{composite}, fc_inputs, {}, seed);
+      const auto got = autograd::grad(std::vector<Var<T>>{fused}, fc_inputs, {}, seed);
+      const auto want_styled = autograd::grad(std::vector<Var<T>>{composite_styled}, v, {}, seed);
+      const auto got_styled = autograd::grad(std::vector<Var<T>>{styled}, v, {}, seed);
+      for (std::size_t k = 0; k < v.size(); ++k) {
+        CAPTURE(k);
+        if (k < 3) check_close(got[k].value(), want[k].value(), tol);
+        check_close(got_styled[k].value(), want_styled[k].value(), tol);
+      }
     }
   }
 }
 
-TEST_CASE("linalg: modulated_fc gradients to second order") {
+TEST_CASE("linalg: modulated_fc and styled_fc gradients to second order") {
   Philox gen{9};
   const auto x = Tensor<double>::randn({2, 3, 4}, gen), w = Tensor<double>::randn({3, 4}, gen);
   const auto s = add(Tensor<double>::rand({2, 4}, gen), 0.5);
   check_gradients([](const Vars& v) { return modulated_fc(v[0], v[1], v[2]); }, {x, w, s});
   check_gradients([](const Vars& v) { return modulated_fc(v[0], v[1], v[2], {.demodulate = false}); }, {x, w, s});
+  // The layer is piecewise linear in x, the bias and the noise weight: the squares make their second
+  // derivatives non-zero.
+  const auto noise = Tensor<double>::randn({2, 3, 1}, gen);
+  const auto noise_weight = Tensor<double>::randn({1}, gen), bias = Tensor<double>::randn({3}, gen);
+  for (double clamp : {-1.0, 0.5}) {
+    CAPTURE(clamp);
+    const StyledFcOptions options{.activation = {.slope = 0.2, .gain = std::sqrt(2.0), .clamp = clamp}};
+    check_gradients(
+        [&](const Vars& v) { return square(styled_fc(mul(v[0], v[0]), v[1], v[2], noise, v[3], v[4], options)); },
+        {x, w, s, noise_weight, bias});
+    check_gradients([&](const Vars& v) { return square(styled_fc(v[0], v[1], v[2], {}, {}, v[3], options)); },
+                    {x, w, s, bias});
+  }
+}
+
+TEST_CASE("linalg: modulated_fc and styled_fc keep only their output in the graph") {
+  // Every recorded node keeps its value while the graph lives: a layer of elementary ops would keep x ∘ s,
+  // the product and the demodulated product (and the sum before the activation), each (B, P, ·).
+  Philox gen{10};
+  const std::int64_t batch = 2, pixels = 512, in = 16, out = 16;
+  const auto output_bytes = std::int64_t(sizeof(double)) * batch * pixels * out;
+  const Var<double> x = Var<double>::parameter(Tensor<double>::randn({batch, pixels, in}, gen));
+  const Var<double> w = Var<double>::parameter(Tensor<double>::randn({out, in}, gen));
+  const Var<double> s = Var<double>::parameter(Tensor<double>::randn({batch, in}, gen));
+  const Var<double> noise_weight = Var<double>::parameter(Tensor<double>::randn({1}, gen));
+  const Var<double> bias = Var<double>::parameter(Tensor<double>::randn({out}, gen));
+  const auto noise = Tensor<double>::randn({batch, pixels, 1}, gen);
+  CHECK(test::graph_bytes(modulated_fc(x, w, s)) == output_bytes);
+  // The noise (B, P, 1) is kept too, for the noise weight's gradient.
+  CHECK(test::graph_bytes(styled_fc(x, w, s, noise, noise_weight, bias)) == output_bytes + output_bytes / out);
+  CHECK(test::graph_bytes(composite_modulated_fc(x, w, s, {})) >= 3 * output_bytes);
 }
 
 TEST_CASE("linalg: modulated_fc reports mismatched shapes") {

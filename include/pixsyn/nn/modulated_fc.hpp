@@ -10,7 +10,6 @@
 #include <cmath>
 #include <string>
 
-#include "pixsyn/autograd/functions/activation.hpp"
 #include "pixsyn/autograd/functions/modulated_fc.hpp"
 #include "pixsyn/nn/equal_linear.hpp"
 
@@ -65,12 +64,14 @@ class ModulatedFc : public Module<T, D> {
     return spec_.gain == ModulatedGain::styles ? mul(s, gain()) : s;
   }
 
-  // x (B, P, in), w (B, style_dim) -> (B, P, out)
+  pixsyn::ModulatedFcOptions options() const { return {.demodulate = spec_.demodulate, .eps = 1e-8}; }
+
+  // x (B, P, in), w (B, style_dim) -> (B, P, out); with an own bias, its epilogue in the same graph node.
   template <class V>
   V operator()(const V& x, const V& w) const {
-    const V y = modulated_fc(x, matrix<V>(), styles(w),
-                             pixsyn::ModulatedFcOptions{.demodulate = spec_.demodulate, .eps = 1e-8});
-    return spec_.bias ? bias_leaky_relu(y, as_value<V>(bias), -1, spec_.epilogue) : y;
+    if (!spec_.bias) return modulated_fc(x, matrix<V>(), styles(w), options());
+    return styled_fc(x, matrix<V>(), styles(w), Tensor<T, D>(), V(), as_value<V>(bias),
+                     {.fc = options(), .activation = spec_.epilogue});
   }
 
  private:

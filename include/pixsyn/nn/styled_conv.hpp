@@ -4,7 +4,6 @@
 // sin(x + bias) with its own "bias" of shape (1, C, 1, 1) (the official 'sin' activation option).
 #include <cmath>
 
-#include "pixsyn/autograd/functions/activation.hpp"
 #include "pixsyn/autograd/functions/math.hpp"
 #include "pixsyn/nn/fused_leaky_relu.hpp"
 #include "pixsyn/nn/modulated_fc.hpp"
@@ -45,10 +44,13 @@ class StyledConv : public Module<T, D> {
   // x (B, P, in), w (B, style_dim), noise (B, P, 1) or undefined -> (B, P, out)
   template <class V>
   V operator()(const V& x, const V& w, const Tensor<T, D>& noise_map) const {
+    // Training keeps one (B, P, out) tensor per layer: the whole layer is one graph node (styled_fc).
+    if (activation_ == Activation::leaky_relu)
+      return styled_fc(x, conv.template matrix<V>(), conv.styles(w), noise_map, as_value<V>(noise.weight),
+                       as_value<V>(activate.bias),
+                       {.fc = conv.options(), .activation = {.slope = 0.2, .gain = std::sqrt(2.0)}});
     V y = conv(x, w);
     if (noise_map.defined()) y = add(y, mul(as_constant<V>(noise_map), as_value<V>(noise.weight)));
-    if (activation_ == Activation::leaky_relu)
-      return bias_leaky_relu(y, as_value<V>(activate.bias), -1, LeakyReluOptions{.slope = 0.2, .gain = std::sqrt(2.0)});
     return sin(add(y, reshape(as_value<V>(sine_bias), Shape{conv.out_channels()})));
   }
 

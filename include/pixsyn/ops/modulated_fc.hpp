@@ -1,15 +1,24 @@
 #pragma once
-// The modulated fully connected layer (StyleGAN2's modulated 1×1 convolution) on Tensor: the fused kernel.
+// The modulated fully connected layer (StyleGAN2's modulated 1×1 convolution) on Tensor: the fused kernel, and
+// styled_fc, the whole styled layer (modulated FC, noise, bias, leaky ReLU).
 #include "pixsyn/backend/cuda/modulated_fc.hpp"
 #include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/backend/eigen/modulated_fc.hpp"
 #include "pixsyn/core/tensor.hpp"
+#include "pixsyn/ops/activation.hpp"
+#include "pixsyn/ops/arithmetic.hpp"
 
 namespace pixsyn {
 
 struct ModulatedFcOptions {
   bool demodulate = true;
   double eps = 1e-8;  // added inside the demodulation rsqrt
+};
+
+// StyleGAN2's styled layer: the modulated FC, then + noise · noise_weight, then bias + leaky ReLU.
+struct StyledFcOptions {
+  ModulatedFcOptions fc{};
+  LeakyReluOptions activation{};
 };
 
 namespace detail {
@@ -41,6 +50,30 @@ Tensor<T, Cuda> modulated_fc(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& w,
   backend::cuda::modulated_fc(x.dim(0), x.dim(1), x.dim(2), w.dim(0), x.data(), w.data(), s.data(), options.demodulate,
                               static_cast<T>(options.eps), y.data());
   return y;
+}
+
+namespace detail {
+// The noise of styled_fc against x (B, P, I), whose shape modulated_fc has checked.
+template <class T, class D>
+void check_styled_noise(const Shape& x, const Tensor<T, D>& noise, const Tensor<T, D>& noise_weight) {
+  if (!noise.defined()) return;
+  check(noise.shape() == Shape{x[0], x[1], 1}, "styled_fc: noise ", noise.shape(), " does not match x ", x,
+        " (expected (", x[0], ", ", x[1], ", 1))");
+  check(noise_weight.shape() == Shape{1}, "styled_fc: the noise weight has shape ", noise_weight.shape(),
+        "; expected (1)");
+}
+}  // namespace detail
+
+// bias_leaky_relu(modulated_fc(x, w, s) + noise · noise_weight, bias) along the channels: x (B, P, I), noise
+// (B, P, 1) with noise_weight (1), or both undefined; bias (O). Returns (B, P, O).
+template <class T, class D>
+Tensor<T, D> styled_fc(const Tensor<T, D>& x, const Tensor<T, D>& w, const Tensor<T, D>& s, const Tensor<T, D>& noise,
+                       const Tensor<T, D>& noise_weight, const Tensor<T, D>& bias,
+                       const StyledFcOptions& options = {}) {
+  Tensor<T, D> y = modulated_fc(x, w, s, options.fc);
+  detail::check_styled_noise(x.shape(), noise, noise_weight);
+  if (noise.defined()) y = add(y, mul(noise, noise_weight));
+  return bias_leaky_relu(y, bias, -1, options.activation);
 }
 
 }  // namespace pixsyn
