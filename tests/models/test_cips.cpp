@@ -7,6 +7,7 @@
 #include <pixsyn/render/tiled.hpp>
 
 #include "support/cips_fixtures.hpp"
+#include "support/graph_bytes.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -139,6 +140,21 @@ TEST_CASE("gradients reach every parameter through the Var forward") {
     for (std::int64_t i = 0; i < p->numel(); ++i) norm += std::abs(p->grad().value().data()[i]);
     CHECK(norm > 0);
   }
+}
+
+TEST_CASE("the training graph keeps about one (B, P, C) tensor per layer") {
+  // Each StyledConv is one graph node (styled_fc) and the features enter once for the whole batch; the rest
+  // (features, RGB heads, noise, mapping) is small at B = 8. Composites of plain ops kept five per layer.
+  constexpr cips::Config c{.size = 16, .hidden = 16, .style_dim = 16, .mapping_layers = 2, .channels = {16, 16, 16}};
+  cips::Generator<c, double> g(3);
+  const std::int64_t batch = 8, points = 16 * 16;
+  const auto w = g.map(Var<double>(Tensor<double>::randn({batch, 16}, Philox{4})));
+  const auto images = g.synthesize_training(w, {.mode = cips::NoiseMode::seeded, .seed = 5});
+  const std::int64_t layer_bytes = batch * points * 16 * std::int64_t(sizeof(double));
+  const std::int64_t bytes = graph_bytes(images);
+  MESSAGE("graph ", bytes, " bytes = ", double(bytes) / layer_bytes, " x one layer's output, ", c.styled_convs(),
+          " layers");
+  CHECK(bytes < 2 * c.styled_convs() * layer_bytes);
 }
 
 TEST_CASE("seeded noise depends on the pixel's global index, not on its position in the batch of points") {

@@ -254,8 +254,11 @@ TEST_CASE_TEMPLATE("linalg: modulated_fc and styled_fc on Var: the Tensor values
                    double) {
   Philox gen{8};
   const double tol = std::is_same_v<T, float> ? 1e-4 : 1e-12;
-  for (auto [batch, pixels, in, out] : std::vector<std::array<std::int64_t, 4>>{{2, 9, 16, 8}, {3, 300, 64, 48}}) {
-    const auto x = Tensor<T>::randn({batch, pixels, in}, gen), w = Tensor<T>::randn({out, in}, gen);
+  // x (1, P, I) is shared by the batch.
+  for (auto [batch, x_batch, pixels, in, out] :
+       std::vector<std::array<std::int64_t, 5>>{{2, 2, 9, 16, 8}, {3, 3, 300, 64, 48}, {3, 1, 40, 16, 8}}) {
+    CAPTURE(x_batch);
+    const auto x = Tensor<T>::randn({x_batch, pixels, in}, gen), w = Tensor<T>::randn({out, in}, gen);
     const auto s = Tensor<T>::randn({batch, in}, gen), g = Tensor<T>::randn({batch, pixels, out}, gen);
     const auto noise = Tensor<T>::randn({batch, pixels, 1}, gen), noise_weight = Tensor<T>::randn({1}, gen);
     const auto bias = Tensor<T>::randn({out}, gen);
@@ -266,9 +269,11 @@ TEST_CASE_TEMPLATE("linalg: modulated_fc and styled_fc on Var: the Tensor values
       for (const auto& t : {x, w, s, noise_weight, bias}) v.push_back(Var<T>::parameter(t));
       const Var<T> fused = modulated_fc(v[0], v[1], v[2], options.fc);
       const Var<T> styled = styled_fc(v[0], v[1], v[2], noise, v[3], v[4], options);
-      check_close(fused.value(), modulated_fc(x, w, s, options.fc), 0);
-      check_close(styled.value(), styled_fc(x, w, s, noise, noise_weight, bias, options), 0);
-      const Var<T> composite = composite_modulated_fc(v[0], v[1], v[2], options.fc);
+      const auto xb = broadcast_to(x, Shape{batch, pixels, in});
+      check_close(fused.value(), modulated_fc(xb, w, s, options.fc), 0);
+      check_close(styled.value(), styled_fc(xb, w, s, noise, noise_weight, bias, options), 0);
+      const Var<T> composite =
+          composite_modulated_fc(broadcast_to(v[0], Shape{batch, pixels, in}), v[1], v[2], options.fc);
       const Var<T> composite_styled =
           bias_leaky_relu(add(composite, mul(Var<T>(noise), v[3])), v[4], -1, options.activation);
       const std::vector<Var<T>> fc_inputs{v[0], v[1], v[2]}, seed{Var<T>(g)};
@@ -291,6 +296,8 @@ TEST_CASE("linalg: modulated_fc and styled_fc gradients to second order") {
   const auto s = add(Tensor<double>::rand({2, 4}, gen), 0.5);
   check_gradients([](const Vars& v) { return modulated_fc(v[0], v[1], v[2]); }, {x, w, s});
   check_gradients([](const Vars& v) { return modulated_fc(v[0], v[1], v[2], {.demodulate = false}); }, {x, w, s});
+  check_gradients([](const Vars& v) { return square(modulated_fc(v[0], v[1], v[2])); },
+                  {Tensor<double>::randn({1, 3, 4}, gen), w, s});
   // The layer is piecewise linear in x, the bias and the noise weight: the squares make their second
   // derivatives non-zero.
   const auto noise = Tensor<double>::randn({2, 3, 1}, gen);

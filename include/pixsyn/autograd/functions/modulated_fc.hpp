@@ -21,20 +21,24 @@ namespace detail {
 
 // Gradients {dx, dw, ds} of y = modulated_fc(x, w, s) given gy = dL/dy (B, P, O); undefined where the input
 // needs none. With u[b, o, i] = w[o, i] s[b, i] and d[b, o] = rsqrt(Σ_i u² + eps), y[b] = x[b] (d u[b])ᵀ, so
-// dx[b] = gy[b] (d u[b]), and with G[b] = gy[b]ᵀ x[b] (B, O, I):
+// dx[b] = gy[b] (d u[b]) (summed over b for an x shared by the batch), and with G[b] = gy[b]ᵀ x[b] (B, O, I):
 //   du = d (G - d² u Σ_i G u)   (just G without demodulation),   dw = Σ_b du s,   ds = Σ_o du w.
 template <class T, class D>
 std::array<Var<T, D>, 3> modulated_fc_backward(const Var<T, D>& gy, const Var<T, D>& x, const Var<T, D>& w,
                                                const Var<T, D>& s, const ModulatedFcOptions& options) {
-  const std::int64_t batch = x.dim(0), in = x.dim(2), out = w.dim(0);
+  const std::int64_t batch = s.dim(0), points = x.dim(1), in = x.dim(2), out = w.dim(0);
+  const bool shared = x.dim(0) != batch;
   const Var<T, D> s3 = reshape(s, Shape{batch, 1, in}), w3 = reshape(w, Shape{1, out, in});
   const Var<T, D> u = mul(w3, s3);
   Var<T, D> d;
   if (options.demodulate) d = rsqrt(add(sum(square(u), {2}, true), static_cast<T>(options.eps)));
   std::array<Var<T, D>, 3> grads;
-  if (x.requires_grad()) grads[0] = matmul(gy, options.demodulate ? mul(u, d) : u);
+  if (x.requires_grad()) {
+    const Var<T, D> dx = matmul(gy, options.demodulate ? mul(u, d) : u);
+    grads[0] = shared ? sum(dx, {0}, true) : dx;
+  }
   if (w.requires_grad() || s.requires_grad()) {
-    const Var<T, D> g = matmul(transpose(gy, 1, 2), x);
+    const Var<T, D> g = matmul(transpose(gy, 1, 2), shared ? reshape(x, Shape{points, in}) : x);
     const Var<T, D> du = options.demodulate ? mul(d, sub(g, mul(mul(u, square(d)), sum(mul(g, u), {2}, true)))) : g;
     if (w.requires_grad()) grads[1] = sum(mul(du, s3), {0});
     if (s.requires_grad()) grads[2] = sum(mul(du, w3), {1});
@@ -44,7 +48,7 @@ std::array<Var<T, D>, 3> modulated_fc_backward(const Var<T, D>& gy, const Var<T,
 
 }  // namespace detail
 
-// x (B, P, I), weight (O, I), styles (B, I) -> (B, P, O); see ops/modulated_fc.hpp.
+// x (B, P, I) or (1, P, I), weight (O, I), styles (B, I) -> (B, P, O); see ops/modulated_fc.hpp.
 template <class T, class D>
 Var<T, D> modulated_fc(const Var<T, D>& x, const Var<T, D>& w, const Var<T, D>& s, ModulatedFcOptions options = {}) {
   return autograd::detail::record<T, D>("modulated_fc", modulated_fc(x.value(), w.value(), s.value(), options),

@@ -173,9 +173,12 @@ class Generator : public nn::Module<T, D> {
     if constexpr (C.has_fourier()) parts.push_back((*lff)(as_constant<V>(training_grid())));
     if constexpr (C.has_learned())
       parts.push_back(transpose(reshape(as_value<V>(emb->input), Shape{C.hidden, points}), 0, 1));
-    V x = parts.size() == 1 ? parts[0] : concat(parts, 1);
-    x = broadcast_to(reshape(x, Shape{1, points, C.input_width()}), Shape{batch, points, C.input_width()});
-    return permute(reshape(layers(x, w, noise), Shape{batch, C.size, C.size, 3}), {0, 3, 1, 2});
+    const V x = parts.size() == 1 ? parts[0] : concat(parts, 1);
+    // The first layer takes the features once for the whole batch: a copy per sample would be the largest
+    // tensor of the training graph (B, P, 2·hidden).
+    return permute(
+        reshape(layers(reshape(x, Shape{1, points, C.input_width()}), w, noise), Shape{batch, C.size, C.size, 3}),
+        {0, 3, 1, 2});
   }
 
  private:
@@ -195,10 +198,11 @@ class Generator : public nn::Module<T, D> {
   mutable std::once_flag training_grid_once_;
   mutable Tensor<T, D> training_grid_;
 
-  // The StyledConv stack and RGB head: per-point input features x (B, P, input_width) -> RGB (B, P, 3).
+  // The StyledConv stack and RGB head: per-point input features x (B, P, input_width), or (1, P, input_width)
+  // shared by the batch of w -> RGB (B, P, 3).
   template <class V>
   V layers(V x, const V& w, const NoiseSource<T, D>& noise) const {
-    const std::int64_t batch = x.dim(0), points = x.dim(1);
+    const std::int64_t batch = w.dim(0), points = x.dim(1);
     int layer = 0;
     auto next_noise = [&] { return noise.draw(layer++, batch, points); };
     x = (*first)(x, w, next_noise());
