@@ -229,8 +229,8 @@ TEST_CASE("pixsyn train --patch: CIPS on multi-scale patches (D at the patch siz
   pixsyn_ok("render --weights " + dir / "run/g_ema.safetensors" + " --seed 1 --quiet --npy " + dir / "r.npy");
   CHECK(io::read_npy<float>(dir / "r.npy").shape() == Shape{1, 3, 32, 32});
 
-  // Another patch size is another run; a patch is a power of two below the size, on the CPU; the variants that
-  // train on patches are listed.
+  // Another patch size is another run; a patch is a power of two below the size; the variants that train on
+  // patches are listed.
   const Run other = pixsyn_cli(tiny + " --patch 8 --steps 4 --resume --out " + dir / "run");
   CHECK(other.code == 1);
   CHECK(other.lines.back().find("it is a checkpoint of patch 16, not patch 8") != std::string::npos);
@@ -244,8 +244,6 @@ TEST_CASE("pixsyn train --patch: CIPS on multi-scale patches (D at the patch siz
                        "train on patches are 32/16, 256/64");
   check_one_error_line(pixsyn_cli(bad + "--model alis --size 32 --max-channels 16 --patch 16"),
                        "--patch is CIPS's patch training: alis trains on full images only");
-  check_one_error_line(pixsyn_cli(bad + "--size 32 --max-channels 16 --patch 16 --device cuda"),
-                       "--patch trains on the CPU only");
   CHECK(!std::filesystem::exists(dir / "bad"));
 }
 

@@ -355,6 +355,38 @@ TEST_CASE("layout: grid_sample is twice differentiable in input and grid") {
   check_gradients([input](const Vars& v) { return grid_sample(Var<double>(input), v[0]); }, {grid});
 }
 
+TEST_CASE("layout: grid_sample_adjoint is grid_sample's adjoint and its input gradient with the grid fixed") {
+  Philox gen{34};
+  const auto input = Tensor<double>::randn({2, 5, 9, 7}, gen);
+  // Past the edges, and many points per pixel: the adjoint sums them.
+  const auto grid = add(mul(Tensor<double>::rand({2, 30, 20, 2}, gen), 2.6), -1.3);
+  const auto g = Tensor<double>::randn({2, 5, 30, 20}, gen);
+  for (const auto& o : all_options) {
+    CAPTURE(o.align_corners);
+    CAPTURE(static_cast<int>(o.padding));
+    const auto adjoint = grid_sample_adjoint(g, grid, 9, 7, o);
+    REQUIRE(adjoint.shape() == input.shape());
+    // <S x, g> = <x, Sᵀ g>
+    CHECK(sum(mul(grid_sample(input, grid, o), g)).item() ==
+          doctest::Approx(sum(mul(input, adjoint)).item()).epsilon(1e-12));
+    // The same gradient as the composite path, which a grid that takes a gradient goes through.
+    const auto x = Var<double>::parameter(input);
+    CHECK(max_abs_diff(
+              autograd::grad(sum(mul(grid_sample(x, Var<double>(grid), o), Var<double>(g))), x).value(),
+              autograd::grad(sum(mul(grid_sample(x, Var<double>::parameter(grid), o), Var<double>(g))), x).value()) <=
+          1e-12);
+    // Products make the second derivatives nonzero.
+    const auto small = safe_grid(2, 3, 2, 4, 5, o.align_corners, gen);
+    check_gradients([o, small](const Vars& v) { return grid_sample(v[0] * v[0], Var<double>(small), o) * v[1]; },
+                    {Tensor<double>::randn({2, 3, 4, 5}, gen), Tensor<double>::randn({2, 3, 3, 2}, gen)});
+  }
+  CHECK(error_of([&] { grid_sample_adjoint(g, grid, 9, 7); }).empty());
+  CHECK(error_of([&] {
+          grid_sample_adjoint(Tensor<double>::zeros({2, 5, 30, 21}), grid, 9, 7);
+        }).find("grid_sample_adjoint: the gradient (2, 5, 30, 21) does not match the grid (2, 30, 20, 2)") !=
+        std::string::npos);
+}
+
 TEST_CASE("layout: grid_sample rejects bad shapes") {
   const auto input = Tensor<double>::zeros({2, 3, 4, 5});
   CHECK(error_of([&] {

@@ -110,10 +110,6 @@ class Train final : public Command {
         throw UsageError("--patch: " + a_.model + " " + pair +
                          " trains on full images only; the variants (size/max-channels) that train on patches are " +
                          with_patches);
-      if (a_.device == "cuda")
-        throw UsageError(
-            "--patch trains on the CPU only (--device cpu): the GPU has no bilinear embedding lookup "
-            "(grid_sample) yet");
       if ((a_.patch & (a_.patch - 1)) != 0 || a_.patch >= a_.size)
         throw UsageError("--patch " + std::to_string(a_.patch) + " must be a power of two below --size " +
                          std::to_string(a_.size) + " (8 .. " + std::to_string(a_.size / 2) + ")");

@@ -3,7 +3,6 @@
 // variants marked `patches`) on multi-scale patches: shared by train_cips.cpp (the CPU) and train_cips_cuda.cpp
 // (the GPU), which each instantiate it for every entry of cips_skips_variants.
 #include <string>
-#include <type_traits>
 #include <utility>
 
 #include "pixsyn/models/cips.hpp"
@@ -36,8 +35,7 @@ void train_cips_skips(const TrainArgs& a, const train::Dataset& data) {
   // The patch size is part of what a run trains (D's size): a resume with another one is refused.
   train::TrainerOptions options{
       .z_dim = V.max_channels, .patch = a.patch, .model = {{"patch", std::to_string(a.patch)}}};
-  // On the CPU only: the bilinear embedding lookup (grid_sample) has no GPU path yet.
-  if constexpr (V.patches && std::is_same_v<Device, Cpu>) {
+  if constexpr (V.patches) {
     if (a.patch > 0) {
       // The fakes at the patch pixels' coordinates on the full grid (the learned embedding read bilinearly).
       const auto patches = [](const G& gen, const Var<float, Device>& z, std::uint64_t noise_seed,

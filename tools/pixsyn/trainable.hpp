@@ -23,7 +23,7 @@ namespace pixsyn::cli {
 struct TrainVariant {
   int size = 0;
   int max_channels = 0;  // the width cap (for CIPS: hidden, style and every block width)
-  // Also trains on multi-scale patches (cips-skips' --patch, on the CPU): a second instantiation of the loop.
+  // Also trains on multi-scale patches (cips-skips' --patch): a second instantiation of the loop.
   bool patches = false;
   // The same variant: the same generator (what it trains on is not part of it).
   friend constexpr bool operator==(const TrainVariant& a, const TrainVariant& b) {
