@@ -331,7 +331,7 @@ TEST_CASE("linalg: modulated_fc and styled_fc keep only their output in the grap
   CHECK(test::graph_bytes(composite_modulated_fc(x, w, s, {})) >= 3 * output_bytes);
 }
 
-TEST_CASE("linalg: modulated_fc reports mismatched shapes") {
+TEST_CASE("linalg: modulated_fc and styled_fc report mismatched shapes") {
   const Tensor<float> x({2, 5, 4}), w({3, 4}), s({2, 4});
   CHECK(error_of([&] {
           modulated_fc(x, Tensor<float>({3, 5}), s);
@@ -343,4 +343,12 @@ TEST_CASE("linalg: modulated_fc reports mismatched shapes") {
           modulated_fc(Tensor<float>({10, 4}), w, s);
         }).find("modulated_fc: expects x (B, P, I)") != std::string::npos);
   CHECK_THROWS_AS(modulated_fc(Var<float>(x), Var<float>(w), Var<float>(Tensor<float>({2, 3}))), Error);
+  const Tensor<float> bias({3}), noise_weight({1});
+  CHECK(error_of([&] {
+          styled_fc(x, w, s, Tensor<float>({2, 4, 1}), noise_weight, bias);
+        }).find("styled_fc: noise (2, 4, 1) does not match the layer's (2, 5) points") != std::string::npos);
+  CHECK(error_of([&] {
+          styled_fc(Var<float>(x), Var<float>(w), Var<float>(s), Tensor<float>({2, 5, 1}), Var<float>(),
+                    Var<float>(bias));
+        }).find("styled_fc: noise is given without a noise weight") != std::string::npos);
 }
