@@ -59,7 +59,7 @@ TEST_CASE("pixsyn train --eval-every: FID and KID of G_ema in log.csv, as pixsyn
   }
   CHECK(run.output.find("eval: 2 images from '" + dir / "data" + "'") != std::string::npos);
   CHECK(run.output.find("train: 3/3 steps (100%), loss_g ") != std::string::npos);
-  CHECK(run.output.find(", fid " + rows[3][5] + " (step 3)") != std::string::npos);
+  CHECK(run.output.find(", fid " + rows[3][5] + " (step 3, scored in ") != std::string::npos);
   // The last score is pixsyn eval's for the run's G_ema (same latents, same data features).
   const auto eval =
       pixsyn_ok("eval -q --n 2 --weights " + dir / "run/g_ema.safetensors" + " --data " + dir / "data", cache);

@@ -1,13 +1,16 @@
 // `pixsyn render --device cuda` (the fused GPU renderers behind the command line) against the program's own
-// CPU render: CIPS fp32 ≤ 1e-5 and bf16 ≤ 1e-2 relative, seeded noise, one tile and many; CREPS at official
-// widths fp32 within the bound of its 3×TF32 GEMMs' error (below) and the 16-bit mode ≤ 1e-2 (max norm) with
-// the camera options; `pixsyn eval --device cuda` scores the images the CPU renders. Built only when the pixsyn
-// program is (tools/CMakeLists.txt defines PIXSYN_CLI).
+// CPU render: CIPS fp32 ≤ 1e-5 and bf16 ≤ 1e-2 relative, seeded noise, one tile and many, the narrow CIPS that
+// pixsyn train writes too; CREPS at official widths fp32 within the bound of its 3×TF32 GEMMs' error (below)
+// and the 16-bit mode ≤ 1e-2 (max norm) with the camera options; `pixsyn eval --device cuda` scores the
+// images the CPU renders; `pixsyn train --device cuda --eval-every` scores G_ema on the GPU as pixsyn eval
+// --device cuda does. Built only when the pixsyn program is (tools/CMakeLists.txt defines PIXSYN_CLI).
 #ifdef PIXSYN_CLI
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <sstream>
 #include <string>
 
 #include "pixsyn/io/image.hpp"
@@ -46,14 +49,32 @@ double fid_of(const TempDir& dir, const std::string& args) {
   return std::stod(log.substr(at + 5));
 }
 
+// `count` PNGs of uniform noise, height x width, into a new folder: data to train on or score against.
+void write_noise_pngs(const std::filesystem::path& folder, std::uint64_t count, std::int64_t height,
+                      std::int64_t width) {
+  std::filesystem::create_directories(folder);
+  for (std::uint64_t i = 0; i < count; ++i)
+    io::write_png(folder / (std::to_string(i) + ".png"), Tensor<float>::rand({3, height, width}, Philox{i}));
+}
+
+// Field `column` (from 0) of the last row of a CSV file.
+std::string last_row_field(const std::filesystem::path& csv, int column) {
+  std::stringstream rows(read_bytes(csv));
+  std::string row, last;
+  while (std::getline(rows, row))
+    if (!row.empty()) last = row;
+  std::stringstream fields(last);
+  std::string field;
+  for (int i = 0; i <= column; ++i) std::getline(fields, field, ',');
+  return field;
+}
+
 }  // namespace
 
 TEST_CASE("pixsyn eval --device cuda renders on the GPU the images the CPU renders, --infinite too") {
   if (!inception_weights_available()) return;
   TempDir dir;
-  std::filesystem::create_directories(dir / "real");
-  for (std::uint64_t i = 0; i < 3; ++i)
-    io::write_png(dir / ("real/" + std::to_string(i) + ".png"), Tensor<float>::rand({3, 40, 48}, Philox{i}));
+  write_noise_pngs(dir / "real", 3, 40, 48);
   for (const std::string model : {"--model cips-skips --size 16", "--model alis --size 16",
                                   "--model alis --size 16 --infinite", "--model creps --size 16"}) {
     CAPTURE(model);
@@ -78,6 +99,34 @@ TEST_CASE("pixsyn eval --device cuda renders on the GPU the images the CPU rende
   }
 }
 
+TEST_CASE("pixsyn train --device cuda --eval-every scores G_ema on the GPU, as pixsyn eval --device cuda does") {
+  if (!inception_weights_available()) return;
+  TempDir dir;
+  write_noise_pngs(dir / "data", 3, 32, 32);
+  // The data's features go to a cache of this test's own (train has no --no-cache).
+  struct Cache {
+    explicit Cache(const std::string& path) { ::setenv("PIXSYN_FEATURE_CACHE", path.c_str(), 1); }
+    ~Cache() { ::unsetenv("PIXSYN_FEATURE_CACHE"); }
+  } cache((dir / "cache").string());
+  for (const std::string model : {"cips-skips", "alis", "creps"}) {
+    CAPTURE(model);
+    const auto run = dir / ("run-" + model);
+    pixsyn_ok(dir, "train --device cuda --model " + model +
+                       " --size 32 --max-channels 16 --batch 2 --steps 2 --eval-every 2 --eval-n 4 --data " +
+                       (dir / "data").string() + " --out " + run.string());
+    const std::string log = read_bytes(dir / "log.txt");
+    CHECK(log.find("rendered on the CPU") == std::string::npos);
+    CHECK(log.find("(step 2, scored in ") != std::string::npos);
+    // The last row's fid_incv3_mixed5 (column 5): pixsyn eval's score of the run's G_ema.
+    const double logged = std::stod(last_row_field(run / "log.csv", 5));
+    const double eval = fid_of(dir, "eval -q --device cuda --n 4 --weights " + (run / "g_ema.safetensors").string() +
+                                        " --data " + (dir / "data").string());
+    CHECK(read_bytes(dir / "log.txt").find("rendered on the CPU") == std::string::npos);
+    // Both print 6 significant digits.
+    CHECK(std::abs(logged - eval) <= 1e-5 * std::abs(eval));
+  }
+}
+
 TEST_CASE("pixsyn render --device cuda writes the CPU's images") {
   TempDir dir;
   for (const std::string model : {"cips-skips", "cips-res"}) {
@@ -91,6 +140,18 @@ TEST_CASE("pixsyn render --device cuda writes the CPU's images") {
     // bf16 in the L2 norm, as in test_cuda_cips.cpp: single elements carry the rounding of every layer.
     CHECK(relative_error(render_npy(dir, common, "bf16", " --device cuda --precision bf16"), want, Norm::l2) <= 1e-2);
   }
+}
+
+TEST_CASE("pixsyn render --device cuda renders the narrow CIPS that pixsyn train writes as the CPU does") {
+  TempDir dir;
+  write_noise_pngs(dir / "data", 2, 32, 32);
+  pixsyn_ok(dir, "train --size 32 --max-channels 16 --batch 2 --steps 1 --quiet --data " + (dir / "data").string() +
+                     " --out " + (dir / "run").string());
+  const std::string common = "render --weights " + (dir / "run/g_ema.safetensors").string() +
+                             " --seed 5 --batch 2 --height 12 --width 20 --noise seeded --noise-seed 4 --quiet";
+  const auto want = render_npy(dir, common, "cpu");
+  CHECK(relative_error(render_npy(dir, common, "fp32", " --device cuda"), want) <= 1e-5);
+  CHECK(relative_error(render_npy(dir, common, "bf16", " --device cuda --precision bf16"), want, Norm::l2) <= 1e-2);
 }
 
 // The fp32 bound of the CREPS renders, from the error of the path they take (render::CudaCreps, fp32): the

@@ -17,12 +17,12 @@
 
 namespace pixsyn::cli::detail {
 
-// The models the fused GPU renderer serves: the official CIPSskip and CIPSres (Fourier features and the
-// learned embedding, leaky ReLU) at their official widths (the narrow trained variants render on the CPU).
-// Only these instantiate render::CudaCips.
+// The models the fused GPU renderer serves: CIPSskip and CIPSres with Fourier features and the learned
+// embedding and leaky ReLU, at the official widths and the narrow ones pixsyn train writes (the engine takes
+// any width). Only these instantiate render::CudaCips.
 constexpr bool cips_cuda_path(const cips::Config& c) {
   return c.topology != cips::Topology::base && c.embedding == cips::Embedding::fourier_and_learned &&
-         c.activation == cips::Activation::leaky_relu && c.max_channels == 0;
+         c.activation == cips::Activation::leaky_relu;
 }
 
 constexpr Capabilities cips_capabilities(const cips::Config& c) {
@@ -87,7 +87,12 @@ class CipsModel final : public Model {
   Capabilities capabilities() const override { return caps; }
   std::int64_t parameter_count() const override { return g_.parameter_count(); }
   std::vector<ParameterInfo> parameters() const override { return parameter_table(g_); }
-  void load(const std::filesystem::path& path) override { nn::load_safetensors(g_, path); }
+  void load(const std::filesystem::path& path) override {
+    nn::load_safetensors(g_, path);
+#ifdef PIXSYN_WITH_CUDA
+    gpu_.reset();  // its weights are those before
+#endif
+  }
   Tensor<float> map(const Tensor<float>& z) const override { return g_.map(z); }
   Tensor<float> truncation_center(const TruncationSampling& sampling) const override {
     return g_.mean_w(sampling.samples, Philox{sampling.seed});
@@ -113,7 +118,7 @@ class CipsModel final : public Model {
 #ifdef PIXSYN_WITH_CUDA
   Tensor<float> render_cuda(const Tensor<float>& w, const View& view, const CudaSettings& settings) const override {
     if constexpr (caps.cuda)
-      return render::CudaCips<C>(g_).render_image(
+      return gpu_.get<render::CudaCips<C>>(g_).render_image(
           w, cips_points(view),
           render::CudaRenderOptions{.precision = settings.bf16 ? render::Precision::bf16 : render::Precision::fp32,
                                     .noise = settings.noise,
@@ -126,6 +131,9 @@ class CipsModel final : public Model {
 
  private:
   G g_;
+#ifdef PIXSYN_WITH_CUDA
+  mutable GpuRendererCache gpu_;
+#endif
 };
 
 // The registry entry of a CIPS variant template: every registered size.

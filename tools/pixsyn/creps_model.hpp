@@ -80,7 +80,12 @@ class CrepsModel final : public Model {
   Capabilities capabilities() const override { return caps; }
   std::int64_t parameter_count() const override { return g_.parameter_count(); }
   std::vector<ParameterInfo> parameters() const override { return parameter_table(g_); }
-  void load(const std::filesystem::path& path) override { nn::load_safetensors(g_, path); }
+  void load(const std::filesystem::path& path) override {
+    nn::load_safetensors(g_, path);
+#ifdef PIXSYN_WITH_CUDA
+    gpu_.reset();  // its weights are those before
+#endif
+  }
   Tensor<float> map(const Tensor<float>& z) const override { return g_.map(z); }
   Tensor<float> truncation_center(const TruncationSampling&) const override { return g_.w_avg().clone(); }
   std::int64_t tile_points(std::int64_t batch, const View& view, const RenderSettings& settings) const override {
@@ -119,7 +124,7 @@ class CrepsModel final : public Model {
 #ifdef PIXSYN_WITH_CUDA
   Tensor<float> render_cuda(const Tensor<float>& w, const View& view, const CudaSettings& settings) const override {
     if constexpr (caps.cuda) {
-      render::CudaCreps<C> gpu(g_);
+      auto& gpu = gpu_.get<render::CudaCreps<C>>(g_);
       const render::CudaCrepsOptions options{
           .precision = settings.bf16 ? backend::cuda::Precision::bf16 : backend::cuda::Precision::fp32,
           .max_pixels = settings.tile};
@@ -147,6 +152,9 @@ class CrepsModel final : public Model {
   }
 
   G g_;
+#ifdef PIXSYN_WITH_CUDA
+  mutable GpuRendererCache gpu_;
+#endif
 };
 
 template <template <int, class, class> class Variant>

@@ -34,7 +34,9 @@ template <template <class> class Model, template <int, int, class, class> class 
 std::unique_ptr<cli::Model> make_narrow(int size, int max_channels, std::uint64_t seed) {
   std::unique_ptr<cli::Model> out;
   dispatch_variant<Variants>(size, max_channels, [&]<TrainVariant V>() {
-    out = std::make_unique<Model<Narrow<V.size, V.max_channels, float, Cpu>>>(seed);
+    using M = Model<Narrow<V.size, V.max_channels, float, Cpu>>;
+    static_assert(M::caps.cuda, "a variant that pixsyn train writes has a CUDA renderer (train --eval-every)");
+    out = std::make_unique<M>(seed);
   });
   return out;
 }
@@ -44,6 +46,25 @@ template <const auto& Variants>
 std::string narrow_list() {
   return variant_list(Variants);
 }
+
+#ifdef PIXSYN_WITH_CUDA
+// A model's fused GPU renderer (render::CudaCips, CudaCreps), built from its CPU weights at the first
+// render_cuda and dropped when they change (Model::load): a caller that renders batch after batch (pixsyn eval,
+// train --eval-every) uploads the weights once. Type-erased, because only the models with a CUDA path may
+// instantiate their renderer type; a model asks for one type only.
+class GpuRendererCache {
+ public:
+  template <class Renderer, class G>
+  Renderer& get(const G& g) {
+    if (!renderer_) renderer_ = std::make_shared<Renderer>(g);
+    return *static_cast<Renderer*>(renderer_.get());
+  }
+  void reset() { renderer_.reset(); }
+
+ private:
+  std::shared_ptr<void> renderer_;
+};
+#endif
 
 // Every parameter of a generator, in state-dict order.
 template <class G>

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 
 #include "model_options.hpp"
@@ -49,6 +50,7 @@ TrainEval::~TrainEval() = default;
 
 std::vector<std::string> TrainEval::evaluate(std::int64_t step,
                                              const std::function<void(const std::filesystem::path&)>& write_weights) {
+  const auto start = std::chrono::steady_clock::now();
   const auto file =
       std::filesystem::temp_directory_path() / pixsyn::detail::concat("pixsyn_train_eval_", ::getpid(), ".safetensors");
   struct Remove {
@@ -73,7 +75,11 @@ std::vector<std::string> TrainEval::evaluate(std::int64_t step,
       label_);
   // The data's set second, as pixsyn eval reports it; a small set's full-rank warning only at the first score.
   const auto d = distances(generated, real_, features_, summary_.empty());
-  summary_ = pixsyn::detail::concat("fid ", number(d.fid), " (step ", step, ")");
+  // What a score costs, next to it: the training pauses for it.
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.1f s",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  summary_ = pixsyn::detail::concat("fid ", number(d.fid), " (step ", step, ", scored in ", seconds, ")");
   return {number(d.fid), number(d.kid.mean)};
 }
 

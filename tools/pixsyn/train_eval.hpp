@@ -2,8 +2,9 @@
 // pixsyn train --eval-every K [--eval-n N]: the FID-IncV3-mixed5 and KID of G_ema against the training data
 // during a run (docs/training.md), as log.csv columns and on the progress line. G_ema is scored as
 // `pixsyn eval` scores a weights file: its N images for seed 0 (features.hpp: model_images), against the
-// data's features, cached as eval caches them; so the value logged at a step is what
-// `pixsyn eval --weights W --data DATA --n N` prints for G_ema's weights of that step.
+// data's features, taken once per run before the first step and cached as eval caches them; so the value
+// logged at a step is what `pixsyn eval --weights W --data DATA --n N [--device cuda]` prints for G_ema's
+// weights of that step. A --device cuda run renders and scores on the GPU.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -36,7 +37,8 @@ class TrainEval {
 
   // Loads the InceptionV3 and takes (or reads from the feature cache) the features of the training data
   // (a folder: all its images; "fashion-mnist": the first --eval-n): a missing network or unreadable data
-  // is an error before the first step. `device`: where the InceptionV3 and, where it can, the generator run.
+  // is an error before the first step. `device`: where the InceptionV3 and the generator run (every variant
+  // pixsyn train writes has a CUDA renderer; G_ema's weights are copied to it once per score).
   TrainEval(const TrainEvalArgs& args, const std::string& data, const std::string& device, bool quiet);
   ~TrainEval();
 
@@ -46,7 +48,7 @@ class TrainEval {
   // that names its model): the columns' values. The file is temporary.
   std::vector<std::string> evaluate(std::int64_t step,
                                     const std::function<void(const std::filesystem::path&)>& write_weights);
-  // "fid 12.3 (step 400)" for the progress line; empty before the first evaluation.
+  // "fid 12.3 (step 400, scored in 2.1 s)" for the progress line; empty before the first evaluation.
   const std::string& summary() const { return summary_; }
 
  private:
