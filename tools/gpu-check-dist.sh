@@ -6,10 +6,12 @@
 #   3. a rank killed in a run started by hand (WORLD_SIZE, no launcher) stops the other rank within
 #      PIXSYN_DIST_TIMEOUT (the NCCL watchdog path);
 #   4. training images/s on 1 and 2 GPUs (cips-skips 256/64, and alis 64/64);
-#   5. a 16384² CIPS render split over the 2 GPUs (bench_split_render_gpu) against one GPU.
+#   5. a 16384² CIPS render split over the 2 GPUs (bench_split_render_gpu) against one GPU;
+#   6. pixsyn render and panorama --gpus 2 against --gpus 1, byte for byte (and a band of rows of the CIPS
+#      fast path against the CPU, noise included: test_cuda "cuda cips: *"); --gpus 3 refused.
 # Everything it writes goes to OUT (default out/dist-check). Prints one SUMMARY line per part.
 #   tools/gpu-check-dist.sh [DATA]   DATA: a folder of PNG images (default out/train-photos)
-# PARTS (default "1 2 3 4 5") picks the parts; the build always runs.
+# PARTS (default "1 2 3 4 5 6") picks the parts; the build always runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,13 +22,13 @@ mkdir -p "$out"
 export PATH=/usr/local/cuda/bin:$PATH
 export NCCL_NVLS_ENABLE=0
 nvidia-smi --query-gpu=index,name,memory.total --format=csv,noheader || true
-parts=" ${PARTS:-1 2 3 4 5} "
+parts=" ${PARTS:-1 2 3 4 5 6} "
 part() { [[ $parts == *" $1 "* ]]; }
 if part 2 || part 3 || part 4; then [ -d "$data" ] || { echo "SUMMARY: no data folder $data"; exit 1; }; fi
 
 start=$(date +%s)
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIXSYN_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-  -DPIXSYN_DEPS_PREFIX="$root/.gpu-deps" -DPIXSYN_TEST_FILTER=cuda_train -DPIXSYN_BUILD_EXAMPLES=ON \
+  -DPIXSYN_DEPS_PREFIX="$root/.gpu-deps" -DPIXSYN_TEST_FILTER='cuda_train|cuda_cips' -DPIXSYN_BUILD_EXAMPLES=ON \
   -DPIXSYN_BUILD_BENCH=ON >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; echo "SUMMARY: configure FAILED"; exit 1; }
 cmake --build "$build" --parallel "$(nproc)" --target test_cuda pixsyn_cli bench_split_render_gpu >"$out/build.log" 2>&1 ||
   { grep -E "error|FAILED" -A3 "$out/build.log" | head -60; echo "SUMMARY: build FAILED"; exit 1; }
@@ -121,6 +123,32 @@ if part 5; then
   else
     echo "SUMMARY: split render FAILED"; status=1
   fi
+fi
+# 6. pixsyn render/panorama --gpus 2 against --gpus 1, byte for byte.
+same() {  # label, then two files
+  if cmp -s "$2" "$3"; then echo "SUMMARY: $1: identical bytes"; else echo "SUMMARY: $1: DIFFERENT bytes"; status=1; fi
+}
+if part 6; then
+  "$build/tests/test_cuda" -tc='cuda cips: *' 2>&1 | tail -3 | tee "$out/cuda-cips.log"
+  if grep -q "Status: SUCCESS" "$out/cuda-cips.log"; then echo "SUMMARY: cuda cips (bands included) passed"; else echo "SUMMARY: cuda cips FAILED"; status=1; fi
+  # cips-skips 256 (random weights) at 4096²: 4 bands of 1024 rows, seeded noise; fp32 and bf16.
+  for p in fp32 bf16; do
+    cips=(render --model cips-skips --size 256 --device cuda --precision $p --height 4096 --width 4096 --noise seeded --seed 5 -q)
+    for g in 1 2; do "$pixsyn" "${cips[@]}" --gpus $g --npy "$out/cips-$p-$g.npy" --png "$out/cips-$p-$g.png" || status=1; done
+    same "render cips-skips 4096² $p --gpus 2 vs 1 (npy)" "$out/cips-$p-1.npy" "$out/cips-$p-2.npy"
+    same "render cips-skips 4096² $p --gpus 2 vs 1 (png)" "$out/cips-$p-1.png" "$out/cips-$p-2.png"
+  done
+  # creps (random weights), a batch of 3 at 1536x2048 zoomed: 3 bands of 682 rows (the last 172).
+  creps=(render --model creps --size 256 --device cuda --batch 3 --height 1536 --width 2048 --zoom 1.5 --seed 2 -q)
+  for g in 1 2; do "$pixsyn" "${creps[@]}" --gpus $g --npy "$out/creps-$g.npy" || status=1; done
+  same "render creps batch 3 1536x2048 --gpus 2 vs 1 (npy)" "$out/creps-1.npy" "$out/creps-2.npy"
+  # The shipped ALIS model: 40 frames with seeded noise, a resampled anchor, wrapped in lines of 16.
+  pano=(panorama --weights models/alis-landscapes-64.safetensors --device cuda --frames 40 --seed 4 --noise seeded
+        --resample-anchor 3 --anchor-seed 9 --line-frames 16 -q)
+  for g in 1 2; do "$pixsyn" "${pano[@]}" --gpus $g --png "$out/pano-$g.png" || status=1; done
+  same "panorama alis 40 frames --gpus 2 vs 1 (png)" "$out/pano-1.png" "$out/pano-2.png"
+  if "$pixsyn" "${cips[@]}" --gpus 3 --npy "$out/three.npy" 2>"$out/three.err"; then status=1; fi
+  echo "SUMMARY: --gpus 3 on two GPUs: $(cat "$out/three.err")"
 fi
 echo "SUMMARY: exit $status ($(($(date +%s) - start)) s)"
 exit $status

@@ -103,7 +103,7 @@ struct DeviceLayer {
 
 // What a captured graph depends on besides the engine's own buffers.
 using GraphKey = std::tuple<const float*, std::int64_t, const float*, std::int64_t, std::int64_t, float*, int, bool,
-                            std::uint64_t, std::size_t, std::int64_t, bool, int>;
+                            std::uint64_t, std::uint64_t, std::size_t, std::int64_t, bool, int>;
 
 }  // namespace
 
@@ -312,7 +312,7 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
         f.weight = static_cast<const bf16*>(weights), f.weight_stride = st.fold_stride(l.in, l.out);
         f.bias = l.bias.get<float>();
         f.noise = o.noise, f.noise_weight = l.noise_weight, f.seed = o.noise_seed, f.layer = layer;
-        f.sample0 = static_cast<std::uint64_t>(b0), f.first = static_cast<std::uint64_t>(first);
+        f.sample0 = static_cast<std::uint64_t>(b0), f.first = o.first_point + static_cast<std::uint64_t>(first);
         f.residual = static_cast<const bf16*>(residual);
         if (rgb >= 0) {
           f.rgb_weight = rgb_folded[rgb],
@@ -343,6 +343,7 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
                        layer,
                        static_cast<std::uint64_t>(b0),
                        static_cast<std::uint64_t>(first),
+                       o.first_point,
                        residual,
                        residual_split,
                        rgb >= 0 ? rgb_folded[rgb] : nullptr,
@@ -449,6 +450,7 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
                    static_cast<int>(o.precision),
                    o.noise,
                    o.noise_seed,
+                   o.first_point,
                    workspace.bytes(),
                    count,
                    fused,

@@ -116,7 +116,8 @@ struct EpilogueArgs {
   const float* bias;
   bool noise;
   float noise_weight;
-  std::uint64_t seed, layer, sample0, first;  // noise: global sample and point indices
+  std::uint64_t seed, layer, sample0, first;  // noise: the global sample index; first: the tile's first point
+  std::uint64_t point0;                       // noise: point p of the tile is point0 + first + p of the whole render
   const void* residual;                       // (rows, channels) shortcut, or null
   bool residual_split;                        // the shortcut is stored split (rows, 3 channels): h + r
   const float* rgb_weight;                    // (samples, 3, channels) folded ToRGB, rgb_weight_stride apart, or null
@@ -144,7 +145,7 @@ __global__ void epilogue_kernel(EpilogueArgs e, const float* gemm, A* z) {
     if (e.noise) {
       if (lane == 0) {
         const std::uint64_t offset = (e.layer << 56) | ((e.sample0 + b) << 40);
-        nz = static_cast<float>(pixsyn::detail::philox_normal(e.seed, offset, e.first + p)) * e.noise_weight;
+        nz = static_cast<float>(pixsyn::detail::philox_normal(e.seed, offset, e.point0 + e.first + p)) * e.noise_weight;
       }
       nz = __shfl_sync(0xffffffffu, nz, 0);
     }

@@ -261,4 +261,9 @@ std::unique_ptr<Communicator> nccl_communicator(const Environment& env, const Nc
   return std::make_unique<NcclCommunicator>(env, options);
 }
 
+int visible_gpus() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess ? count : 0;
+}
+
 }  // namespace pixsyn::dist

@@ -1,6 +1,6 @@
 // The fused GPU render of CIPS (render/cuda_cips.hpp) against the CPU generator: the PyTorch fixture
 // models (CIPSskip and CIPSres, trained-like weights) and random-init models, fp32 (≤ 1e-5; 3×TF32 and
-// SGEMM) and bf16 (≤ 1e-2; fused and cuBLAS), seeded noise and none, one tile and many.
+// SGEMM) and bf16 (≤ 1e-2; fused and cuBLAS), seeded noise and none, one tile and many, a band of rows.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 
 #include "pixsyn/coords/grid.hpp"
 #include "pixsyn/models/cips.hpp"
+#include "pixsyn/ops/layout.hpp"
 #include "pixsyn/render/cuda_cips.hpp"
 #include "pixsyn/render/tiled.hpp"
 #include "support/cips_fixtures.hpp"
@@ -84,6 +85,11 @@ void check_model(const cips::Generator<C>& g, const std::string& name, std::int6
         options.workspace_bytes = split > 0 ? 3 * small_workspace : small_workspace;  // split: 3 floats a weight
         options.max_pixels = 0;
         CHECK(render_error(fast.render_image(w, grid, options), cpu, precision) <= tolerance);
+        // The rows from height / 3 on alone, their noise from first_point on: a band of a split render.
+        const std::int64_t first = height / 3;
+        options.first_point = static_cast<std::uint64_t>(first * width);
+        const auto band = coords::grid_rect<float>(height, width, first, 0, height - first, width);
+        CHECK(render_error(fast.render_image(w, band, options), slice(cpu, 2, first, height), precision) <= tolerance);
       }
     }
   }

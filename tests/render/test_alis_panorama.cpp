@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <pixsyn/dist/in_process.hpp>
 #include <pixsyn/io/image.hpp>
 #include <pixsyn/render/alis_panorama.hpp>
+#include <pixsyn/render/split.hpp>
 
 #include "support/errors.hpp"
 #include "support/temp_files.hpp"
@@ -108,6 +110,47 @@ TEST_CASE("a panorama PNG holds the frames side by side, or wrapped into lines")
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) names.push_back(entry.path().filename());
   std::sort(names.begin(), names.end());
   CHECK(names == std::vector<std::string>{"strip.png", "wrapped.png"});  // no scratch file left
+}
+
+TEST_CASE("a panorama split over ranks streams the bytes one process writes") {
+  TempDir dir;
+  const Small reference(3);
+  render::write_panorama_png(render::AlisPanorama<Small>(reference, 7, {.seed = 6}), dir / "one.png",
+                             {.line_frames = 3});
+  // 3 ranks, each with its own generator (the same seed): frame f is rendered by rank f mod 3 alone and
+  // reaches rank 0's writer in order, which pulls one frame at a time.
+  std::vector<std::vector<std::int64_t>> rendered(3);
+  std::vector<std::int64_t> progress;
+  dist::run_ranks(3, [&](dist::Communicator& comm) {
+    const Small g(3);
+    const render::AlisPanorama<Small> pano(g, 7, {.seed = 6});
+    render::UnitGather frames(
+        &comm, 7,
+        [&](std::int64_t f) {
+          rendered[static_cast<std::size_t>(comm.rank())].push_back(f);
+          return pano.frame(f);
+        },
+        [](std::int64_t) {
+          return Shape{1, 3, 16, 16};
+        });
+    if (!frames.gathers()) return frames.serve();
+    render::write_frames_png<float>(7, 16, [&](std::int64_t) { return frames.next(); }, dir / "split.png",
+                                    {.line_frames = 3, .progress = [&](std::int64_t n) { progress.push_back(n); }});
+  });
+  CHECK(rendered == std::vector<std::vector<std::int64_t>>{{0, 3, 6}, {1, 4}, {2, 5}});
+  CHECK(progress == std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7});
+  CHECK(read_bytes(dir / "split.png") == read_bytes(dir / "one.png"));
+  // A source that hands over a frame of another size is refused, naming the frame; nothing is left behind.
+  CHECK(contains(error_of([&] {
+                   render::write_frames_png<float>(
+                       2, 16,
+                       [](std::int64_t f) {
+                         return Tensor<float>::zeros({1, 3, 16, f ? 8 : 16});
+                       },
+                       dir / "bad.png");
+                 }),
+                 "frame 1 has shape"));
+  CHECK(!std::filesystem::exists(dir / "bad.png"));
 }
 
 TEST_CASE("bad panoramas are refused with the reason") {

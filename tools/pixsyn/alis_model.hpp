@@ -119,10 +119,6 @@ class AlisModel final : public Model {
   std::int64_t panorama_anchors(std::int64_t frames) const override {
     return render::AlisPanorama<G>(g_, frames).anchors();
   }
-  void write_panorama(const PanoramaSettings& settings, const std::filesystem::path& png) const override {
-    render::write_panorama_png(panorama(g_, settings), png,
-                               {.line_frames = settings.line_frames, .progress = settings.progress});
-  }
   Tensor<float> panorama_frames(const PanoramaSettings& settings, std::int64_t first, std::int64_t count,
                                 bool gpu) const override {
 #ifdef PIXSYN_WITH_CUDA
@@ -137,6 +133,8 @@ class AlisModel final : public Model {
     pixsyn::detail::check(!view.moved() && view.height == C.size && view.width == C.size, "ALIS renders frames of ",
                           C.size, "x", C.size, " with the camera unmoved");
     pixsyn::detail::check(!settings.bf16, "ALIS renders in fp32 on the GPU");
+    pixsyn::detail::check(band_rows(view, settings) == std::pair<std::int64_t, std::int64_t>{0, C.size},
+                          "ALIS renders whole frames, not bands of rows");
     const alis::SynthesisOptions<float> options{.noise = alis_noise(settings.noise, settings.constant_noise),
                                                 .seed = settings.noise_seed};
     return to_host(gpu_generator().synthesize(to_device(w), {settings.delta}, options));

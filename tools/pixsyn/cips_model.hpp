@@ -53,9 +53,9 @@ inline const char* to_string(cips::Embedding e) {
   return "?";
 }
 
-// The official CIPS grid (x and y in [-1, 1]) moved by the view's camera.
-inline coords::PointSet<float> cips_points(const View& view) {
-  auto grid = coords::grid<float>(view.height, view.width);
+// The official CIPS grid (x and y in [-1, 1]) moved by the view's camera; `rows` rows from `first_row` (0: all).
+inline coords::PointSet<float> cips_points(const View& view, std::int64_t first_row = 0, std::int64_t rows = 0) {
+  auto grid = coords::grid_rect<float>(view.height, view.width, first_row, 0, rows ? rows : view.height, view.width);
   return view.moved() ? coords::transform(view_map(view, 0.0, 2.0), grid) : grid;
 }
 
@@ -117,15 +117,18 @@ class CipsModel final : public Model {
   }
 #ifdef PIXSYN_WITH_CUDA
   Tensor<float> render_cuda(const Tensor<float>& w, const View& view, const CudaSettings& settings) const override {
-    if constexpr (caps.cuda)
+    if constexpr (caps.cuda) {
+      const auto [first, rows] = band_rows(view, settings);
       return gpu_.get<render::CudaCips<C>>(g_).render_image(
-          w, cips_points(view),
+          w, cips_points(view, first, rows),
           render::CudaRenderOptions{.precision = settings.bf16 ? render::Precision::bf16 : render::Precision::fp32,
                                     .noise = settings.noise,
                                     .noise_seed = settings.noise_seed,
+                                    .first_point = static_cast<std::uint64_t>(first * view.width),
                                     .max_pixels = settings.tile});
-    else
+    } else {
       throw Error("render_cuda: this model has no CUDA fast path (see capabilities)");
+    }
   }
 #endif
 

@@ -125,10 +125,11 @@ class CrepsModel final : public Model {
   Tensor<float> render_cuda(const Tensor<float>& w, const View& view, const CudaSettings& settings) const override {
     if constexpr (caps.cuda) {
       auto& gpu = gpu_.get<render::CudaCreps<C>>(g_);
+      const auto [first, rows] = band_rows(view, settings);
       const render::CudaCrepsOptions options{
           .precision = settings.bf16 ? backend::cuda::Precision::bf16 : backend::cuda::Precision::fp32,
           .max_pixels = settings.tile};
-      auto grid = coords::axis_grid<float>(view.height, view.width);
+      auto grid = coords::crop(coords::axis_grid<float>(view.height, view.width), first, 0, rows, view.width);
       if (!creps_per_point(view)) {
         if (view.moved()) grid = coords::transform(creps_view_map(view), grid);
         return gpu.render_image(w, grid.rows, grid.cols, options);
@@ -138,7 +139,7 @@ class CrepsModel final : public Model {
       auto xs = Tensor<float>::empty({count}), ys = Tensor<float>::empty({count});
       for (std::int64_t p = 0; p < count; ++p)
         xs.data()[p] = points.xy.data()[2 * p], ys.data()[p] = points.xy.data()[2 * p + 1];
-      return to_host(gpu.render_points(to_device(w), ys, xs, options)).reshape({w.dim(0), 3, view.height, view.width});
+      return to_host(gpu.render_points(to_device(w), ys, xs, options)).reshape({w.dim(0), 3, rows, view.width});
     } else {
       throw Error("render_cuda: this model has no CUDA fast path (see capabilities)");
     }

@@ -50,8 +50,8 @@ std::vector<std::string> own_command_line() {
 
 void add_gpus_option(CLI::App& app, std::int64_t& gpus) {
   add_integer_option(app, "--gpus", gpus, 1, 64,
-                     "Run on this many GPUs of this machine, one process each (NCCL; --device cuda); several "
-                     "machines: docs/distributed.md");
+                     "Run on this many GPUs of this machine, one process each (NCCL; --device cuda), rank 0 writing "
+                     "the outputs; several machines: docs/distributed.md");
 }
 
 std::optional<int> launch_ranks(std::int64_t gpus) {
@@ -59,6 +59,9 @@ std::optional<int> launch_ranks(std::int64_t gpus) {
 #ifndef PIXSYN_WITH_CUDA
   throw UsageError("--gpus needs a pixsyn built with CUDA (configure with -DPIXSYN_CUDA=ON)");
 #else
+  if (const int visible = dist::visible_gpus(); gpus > visible)
+    throw UsageError("--gpus " + std::to_string(gpus) + ": this process sees " + std::to_string(visible) + " GPU" +
+                     (visible == 1 ? "" : "s") + " (CUDA_VISIBLE_DEVICES selects them)");
   dist::LaunchOptions options{.processes = static_cast<int>(gpus)};
   const auto env = dist::environment_from([](const char* name) -> const char* {
     const std::string key(name);

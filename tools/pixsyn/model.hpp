@@ -64,7 +64,7 @@ struct RenderSettings {
 };
 
 // A panorama (models with Capabilities::anchors): anchor i's latent is row i of the N(0, 1) stream of
-// `seed`, or of its own seed when resampled; written as a PNG in flat memory.
+// `seed`, or of its own seed when resampled.
 struct PanoramaSettings {
   std::int64_t frames = 1;
   std::uint64_t seed = 0;
@@ -73,9 +73,6 @@ struct PanoramaSettings {
   nn::NoiseMode noise = nn::NoiseMode::off;         // off or seeded
   bool constant_noise = false;
   std::uint64_t noise_seed = 0;
-  std::int64_t line_frames = 0;  // frames per line of the picture; 0: one strip
-  // Called after each frame with the frames done.
-  std::function<void(std::int64_t)> progress;
 };
 
 #ifdef PIXSYN_WITH_CUDA
@@ -86,7 +83,19 @@ struct CudaSettings {
   std::int64_t tile = 0;        // 0: the most that the renderer's workspace holds
   bool constant_noise = false;  // ALIS: the official noise_const buffers (--noise const)
   std::int64_t delta = 0;       // ALIS: the frames' left border, in patches
+  // Only rows first_row .. first_row + rows - 1 of the view (rows 0: to its last row), as the whole view's
+  // render has them (noise included): a band of a render split over GPUs. Families without anchors.
+  std::int64_t first_row = 0, rows = 0;
 };
+
+// The band of the view's rows that `settings` asks for, checked: (first row, row count).
+inline std::pair<std::int64_t, std::int64_t> band_rows(const View& view, const CudaSettings& settings) {
+  const std::int64_t first = settings.first_row, rows = settings.rows ? settings.rows : view.height - first;
+  pixsyn::detail::check(first >= 0 && first < view.height && rows >= 1 && rows <= view.height - first,
+                        "render_cuda: ", rows, " rows from row ", first, " are not within the view's ", view.height,
+                        " rows");
+  return {first, rows};
+}
 #endif
 
 class Model {
@@ -116,11 +125,10 @@ class Model {
   // w (B, w_dim) -> images (B, 3, view.height, view.width), on the CPU in tiles of bounded memory.
   // With anchors: w (B, 3, w_dim) -> frames (B, 3, size, size) at settings.delta, the view unmoved.
   virtual Tensor<float> render(const Tensor<float>& w, const View& view, const RenderSettings& settings) const = 0;
-  // With anchors: the anchors a panorama of `frames` frames has, and the panorama written to `png`.
+  // With anchors: the anchors a panorama of `frames` frames has.
   virtual std::int64_t panorama_anchors(std::int64_t frames) const;
-  virtual void write_panorama(const PanoramaSettings& settings, const std::filesystem::path& png) const;
-  // With anchors: frames first .. first + count of that panorama (settings.frames long; its progress is not
-  // called), (count, 3, size, size) in float, values nominally in [-1, 1]; with `gpu`, rendered on the GPU
+  // With anchors: frames first .. first + count of that panorama (settings.frames long), (count, 3, size, size)
+  // in float, values nominally in [-1, 1]; with `gpu`, rendered on the GPU
   // (a pixsyn built with CUDA, capabilities().cuda).
   virtual Tensor<float> panorama_frames(const PanoramaSettings& settings, std::int64_t first, std::int64_t count,
                                         bool gpu) const;
@@ -132,9 +140,6 @@ class Model {
 
 // Families without anchors render no panoramas; the subcommands check capabilities().anchors first.
 inline std::int64_t Model::panorama_anchors(std::int64_t) const {
-  throw Error("this model renders no panoramas (it has no anchors)");
-}
-inline void Model::write_panorama(const PanoramaSettings&, const std::filesystem::path&) const {
   throw Error("this model renders no panoramas (it has no anchors)");
 }
 inline Tensor<float> Model::panorama_frames(const PanoramaSettings&, std::int64_t, std::int64_t, bool) const {

@@ -1,6 +1,7 @@
 // pixsyn panorama: an ALIS panorama of N frames (anchors every D/2 frames, each drawn from a seeded
-// stream; one can be redrawn from a seed of its own), rendered frame by frame in flat memory and
-// streamed to a PNG (render/alis_panorama.hpp).
+// stream; one can be redrawn from a seed of its own), rendered frame by frame in flat memory, on the CPU,
+// one GPU or the GPUs of --gpus (frames round the ranks, render/split.hpp), and streamed to a PNG in frame
+// order (render/alis_panorama.hpp).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -9,10 +10,13 @@
 #include <iostream>
 #include <string>
 
+#include "distributed.hpp"
 #include "memory.hpp"
 #include "model_options.hpp"
 #include "options.hpp"
 #include "pixsyn/io/output_set.hpp"
+#include "pixsyn/render/alis_panorama.hpp"
+#include "pixsyn/render/split.hpp"
 #include "progress.hpp"
 #include "subcommands.hpp"
 
@@ -33,6 +37,8 @@ struct PanoramaArgs {
   std::string noise = "off";
   std::uint64_t noise_seed = 0;
   std::int64_t line_frames = 0;
+  std::string device = "cpu";
+  std::int64_t gpus = 1;
   bool quiet = false;
 };
 
@@ -63,21 +69,30 @@ class Panorama final : public Command {
         ->required();
     add_integer_option(app, "--line-frames", a.line_frames, 0, max_frames,
                        "Frames per line of the picture (0: all on one line, the panorama as one strip)");
+    add_choice_option(app, "--device", a.device, {"cpu", "cuda"}, "cpu, or cuda: the frames on the GPU");
+    add_gpus_option(app, a.gpus);
     app.add_flag("-q,--quiet", a.quiet, "No progress report on stderr");
   }
 
   void check() const override {
-    model_.check_given(!args_.weights.empty());
+    const PanoramaArgs& a = args_;
+    if (a.gpus > 1 && a.device != "cuda") throw UsageError("--gpus " + std::to_string(a.gpus) + " needs --device cuda");
+#ifndef PIXSYN_WITH_CUDA
+    if (a.device == "cuda") throw UsageError("this pixsyn was built without CUDA (configure with -DPIXSYN_CUDA=ON)");
+#endif
+    model_.check_given(!a.weights.empty());
     if (model_.known()) check_family(model_.entry());
   }
 
   int run() override;
 
  private:
-  static void check_family(const ModelEntry& entry) {
+  void check_family(const ModelEntry& entry) const {
     if (!entry.capabilities.anchors)
       throw UsageError(pixsyn::detail::concat("--model ", entry.name,
                                               ": panoramas are ALIS's (frames between anchors); use --model alis"));
+    if (args_.device == "cuda" && !entry.capabilities.cuda)
+      throw UsageError(pixsyn::detail::concat("model ", entry.name, " has no GPU path; use --device cpu"));
   }
 
   ModelOptions model_;
@@ -104,11 +119,16 @@ int Panorama::run() {
                saturating_sum({model->working_bytes(1, View{.height = side, .width = side}, {}),
                                saturating_product({std::uint64_t(side), std::uint64_t(side), 3, sizeof(float)}),
                                saturating_product({std::uint64_t(per_line), std::uint64_t(side), 3, 2})}));
+  // The inputs are checked: --gpus N runs this command again as N ranks, one GPU each.
+  if (const auto status = launch_ranks(a.gpus)) return *status;
+  const RankScope rank_scope;
+  dist::Communicator* comm = rank_communicator(a.device);
+  const bool root = comm == nullptr || comm->rank() == 0, quiet = a.quiet || !root;
   if (!a.weights.empty()) model->load(a.weights);
-  if (a.weights.empty())
+  if (a.weights.empty() && root)
     std::cerr << "note: no --weights given; using a random initialisation (seed " << m.init_seed << ")\n";
 
-  Progress progress({.label = "panorama", .steps = "frames", .enabled = !a.quiet}, a.frames, a.frames * side * side);
+  Progress progress({.label = "panorama", .steps = "frames", .enabled = !quiet}, a.frames, a.frames * side * side);
   PanoramaSettings settings{
       .frames = a.frames,
       .seed = a.seed,
@@ -116,13 +136,26 @@ int Panorama::run() {
       .truncation = a.truncation,
       .noise = a.noise == "random" || a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
       .constant_noise = a.noise == "const",
-      .noise_seed = a.noise_seed,
-      .line_frames = a.line_frames,
-      .progress = [&](std::int64_t done) { progress.update(done, done * side * side); }};
+      .noise_seed = a.noise_seed};
   if (a.resample_anchor >= 0) settings.resampled[a.resample_anchor] = a.anchor_seed;
 
   const auto start = std::chrono::steady_clock::now();
-  outputs.write(png, [&](const std::filesystem::path& path) { model->write_panorama(settings, path); });
+  // Frame f is rank f mod N's; rank 0 streams them to the PNG in order as they come (one process: all its own).
+  render::UnitGather frames(
+      comm, a.frames, [&](std::int64_t f) { return model->panorama_frames(settings, f, 1, a.device == "cuda"); },
+      [&](std::int64_t) {
+        return Shape{1, 3, side, side};
+      });
+  if (!frames.gathers()) {
+    frames.serve();
+    return 0;
+  }
+  outputs.write(png, [&](const std::filesystem::path& path) {
+    render::write_frames_png<float>(a.frames, side, [&](std::int64_t) { return frames.next(); }, path,
+                                    {.line_frames = a.line_frames, .progress = [&](std::int64_t done) {
+                                       progress.update(done, done * side * side);
+                                     }});
+  });
   outputs.commit();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -131,7 +164,11 @@ int Panorama::run() {
   const auto out = io::file_id(STDOUT_FILENO);
   (out && outputs.writes_to(*out) ? std::cerr : std::cout)
       << "rendered a panorama of " << a.frames << " frame" << (a.frames == 1 ? "" : "s") << " (" << anchors
-      << " anchors, " << a.frames * side << "x" << side << ") with " << m.label() << " in " << rate << "\n";
+      << " anchors, " << a.frames * side << "x" << side << ") with " << m.label()
+      << (comm != nullptr      ? " on " + std::to_string(comm->world_size()) + " GPUs"
+          : a.device == "cuda" ? " on the GPU"
+                               : "")
+      << " in " << rate << "\n";
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // pixsyn render: images from a registered generator (random or loaded weights, seeded or given
-// latents, any H x W, a moved camera, in tiles), on the CPU or with the fused GPU renderer; for ALIS,
-// frames between given or seeded anchor latents at a left border delta.
+// latents, any H x W, a moved camera, in tiles), on the CPU or with the fused GPU renderer (in row bands,
+// spread over the GPUs of --gpus); for ALIS, frames between given or seeded anchor latents at a left
+// border delta.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "distributed.hpp"
 #include "memory.hpp"
 #include "model_options.hpp"
 #include "options.hpp"
@@ -20,6 +22,7 @@
 #include "pixsyn/io/npy.hpp"
 #include "pixsyn/io/output_set.hpp"
 #include "pixsyn/nn/mapping.hpp"
+#include "pixsyn/render/split.hpp"
 #include "progress.hpp"
 #include "subcommands.hpp"
 
@@ -37,6 +40,9 @@ constexpr double max_truncation = 100;
 constexpr double max_shift = 1e6, min_zoom = 1e-6, max_zoom = 1e6, max_degrees = 1e6;
 // ALIS left borders: each model's own range is checked once it is known (Capabilities::max_delta).
 constexpr std::int64_t max_delta_option = 1 << 20;
+// The GPU renders in row bands of at most this many (sample, pixel) pairs over the whole batch (one band up to
+// 2048² or 256² x 64): a band is the unit that --gpus spreads, and a rank holds one band at a time.
+constexpr std::int64_t band_pairs = std::int64_t(1) << 22;
 
 struct RenderArgs {
   std::string weights;
@@ -55,6 +61,7 @@ struct RenderArgs {
   std::string device = "cpu", precision = "fp32", refinement = "fp32";
   std::string png, npy;
   std::int64_t columns = 0;
+  std::int64_t gpus = 1;
   bool quiet = false;
 };
 
@@ -144,6 +151,7 @@ FamilyOptions add_render_options(CLI::App& render, RenderArgs& r) {
   add_path_option(render, "--png", r.png, "Write the batch as a PNG grid (values clamped from [-1, 1] to [0, 1])");
   add_path_option(render, "--npy", r.npy, "Write the raw float32 images (B, 3, H, W) as .npy");
   add_integer_option(render, "--columns", r.columns, 0, max_columns, "Columns of the PNG grid (0: about sqrt(B))");
+  add_gpus_option(render, r.gpus);
   render.add_flag("-q,--quiet", r.quiet, "No progress report on stderr");
   return family;
 }
@@ -225,21 +233,49 @@ Tensor<float> render_cpu(const Model& model, const Tensor<float>& w, const View&
 }
 
 #ifdef PIXSYN_WITH_CUDA
-// On the GPU with the fused renderer, which renders all tiles in one call: progress says when it starts
-// and ends. --tile 0 (the default) lets its workspace budget choose the tile.
-Tensor<float> render_gpu(const Model& model, const Tensor<float>& w, const View& view, const RenderArgs& a) {
-  const std::int64_t pixels = w.dim(0) * view.height * view.width;
-  Progress progress({.label = "render (GPU)", .enabled = !a.quiet}, 1, pixels);
+// On the GPU with the family's fused renderer, in row bands of the whole batch (ALIS: whole frames, one
+// call). Band k is rendered by the same call whichever process renders it, so the bands of a --gpus run
+// (comm: this process's rank; band k is rank k mod N's) gather on rank 0 into the bytes one GPU renders;
+// the other ranks return an undefined tensor. Progress counts the bands; --tile 0 (the default) lets the
+// renderer's workspace budget choose its tile.
+Tensor<float> render_gpu(const Model& model, const Tensor<float>& w, const View& view, const RenderArgs& a,
+                         dist::Communicator* comm, bool quiet) {
+  const std::int64_t batch = w.dim(0), height = view.height, width = view.width;
+  const std::int64_t rows =
+      model.capabilities().anchors ? height : std::clamp(band_pairs / (batch * width), std::int64_t(1), height);
+  const std::int64_t bands = (height + rows - 1) / rows;
+  const auto rows_of = [&](std::int64_t k) { return std::min(rows, height - k * rows); };
+  Progress progress({.label = "render (GPU)", .steps = "bands", .enabled = !quiet}, bands, batch * height * width);
   progress.started();
-  auto images = model.render_cuda(
-      w, view,
-      CudaSettings{.bf16 = a.precision == "bf16",
-                   .noise = a.noise == "seeded" || a.noise == "random" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
-                   .noise_seed = a.noise_seed,
-                   .tile = a.tile,
-                   .constant_noise = a.noise == "const",
-                   .delta = a.delta});
-  progress.update(1, pixels);
+  CudaSettings settings{
+      .bf16 = a.precision == "bf16",
+      .noise = a.noise == "seeded" || a.noise == "random" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
+      .noise_seed = a.noise_seed,
+      .tile = a.tile,
+      .constant_noise = a.noise == "const",
+      .delta = a.delta};
+  Tensor<float> images;
+  render::gather_in_order(
+      comm, bands,
+      [&](std::int64_t k) {
+        settings.first_row = k * rows, settings.rows = rows_of(k);
+        return model.render_cuda(w, view, settings);
+      },
+      [&](std::int64_t k) {
+        return Shape{batch, 3, rows_of(k), width};
+      },
+      [&](std::int64_t k, const Tensor<float>& band) {
+        if (bands == 1) {
+          images = band;
+        } else {
+          if (!images.defined()) images = Tensor<float>::empty({batch, 3, height, width});
+          const std::int64_t plane = rows_of(k) * width;
+          for (std::int64_t i = 0; i < batch * 3; ++i)  // (sample, channel) planes: the band's rows go in place
+            std::copy(band.data() + i * plane, band.data() + (i + 1) * plane,
+                      images.data() + (i * height + k * rows) * width);
+        }
+        progress.update(k + 1, batch * (k * rows + rows_of(k)) * width);
+      });
   return images;
 }
 #endif
@@ -253,6 +289,7 @@ class Render final : public Command {
 
   void check() const override {
     const RenderArgs& a = args_;
+    if (a.gpus > 1 && a.device != "cuda") throw UsageError("--gpus " + std::to_string(a.gpus) + " needs --device cuda");
     if (a.precision == "bf16" && a.device != "cuda")
       throw UsageError("--precision bf16 needs --device cuda (the CPU renders in fp32)");
 #ifndef PIXSYN_WITH_CUDA
@@ -276,6 +313,10 @@ class Render final : public Command {
     if (a.noise == "const" && !caps.constant_noise)
       throw UsageError(pixsyn::detail::concat("--noise const: ", entry.name, " has no constant noise maps"));
     if (caps.anchors) {
+      if (a.gpus > 1)
+        throw UsageError(pixsyn::detail::concat("--gpus: ", entry.name,
+                                                " renders whole frames on one GPU here; pixsyn panorama --gpus spreads "
+                                                "a panorama's frames over GPUs"));
       if (family_.latents.given)
         throw UsageError(pixsyn::detail::concat("--latents: ", entry.name,
                                                 " renders frames between anchors; give them with --anchors "
@@ -359,9 +400,14 @@ int Render::run() {
   if (save_png) check_png_size(batch, height, width, a.columns);
   check_memory(pixsyn::detail::concat("rendering ", batch, " image", batch == 1 ? "" : "s", " of ", height, "x", width),
                render_bytes(a, *model, batch, view, settings));
+  // The inputs are checked: --gpus N runs this command again as N ranks, one GPU each; rank 0 writes.
+  if (const auto status = launch_ranks(a.gpus)) return *status;
+  const RankScope rank_scope;
+  dist::Communicator* comm = rank_communicator(a.device);
+  const bool root = comm == nullptr || comm->rank() == 0, quiet = a.quiet || !root;
   if (!a.weights.empty()) model->load(a.weights);
   // After the inputs are checked, so that a bad input gives one error line and nothing else.
-  if (a.weights.empty())
+  if (a.weights.empty() && root)
     std::cerr << "note: no --weights given; using a random initialisation (seed " << m.init_seed << ")\n";
   Tensor<float> w = model->map(z);
   if (a.truncation != 1.0)
@@ -370,11 +416,13 @@ int Render::run() {
 
   const auto start = std::chrono::steady_clock::now();
 #ifdef PIXSYN_WITH_CUDA
-  const Tensor<float> images = gpu ? render_gpu(*model, w, view, a) : render_cpu(*model, w, view, settings, a.quiet);
+  const Tensor<float> images =
+      gpu ? render_gpu(*model, w, view, a, comm, quiet) : render_cpu(*model, w, view, settings, a.quiet);
 #else
   const Tensor<float> images = render_cpu(*model, w, view, settings, a.quiet);
 #endif
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!images.defined()) return 0;  // a rank of --gpus but 0: its bands went to rank 0
 
   check_finite(images);
   if (save_npy) outputs.write(npy, [&](const std::filesystem::path& path) { io::write_npy(path, images); });
@@ -392,7 +440,11 @@ int Render::run() {
   const auto out = io::file_id(STDOUT_FILENO);
   (out && outputs.writes_to(*out) ? std::cerr : std::cout)
       << "rendered " << batch << " image" << (batch == 1 ? "" : "s") << " of " << height << "x" << width << " with "
-      << m.label() << (gpu ? " on the GPU (" + a.precision + ")" : "") << " in " << rate << "\n";
+      << m.label()
+      << (comm != nullptr ? " on " + std::to_string(comm->world_size()) + " GPUs (" + a.precision + ")"
+          : gpu           ? " on the GPU (" + a.precision + ")"
+                          : "")
+      << " in " << rate << "\n";
   return 0;
 }
 

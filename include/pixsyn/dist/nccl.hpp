@@ -30,4 +30,7 @@ NcclOptions nccl_options_from_environment();
 
 std::unique_ptr<Communicator> nccl_communicator(const Environment& env, const NcclOptions& options = {});
 
+// The GPUs this process sees (CUDA_VISIBLE_DEVICES narrows them); 0 without a GPU or driver.
+int visible_gpus();
+
 }  // namespace pixsyn::dist

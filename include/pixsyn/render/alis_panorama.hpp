@@ -10,6 +10,7 @@
 //   for (const auto& [index, image] : pano) ...          // (1, 3, R, R) frames, left to right, one alive at a time
 //   pano.resample(3, 42);                                // anchor 3 from seed 42's stream; returns the frames to redo
 //   render::write_panorama_png(pano, "pano.png");        // rows streamed to a PNG, flat memory
+//   render::write_frames_png<float>(frames, side, next_frame, "pano.png");  // the frames from anywhere, in order
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -191,18 +192,20 @@ struct PanoramaPngOptions {
   std::function<void(std::int64_t)> progress;
 };
 
-// Writes the panorama as an 8-bit RGB PNG (values in [-1, 1] mapped to [0, 255], clamped) in flat
-// memory: each frame goes, as bytes, to a scratch file beside the PNG that holds one line of frames;
-// once a line is complete its pixel rows are read back and streamed to the PNG (io::PngRowWriter).
-// Atomic: the PNG appears under `path` only when its last row is written; an error (or a signal, in a
-// program that asked for temp_registry's handlers) leaves neither it nor the scratch file behind.
-template <class G>
-void write_panorama_png(const AlisPanorama<G>& pano, const std::filesystem::path& path,
-                        const PanoramaPngOptions& options = {}) {
-  using T = typename AlisPanorama<G>::T;
+// Writes `frames` frames of side x side, left to right, as an 8-bit RGB PNG (values in [-1, 1] mapped to
+// [0, 255], clamped) in flat memory: frame(index), (1, 3, side, side), is asked for once per index, in order
+// (so the frames may come from a render split over GPUs, render/split.hpp); each goes, as bytes, to a scratch
+// file beside the PNG that holds one line of frames; once a line is complete its pixel rows are read back and
+// streamed to the PNG (io::PngRowWriter). Atomic: the PNG appears under `path` only when its last row is
+// written; an error (or a signal, in a program that asked for temp_registry's handlers) leaves neither it nor
+// the scratch file behind.
+template <class T>
+void write_frames_png(std::int64_t frames, std::int64_t side, const std::function<Tensor<T>(std::int64_t)>& frame,
+                      const std::filesystem::path& path, const PanoramaPngOptions& options = {}) {
   pixsyn::detail::check(options.line_frames >= 0, "write_panorama_png: line_frames must be >= 0, got ",
                         options.line_frames);
-  const std::int64_t frames = pano.frames(), side = pano.height();
+  pixsyn::detail::check(frames >= 1 && side >= 1, "write_panorama_png: ", frames, " frames of ", side, " x ", side,
+                        "; both must be positive");
   const std::int64_t per_line = options.line_frames == 0 ? frames : std::min(options.line_frames, frames);
   const std::int64_t lines = (frames + per_line - 1) / per_line;
   pixsyn::detail::check(per_line <= io::PngRowWriter::max_side / side && lines <= io::PngRowWriter::max_side / side,
@@ -220,7 +223,10 @@ void write_panorama_png(const AlisPanorama<G>& pano, const std::filesystem::path
   };
   for (std::int64_t line = 0; line < lines; ++line) {
     const std::int64_t first = line * per_line, count = std::min(per_line, frames - first);
-    for (const auto& [index, image] : pano.range(first, first + count)) {
+    for (std::int64_t index = first; index < first + count; ++index) {
+      const Tensor<T> image = frame(index);
+      pixsyn::detail::check(image.shape() == Shape{1, 3, side, side}, "write_panorama_png: frame ", index,
+                            " has shape ", image.shape(), "; expected (1, 3, ", side, ", ", side, ")");
       const T* src = image.data();  // (1, 3, R, R) -> R rows of R RGB pixels
       for (std::int64_t p = 0; p < side * side; ++p)
         for (std::int64_t c = 0; c < 3; ++c) {
@@ -243,6 +249,14 @@ void write_panorama_png(const AlisPanorama<G>& pano, const std::filesystem::path
     }
   }
   png.finish();
+}
+
+// The panorama's frames, rendered one at a time, as write_frames_png writes them.
+template <class G>
+void write_panorama_png(const AlisPanorama<G>& pano, const std::filesystem::path& path,
+                        const PanoramaPngOptions& options = {}) {
+  write_frames_png<typename AlisPanorama<G>::T>(
+      pano.frames(), pano.height(), [&](std::int64_t f) { return pano.frame(f); }, path, options);
 }
 
 }  // namespace pixsyn::render

@@ -20,6 +20,7 @@ struct CudaRenderOptions {
   Precision precision = Precision::fp32;
   nn::NoiseMode noise = nn::NoiseMode::off;  // off or seeded (the same numbers as the CPU's NoiseSource)
   std::uint64_t noise_seed = 0;
+  std::uint64_t first_point = 0;  // the noise index of the first point (a band of a larger render: its offset)
   std::size_t workspace_bytes = std::size_t(512) << 20;  // GPU memory for a tile's activations and weights
   std::int64_t max_pixels = 0;  // (sample, point) pairs per tile; 0 chooses the most the budget allows
   bool graph = true;            // capture the call as a CUDA graph and replay it while the call repeats
@@ -48,7 +49,8 @@ class CudaCips {
     return out;
   }
 
-  // Renders any point set (P, 2) -> (B, 3, P) on the GPU; noise indices are the points' positions in the set.
+  // Renders any point set (P, 2) -> (B, 3, P) on the GPU; noise indices are the points' positions in the set,
+  // plus options.first_point.
   Tensor<float, Cuda> render_points(const Tensor<float, Cuda>& w, const coords::PointSet<float>& points,
                                     const CudaRenderOptions& options = {}) {
     check_w(w);
@@ -78,6 +80,7 @@ class CudaCips {
     return {.precision = o.precision,
             .noise = o.noise == nn::NoiseMode::seeded,
             .noise_seed = o.noise_seed,
+            .first_point = o.first_point,
             .workspace_bytes = o.workspace_bytes,
             .max_pixels = o.max_pixels,
             .graph = o.graph,

@@ -33,6 +33,8 @@ struct CipsRenderOptions {
   Precision precision = Precision::fp32;
   bool noise = false;  // seeded noise (nn::NoiseSource's formula), else none
   std::uint64_t noise_seed = 0;
+  // The noise index of the call's first point: a band of a larger render draws that render's noise.
+  std::uint64_t first_point = 0;
   std::size_t workspace_bytes = std::size_t(512) << 20;  // activations + per-sample weights of a tile
   std::int64_t max_pixels = 0;                           // (sample, point) pairs per tile; 0: from the budget
   bool graph = true;                                     // replay a captured CUDA graph when the same call repeats
@@ -55,7 +57,7 @@ class CipsEngine {
   // w (batch, style_dim) fp32 on the device; points either xy (points, 2) on the HOST (copied into the
   // engine's own buffer, so that a repeated call can replay its graph), or a grid of height × width points
   // whose coordinates are xs (width) and ys (height). Writes RGB (batch, 3, points) fp32 to `out` on the
-  // device; the noise of point p is that of global point index p.
+  // device; the noise of point p is that of global point index options.first_point + p.
   void render(const float* w, std::int64_t batch, const float* xy, std::int64_t points, float* out,
               const CipsRenderOptions& options);
   void render_grid(const float* w, std::int64_t batch, const std::vector<float>& xs, const std::vector<float>& ys,
