@@ -17,20 +17,13 @@
 #include "pixsyn/io/npy.hpp"
 #include "support/cips_fixtures.hpp"
 #include "support/inception.hpp"
+#include "support/pixsyn_cli.hpp"
 #include "support/temp_files.hpp"
 
 namespace {
 
 using namespace pixsyn;
 using namespace pixsyn::test;
-
-// Runs `pixsyn args` and requires success, showing its output otherwise.
-void pixsyn_ok(const TempDir& dir, const std::string& args) {
-  const auto log = dir / "log.txt";
-  const int status = std::system((std::string(PIXSYN_CLI) + " " + args + " >" + log.string() + " 2>&1").c_str());
-  INFO("pixsyn ", args, "\n", read_bytes(log));
-  REQUIRE(status == 0);
-}
 
 // Runs `pixsyn args --npy NAME.npy extra` in dir and reads the images back.
 Tensor<float> render_npy(const TempDir& dir, const std::string& args, const std::string& name,

@@ -14,19 +14,13 @@
 
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/npy.hpp"
+#include "support/pixsyn_cli.hpp"
 #include "support/temp_files.hpp"
 
 namespace {
 
 using namespace pixsyn;
 using namespace pixsyn::test;
-
-void pixsyn_ok(const TempDir& dir, const std::string& args) {
-  const auto log = dir / "log.txt";
-  const int status = std::system((std::string(PIXSYN_CLI) + " " + args + " >" + log.string() + " 2>&1").c_str());
-  INFO("pixsyn ", args, "\n", read_bytes(log));
-  REQUIRE(status == 0);
-}
 
 }  // namespace
 
