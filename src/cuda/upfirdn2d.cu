@@ -1,5 +1,8 @@
-// upfirdn2d on the GPU (see include/pixsyn/backend/cuda/upfirdn2d.hpp): one thread per output sample, the
-// taps visited in the CPU kernel's order (backend/eigen/upfirdn2d.hpp).
+// upfirdn2d on the GPU (see include/pixsyn/backend/cuda/upfirdn2d.hpp). Every output sums its taps in the
+// CPU kernel's order (backend/eigen/upfirdn2d.hpp). StyleGAN2's resampling (a 4×4 filter, up 2, down 2, or
+// a blur at the same rate, equal on both axes) runs tiled: a block stages its input tile with the halo in
+// shared memory once (coalesced), then each thread computes a few outputs from it. Every other geometry
+// runs one thread per output, reading global memory per tap.
 #include <cstdlib>
 
 #include "index.cuh"
@@ -40,9 +43,117 @@ __global__ void upfirdn2d_kernel(FirIndex<I> g, T gain, const T* __restrict__ x,
   }
 }
 
+// The tiled kernel's block: tile × tile outputs of one plane, tile × tile_rows threads, each computing
+// tile / tile_rows consecutive outputs of a column.
+constexpr int tile = 32, tile_rows = 8, rows_per_thread = tile / tile_rows;
+constexpr int tiled_taps = 4;
+
+// What the tiled kernel needs of a geometry (32-bit: the launch checks fits_int32).
+struct FirTile {
+  std::int32_t in_y, in_x, out_y, out_x, pad_y0, pad_x0;
+  Divider<std::int32_t> by_tiles_x, by_tiles_y;  // the block index -> (plane, tile row, tile column)
+  bool flip;
+};
+
+// floor(a / Up) for Up in {1, 2}: position a of the upsampled signal lies at or after input sample floor(a / Up).
+template <int Up>
+__device__ __forceinline__ std::int32_t floor_div(std::int32_t a) {
+  static_assert(Up == 1 || Up == 2);
+  return Up == 1 ? a : a >> 1;  // an arithmetic shift rounds towards -inf
+}
+
+// The input samples one axis of a tile reads: its outputs' taps span (tile - 1) · Down + taps positions of
+// the upsampled signal, which hold at most span / Up + 2 samples (one more for where the span starts).
+template <int Up, int Down>
+constexpr int staged_samples = ((tile - 1) * Down + tiled_taps - 1) / Up + 2;
+
+// The generic kernel's sums exactly: the taps in the same order (tap rows, then columns, ascending), the
+// taps on inserted zeros skipped. A tap on the padding adds filter · 0 to the sum, which leaves it
+// unchanged (the filter is finite), where the generic kernel skips it.
+template <class T, int Up, int Down>
+__global__ void __launch_bounds__(tile* tile_rows)
+    upfirdn2d_tiled_kernel(FirTile g, T gain, const T* __restrict__ x, const T* __restrict__ f, T* __restrict__ y) {
+  constexpr int n = staged_samples<Up, Down>, taps = tiled_taps;
+  __shared__ T staged[n][n];
+
+  const std::int32_t row_of_tiles = g.by_tiles_x.div(static_cast<std::int32_t>(blockIdx.x));
+  const std::int32_t tile_x = static_cast<std::int32_t>(blockIdx.x) - row_of_tiles * g.by_tiles_x.divisor();
+  const std::int32_t plane = g.by_tiles_y.div(row_of_tiles), tile_y = row_of_tiles - plane * g.by_tiles_y.divisor();
+  const std::int32_t ox0 = tile_x * tile, oy0 = tile_y * tile;
+  // The tile's first positions in the upsampled signal (tap 0 of its first output) and their samples.
+  const std::int32_t ty0 = oy0 * Down - g.pad_y0, tx0 = ox0 * Down - g.pad_x0;
+  const std::int32_t iy0 = floor_div<Up>(ty0), ix0 = floor_div<Up>(tx0);
+
+  T w[taps][taps];  // w[ky][kx]: the filter value tap (ky, kx) applies
+#pragma unroll
+  for (int ky = 0; ky < taps; ++ky)
+#pragma unroll
+    for (int kx = 0; kx < taps; ++kx)
+      w[ky][kx] = g.flip ? f[ky * taps + kx] : f[(taps - 1 - ky) * taps + (taps - 1 - kx)];
+
+  const T* xp = x + plane * g.in_y * g.in_x;
+  for (int r = threadIdx.y; r < n; r += tile_rows) {
+    const std::int32_t iy = iy0 + r;
+    const bool row_inside = iy >= 0 && iy < g.in_y;
+    for (int c = threadIdx.x; c < n; c += tile) {
+      const std::int32_t ix = ix0 + c;
+      staged[r][c] = row_inside && ix >= 0 && ix < g.in_x ? xp[iy * g.in_x + ix] : T(0);
+    }
+  }
+  __syncthreads();
+
+  const std::int32_t mx = ox0 + static_cast<std::int32_t>(threadIdx.x);
+  if (mx >= g.out_x) return;
+  // Tap kx of this column reads upsampled position tx = tx0 + threadIdx.x · Down + kx: a sample when it is a
+  // multiple of Up, staged at column tx / Up - ix0.
+  const std::int32_t lx = tx0 + static_cast<std::int32_t>(threadIdx.x) * Down;
+#pragma unroll
+  for (int j = 0; j < rows_per_thread; ++j) {
+    const std::int32_t ly = static_cast<std::int32_t>(threadIdx.y) * rows_per_thread + j;
+    const std::int32_t my = oy0 + ly;
+    if (my >= g.out_y) break;
+    T acc = 0;
+#pragma unroll
+    for (int ky = 0; ky < taps; ++ky) {
+      const std::int32_t ty = ty0 + ly * Down + ky;
+      if (Up == 2 && (ty & 1)) continue;
+      const T* srow = staged[floor_div<Up>(ty) - iy0];
+#pragma unroll
+      for (int kx = 0; kx < taps; ++kx) {
+        const std::int32_t tx = lx + kx;
+        if (Up == 2 && (tx & 1)) continue;
+        acc += w[ky][kx] * srow[floor_div<Up>(tx) - ix0];
+      }
+    }
+    y[(plane * g.out_y + my) * g.out_x + mx] = gain * acc;
+  }
+}
+
 // The largest index an axis computes with: output positions, the upsampled input, the padding.
 std::int64_t axis_extent(const FirAxis& a) {
   return a.out * a.down + a.taps + a.in * a.up + std::abs(a.pad0) + std::abs(a.pad1) + a.up;
+}
+
+// Whether the tiled kernel takes g: the same 4-tap filter and rates on both axes, up or down by at most 2
+// (not both), planes at least half a tile wide and tall (smaller ones would leave most threads idle), and
+// 32-bit indices.
+bool tiled(const FirGeometry& g, bool fits) {
+  const auto rate_ok = [](const FirAxis& a) { return a.up <= 2 && a.down <= 2 && (a.up == 1 || a.down == 1); };
+  const std::int64_t tiles = g.planes * ((g.y.out + tile - 1) / tile) * ((g.x.out + tile - 1) / tile);
+  return fits && g.y.taps == tiled_taps && g.x.taps == tiled_taps && g.y.up == g.x.up && g.y.down == g.x.down &&
+         rate_ok(g.y) && g.y.out >= tile / 2 && g.x.out >= tile / 2 && tiles < (std::int64_t(1) << 31);
+}
+
+template <class T, int Up, int Down>
+void launch_tiled(const FirGeometry& g, const T* x, const T* f, T* y) {
+  const std::int64_t tiles_x = (g.x.out + tile - 1) / tile, tiles_y = (g.y.out + tile - 1) / tile;
+  const FirTile t{
+      static_cast<std::int32_t>(g.y.in),  static_cast<std::int32_t>(g.x.in),   static_cast<std::int32_t>(g.y.out),
+      static_cast<std::int32_t>(g.x.out), static_cast<std::int32_t>(g.y.pad0), static_cast<std::int32_t>(g.x.pad0),
+      Divider<std::int32_t>(tiles_x),     Divider<std::int32_t>(tiles_y),      g.flip_filter};
+  upfirdn2d_tiled_kernel<T, Up, Down>
+      <<<static_cast<unsigned>(g.planes * tiles_y * tiles_x), dim3(tile, tile_rows), 0, stream()>>>(
+          t, static_cast<T>(g.gain), x, f, y);
 }
 
 template <class T>
@@ -50,6 +161,16 @@ void upfirdn2d_impl(const FirGeometry& g, const T* x, const T* f, T* y) {
   const std::int64_t n = g.planes * g.y.out * g.x.out;
   if (n == 0) return;
   const bool fits = fits_int32({n, g.planes * g.y.in * g.x.in, axis_extent(g.y), axis_extent(g.x)});
+  if (tiled(g, fits)) {
+    if (g.y.up == 2)
+      launch_tiled<T, 2, 1>(g, x, f, y);
+    else if (g.y.down == 2)
+      launch_tiled<T, 1, 2>(g, x, f, y);
+    else
+      launch_tiled<T, 1, 1>(g, x, f, y);
+    check_launch("upfirdn2d");
+    return;
+  }
   with_index_type(fits, [&](auto index) {
     using I = decltype(index);
     const FirIndex<I> fi{static_cast<I>(n),
