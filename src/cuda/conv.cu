@@ -5,6 +5,7 @@
 #include <cuda_bf16.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "common.cuh"
@@ -116,28 +117,75 @@ __global__ void im2col_kernel(ConvIndex<I> c, const T* __restrict__ x, C* __rest
   }
 }
 
-// dx (slice's samples, I, H, W) += the col entries (count, K, n) that came from each input pixel; dx is
-// the slice's first sample. Only the input rows [y0, y0 + span) that the slice's output rows read are
-// visited. Input row iy is read by the taps ky = (iy + padding) mod stride + j · stride, from output row
-// (iy + padding) / stride - j (likewise for columns), so no tap needs a division.
-template <class T, class I>
-__global__ void col2im_kernel(ConvIndex<I> c, I y0, Divider<I> by_span, const T* __restrict__ col, T* __restrict__ dx) {
-  const I span = by_span.divisor();
-  PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.in_channels * span * c.width) {
-    const I r = c.by_width.div(idx), ix = idx - r * c.width;
-    const I p = by_span.div(r), iy = y0 + r - p * span;
-    const I b = c.by_in_channels.div(p), i = p - b * c.in_channels;
-    const I ty = iy + c.padding, tx = ix + c.padding;
-    const I qy = c.by_stride.div(ty), qx = c.by_stride.div(tx);
-    const I kx0 = tx - qx * c.stride;
-    T acc = 0;
-    for (I ky = ty - qy * c.stride, oy = qy; ky < c.kernel_h; ky += c.stride, --oy) {
-      if (oy < c.r0 || oy >= c.r0 + c.rows) continue;
-      const T* taps = col + (b * c.k + (i * c.kernel_h + ky) * c.kernel_w) * c.n + (oy - c.r0) * c.out_width;
-      for (I kx = kx0, ox = qx; kx < c.kernel_w; kx += c.stride, --ox)
-        if (ox >= 0 && ox < c.out_width) acc += taps[kx * c.n + ox];
+// V consecutive elements stored as one access: the packed im2col and dy_rows give a thread the outputs of 16
+// bytes of input (a wider span per thread would spread a warp's reads over more cache lines).
+template <class C, int V>
+struct alignas(sizeof(C) * V) Pack {
+  C v[V];
+};
+template <class T>
+constexpr int pack_size = 16 / static_cast<int>(sizeof(T));
+
+// im2col_kernel with a thread per V consecutive output pixels of a row (the output width a multiple of V,
+// col aligned to the pack, 32-bit indices): one index decomposition and one vector store per V entries.
+template <class T, class C, int V>
+__global__ void im2col_packed_kernel(ConvIndex<std::int32_t> c, Divider<std::int32_t> by_packs,
+                                     Divider<std::int32_t> by_rows, const T* __restrict__ x, C* __restrict__ col,
+                                     std::int32_t sample_stride, std::int32_t tap_stride) {
+  using I = std::int32_t;
+  const I packs = by_packs.divisor();
+  PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.k * c.rows * packs) {
+    const I r = by_packs.div(idx), ox0 = (idx - r * packs) * V;
+    const I row = by_rows.div(r), oy = r - row * c.rows;
+    const I b = c.by_k.div(row), q = row - b * c.k;
+    const I i = c.by_taps.div(q), tap = q - i * (c.kernel_h * c.kernel_w);
+    const I ky = c.by_kernel_w.div(tap), kx = tap - ky * c.kernel_w;
+    const I iy = static_cast<I>(conv_source(c.r0 + oy, ky, c.stride, c.padding));
+    const bool row_inside = iy >= 0 && iy < c.height;
+    const T* xrow = x + ((b * c.in_channels + i) * c.height + (row_inside ? iy : 0)) * c.width;
+    Pack<C, V> out;
+#pragma unroll
+    for (int v = 0; v < V; ++v) {
+      const I ix = static_cast<I>(conv_source(ox0 + v, kx, c.stride, c.padding));
+      out.v[v] = convert<C>(row_inside && ix >= 0 && ix < c.width ? xrow[ix] : T(0));
     }
-    dx[((b * c.in_channels + i) * c.height + iy) * c.width + ix] += acc;
+    *reinterpret_cast<Pack<C, V>*>(col + b * sample_stride + q * tap_stride + oy * c.out_width + ox0) = out;
+  }
+}
+
+// dx (slice's samples, I, H, W) += the col entries (count, K, n) that came from each input pixel; dx is
+// the slice's first sample. Only the input rows [y0, y1) that the slice's output rows read are visited.
+// Input row iy is read by the taps ky = (iy + padding) mod stride + j · stride, from output row
+// (iy + padding) / stride - j (likewise for columns), so no tap needs a division. A thread sums one column
+// of col2im_rows consecutive rows (fewer at the end): one index decomposition for them, while the threads of
+// a warp still read and write neighbouring pixels.
+constexpr int col2im_rows = 4;
+
+template <class T, class I>
+__global__ void col2im_kernel(ConvIndex<I> c, I y0, I y1, Divider<I> by_groups, const T* __restrict__ col,
+                              T* __restrict__ dx) {
+  const I groups = by_groups.divisor();
+  PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.in_channels * groups * c.width) {
+    const I r = c.by_width.div(idx), ix = idx - r * c.width;
+    const I p = by_groups.div(r), iy0 = y0 + (r - p * groups) * col2im_rows;
+    const I b = c.by_in_channels.div(p), i = p - b * c.in_channels;
+    const I tx = ix + c.padding, qx = c.by_stride.div(tx), kx0 = tx - qx * c.stride;
+    const I ty0 = iy0 + c.padding;
+    I qy = c.by_stride.div(ty0), ky0 = ty0 - qy * c.stride;
+    const T* channel = col + (b * c.k + i * c.kernel_h * c.kernel_w) * c.n;
+    T* out = dx + ((b * c.in_channels + i) * c.height + iy0) * c.width + ix;
+    for (I iy = iy0; iy < iy0 + col2im_rows && iy < y1; ++iy, out += c.width) {
+      T acc = 0;
+      for (I ky = ky0, oy = qy; ky < c.kernel_h; ky += c.stride, --oy) {
+        if (oy < c.r0 || oy >= c.r0 + c.rows) continue;
+        const T* taps = channel + ky * c.kernel_w * c.n + (oy - c.r0) * c.out_width;
+        for (I kx = kx0, ox = qx; kx < c.kernel_w; kx += c.stride, --ox)
+          if (ox >= 0 && ox < c.out_width) acc += taps[kx * c.n + ox];
+      }
+      *out += acc;
+      // The next row's first tap row and output row, without a division.
+      if (++ky0 == c.stride) ky0 = 0, ++qy;
+    }
   }
 }
 
@@ -151,6 +199,26 @@ __global__ void dy_rows_kernel(ConvIndex<I> c, I out_plane, const T* __restrict_
     const I b = c.by_out_channels.div(row), o = row - b * c.out_channels;
     out[b * sample_stride + o * channel_stride + j] =
         convert<C>(dy[(b * c.out_channels + o) * out_plane + c.r0 * c.out_width + j]);
+  }
+}
+
+// dy_rows_kernel with a thread per V consecutive entries (n, the output plane and the slice's first row a
+// multiple of V, dy and out aligned to their packs, 32-bit indices).
+template <class T, class C, int V>
+__global__ void dy_rows_packed_kernel(ConvIndex<std::int32_t> c, Divider<std::int32_t> by_packs, std::int32_t out_plane,
+                                      const T* __restrict__ dy, C* __restrict__ out, std::int32_t sample_stride,
+                                      std::int32_t channel_stride) {
+  using I = std::int32_t;
+  const I packs = by_packs.divisor();
+  PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.out_channels * packs) {
+    const I row = by_packs.div(idx), j = (idx - row * packs) * V;
+    const I b = c.by_out_channels.div(row), o = row - b * c.out_channels;
+    const auto in =
+        *reinterpret_cast<const Pack<T, V>*>(dy + (b * c.out_channels + o) * out_plane + c.r0 * c.out_width + j);
+    Pack<C, V> converted;
+#pragma unroll
+    for (int v = 0; v < V; ++v) converted.v[v] = convert<C>(in.v[v]);
+    *reinterpret_cast<Pack<C, V>*>(out + b * sample_stride + o * channel_stride + j) = converted;
   }
 }
 
@@ -187,10 +255,25 @@ bool is_pointwise(const ConvGeometry& g) {
   return g.kernel_h == 1 && g.kernel_w == 1 && g.stride == 1 && g.padding == 0;
 }
 
+// Whether p is aligned to `bytes`.
+bool aligned(const void* p, std::size_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
+
 // im2col of a slice into col: (count, K, n), or (K, count, n) when by_tap.
+
 template <class T, class C>
 void im2col(const ConvGeometry& g, const Slice& s, const T* x, C* col, bool by_tap, const char* op) {
   const std::int64_t n = s.pixels(g), k = g.depth();
+  constexpr int V = pack_size<T>;
+  // n and both strides are multiples of the output width, so col's rows stay aligned.
+  if (g.out_width % V == 0 && aligned(col, sizeof(Pack<C, V>)) && slice_fits_int32(g, s)) {
+    using I = std::int32_t;
+    const std::int64_t packs = g.out_width / V;
+    im2col_packed_kernel<T, C, V><<<grid_for(s.count * k * s.rows * packs), block_size, 0, stream()>>>(
+        ConvIndex<I>(g, s), Divider<I>(packs), Divider<I>(s.rows), x + s.b0 * g.in_channels * g.in_plane(), col,
+        static_cast<I>(by_tap ? n : k * n), static_cast<I>(by_tap ? s.count * n : n));
+    check_launch(op);
+    return;
+  }
   with_index_type(slice_fits_int32(g, s), [&](auto index) {
     using I = decltype(index);
     im2col_kernel<<<grid_for(s.count * k * n), block_size, 0, stream()>>>(
@@ -204,6 +287,18 @@ void im2col(const ConvGeometry& g, const Slice& s, const T* x, C* col, bool by_t
 template <class T, class C>
 void dy_rows(const ConvGeometry& g, const Slice& s, const T* dy, C* out, bool by_channel, const char* op) {
   const std::int64_t n = s.pixels(g), o = g.out_channels;
+  constexpr int V = pack_size<T>;
+  const T* first = dy + s.b0 * o * g.out_plane();
+  // Every row of dy's slice starts a whole number of packs after `first`, every row of out after `out`.
+  if (g.out_width % V == 0 && g.out_plane() % V == 0 && aligned(first, sizeof(Pack<T, V>)) &&
+      aligned(out, sizeof(Pack<C, V>)) && slice_fits_int32(g, s)) {
+    using I = std::int32_t;
+    dy_rows_packed_kernel<T, C, V><<<grid_for(s.count * o * (n / V)), block_size, 0, stream()>>>(
+        ConvIndex<I>(g, s), Divider<I>(n / V), static_cast<I>(g.out_plane()), first, out,
+        static_cast<I>(by_channel ? n : o * n), static_cast<I>(by_channel ? s.count * n : n));
+    check_launch(op);
+    return;
+  }
   with_index_type(slice_fits_int32(g, s), [&](auto index) {
     using I = decltype(index);
     dy_rows_kernel<<<grid_for(s.count * o * n), block_size, 0, stream()>>>(
@@ -293,8 +388,9 @@ void conv2d_input_grad_impl(const ConvGeometry& g, const T* dy, const T* w, T* d
     if (y1 <= y0) continue;
     with_index_type(slice_fits_int32(g, s), [&](auto index) {
       using I = decltype(index);
-      col2im_kernel<<<grid_for(s.count * g.in_channels * (y1 - y0) * g.width), block_size, 0, stream()>>>(
-          ConvIndex<I>(g, s), static_cast<I>(y0), Divider<I>(y1 - y0), workspace.get<T>(),
+      const std::int64_t groups = (y1 - y0 + col2im_rows - 1) / col2im_rows;
+      col2im_kernel<<<grid_for(s.count * g.in_channels * groups * g.width), block_size, 0, stream()>>>(
+          ConvIndex<I>(g, s), static_cast<I>(y0), static_cast<I>(y1), Divider<I>(groups), workspace.get<T>(),
           dx + s.b0 * g.in_channels * g.in_plane());
     });
     check_launch("conv_transpose2d");

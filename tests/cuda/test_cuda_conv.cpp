@@ -56,7 +56,8 @@ struct Case {
 
 // 1×1, 3×3, 4×4 and non-square kernels, strides 1 to 3, paddings 0 to 2, per-sample weights, odd sizes;
 // pointwise convolutions (1×1, stride 1, no padding: no im2col) with shared and per-sample weights; shared
-// weights' gradient as one GEMM over the batch (batch > 1, O <= K, not pointwise) or one per sample.
+// weights' gradient as one GEMM over the batch (batch > 1, O <= K, not pointwise) or one per sample; output
+// widths a multiple of 4 (im2col and dy_rows store packs, the outputs of 16 bytes of input) and others.
 const std::vector<Case> cases = {
     {{3, 4, 5, 7}, {6, 4, 1, 1}, 1, 0},         {{3, 6, 5, 4}, {2, 6, 1, 1}, 1, 0},
     {{3, 4, 5, 3}, {3, 5, 4, 1, 1}, 1, 0},      {{4, 2, 3, 5}, {5, 2, 1, 1}, 1, 1},
@@ -65,7 +66,9 @@ const std::vector<Case> cases = {
     {{2, 2, 8, 7}, {3, 2, 4, 4}, 2, 1},         {{1, 3, 5, 4}, {2, 3, 3, 2}, 1, 2},
     {{2, 3, 9, 9}, {2, 3, 3, 3}, 3, 0},         {{2, 3, 6, 5}, {2, 4, 3, 3, 3}, 1, 1},
     {{2, 2, 7, 8}, {2, 3, 2, 3, 3}, 2, 1},      {{2, 64, 33, 31}, {48, 64, 3, 3}, 1, 1},
-    {{2, 32, 16, 17}, {2, 40, 32, 3, 3}, 1, 1},
+    {{2, 32, 16, 17}, {2, 40, 32, 3, 3}, 1, 1}, {{2, 8, 12, 16}, {8, 8, 3, 3}, 1, 1},
+    {{3, 4, 10, 16}, {5, 4, 3, 3}, 2, 1},       {{2, 4, 9, 8}, {2, 5, 4, 3, 3}, 1, 1},
+    {{2, 3, 12, 16}, {4, 3, 4, 4}, 2, 1},
 };
 
 }  // namespace
@@ -118,7 +121,8 @@ TEST_CASE("cuda conv: a sample larger than the im2col workspace runs in row chun
 TEST_CASE("cuda conv: bf16 convolutions follow fp32 within bf16's rounding") {
   Poisoned p;
   for (const auto& c : {Case{{2, 64, 33, 31}, {48, 64, 3, 3}, 1, 1}, Case{{2, 32, 16, 17}, {2, 40, 32, 3, 3}, 2, 1},
-                        Case{{2, 64, 9, 7}, {2, 32, 64, 1, 1}, 1, 0}}) {
+                        Case{{2, 64, 9, 7}, {2, 32, 64, 1, 1}, 1, 0}, Case{{2, 32, 16, 16}, {24, 32, 3, 3}, 1, 1},
+                        Case{{2, 16, 17, 16}, {8, 16, 3, 3}, 2, 1}}) {
     CAPTURE(c.x);
     CAPTURE(c.w);
     const auto x = randn<float>(c.x, 7), w = randn<float>(c.w, 8);
@@ -168,6 +172,15 @@ TEST_CASE_TEMPLATE("cuda conv: upfirdn2d matches the CPU in every mode", T, floa
       {{1, 2, 5, 7}, {4, 4}, {.up = 2, .pad_x0 = 5, .pad_x1 = -3, .pad_y0 = -3, .pad_y1 = 5, .gain = 4}},
       {{3, 5, 33, 17}, {4, 4}, {.down = 2, .pad_x0 = 2, .pad_x1 = 1, .pad_y0 = 1, .pad_y1 = 2}},
       {{2, 3, 17, 33}, {4, 4}, {.pad_x0 = 1, .pad_x1 = 1, .pad_y0 = 1, .pad_y1 = 1, .gain = 4}},
+      // The tiled kernel (a 4×4 filter, up or down by 2 or neither, outputs at least 16 wide and tall): tiles
+      // cut at the edges, odd sizes and paddings of either parity, crops, flipped filters, several planes.
+      {{3, 2, 37, 45}, {4, 4}, {.pad_x0 = 2, .pad_x1 = 2, .pad_y0 = 2, .pad_y1 = 2, .flip_filter = true}},
+      {{2, 3, 64, 16}, {4, 4}, {.pad_x0 = 2, .pad_x1 = 1, .pad_y0 = 1, .pad_y1 = 2, .gain = 4}},
+      {{2, 3, 70, 41}, {4, 4}, {.down = 2, .pad_x0 = 1, .pad_x1 = 1, .pad_y0 = 2, .pad_y1 = 1}},
+      {{1, 4, 67, 96}, {4, 4}, {.down = 2, .pad_x0 = -1, .pad_x1 = 3, .pad_y0 = 4, .pad_y1 = -2, .flip_filter = true}},
+      {{2, 2, 19, 23}, {4, 4}, {.up = 2, .pad_x0 = 1, .pad_x1 = 2, .pad_y0 = 2, .pad_y1 = 1, .gain = 4}},
+      {{1, 3, 20, 17}, {4, 4}, {.up = 2, .pad_x0 = -3, .pad_x1 = 5, .pad_y0 = 5, .pad_y1 = -3, .flip_filter = true}},
+      {{3, 2, 8, 33}, {4, 4}, {.up = 2, .pad_x0 = 2, .pad_x1 = 1, .pad_y0 = 2, .pad_y1 = 1, .gain = 4}},
   };
   std::uint64_t seed = 200;
   for (const auto& c : firs) {
@@ -176,9 +189,12 @@ TEST_CASE_TEMPLATE("cuda conv: upfirdn2d matches the CPU in every mode", T, floa
                 "upfirdn2d " + c.x.to_string() + " filter " + c.f.to_string());
   }
   const auto f = setup_filter<T>({1, 3, 3, 1});
-  const auto x = randn<T>({2, 3, 8, 6}, 300);
-  check_close(upsample2d(to_device(x), to_device(f)), upsample2d(x, f), "upsample2d");
-  check_close(downsample2d(to_device(x), to_device(f)), downsample2d(x, f), "downsample2d");
+  for (const Shape& shape : {Shape{2, 3, 8, 6}, Shape{2, 3, 40, 33}}) {
+    const auto x = randn<T>(shape, 300);
+    check_close(upsample2d(to_device(x), to_device(f)), upsample2d(x, f), "upsample2d " + shape.to_string());
+    check_close(downsample2d(to_device(x), to_device(f)), downsample2d(x, f), "downsample2d " + shape.to_string());
+    check_close(filter2d(to_device(x), to_device(f)), filter2d(x, f), "filter2d " + shape.to_string());
+  }
 }
 
 TEST_CASE_TEMPLATE("cuda conv: minibatch_stddev and per-patch convolutions match the CPU", T, float, double) {
