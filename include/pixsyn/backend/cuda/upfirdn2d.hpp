@@ -1,6 +1,6 @@
 #pragma once
-// upfirdn2d on the GPU (declarations; the kernel is in src/cuda/upfirdn2d.cu): one thread per output pixel
-// sums the filter taps that land on input samples, as the CPU kernel (backend/eigen/upfirdn2d.hpp) does.
+// upfirdn2d on the GPU (declarations; the kernels are in src/cuda/upfirdn2d.cu): every output pixel sums the
+// filter taps that land on input samples, as the CPU kernel (backend/eigen/upfirdn2d.hpp) does.
 #include "pixsyn/backend/fir_geometry.hpp"
 
 namespace pixsyn::backend::cuda {
