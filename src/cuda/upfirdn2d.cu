@@ -8,6 +8,7 @@
 #include "index.cuh"
 #include "pixsyn/backend/cuda/upfirdn2d.hpp"
 #include "pixsyn/backend/fir_taps.hpp"
+#include "pixsyn/backend/fir_tile.hpp"
 
 namespace pixsyn::backend::cuda {
 
@@ -43,10 +44,9 @@ __global__ void upfirdn2d_kernel(FirIndex<I> g, T gain, const T* __restrict__ x,
   }
 }
 
-// The tiled kernel's block: tile × tile outputs of one plane, tile × tile_rows threads, each computing
-// tile / tile_rows consecutive outputs of a column.
-constexpr int tile = 32, tile_rows = 8, rows_per_thread = tile / tile_rows;
-constexpr int tiled_taps = 4;
+// The tiled kernel's block: fir_tile × fir_tile outputs of one plane, fir_tile × tile_rows threads, each
+// computing fir_tile / tile_rows consecutive outputs of a column.
+constexpr int tile = fir_tile, tile_rows = 8, rows_per_thread = tile / tile_rows, taps = fir_tile_taps;
 
 // What the tiled kernel needs of a geometry (32-bit: the launch checks fits_int32).
 struct FirTile {
@@ -55,25 +55,13 @@ struct FirTile {
   bool flip;
 };
 
-// floor(a / Up) for Up in {1, 2}: position a of the upsampled signal lies at or after input sample floor(a / Up).
-template <int Up>
-__device__ __forceinline__ std::int32_t floor_div(std::int32_t a) {
-  static_assert(Up == 1 || Up == 2);
-  return Up == 1 ? a : a >> 1;  // an arithmetic shift rounds towards -inf
-}
-
-// The input samples one axis of a tile reads: its outputs' taps span (tile - 1) · Down + taps positions of
-// the upsampled signal, which hold at most span / Up + 2 samples (one more for where the span starts).
-template <int Up, int Down>
-constexpr int staged_samples = ((tile - 1) * Down + tiled_taps - 1) / Up + 2;
-
 // The generic kernel's sums exactly: the taps in the same order (tap rows, then columns, ascending), the
 // taps on inserted zeros skipped. A tap on the padding adds filter · 0 to the sum, which leaves it
 // unchanged (the filter is finite), where the generic kernel skips it.
 template <class T, int Up, int Down>
 __global__ void __launch_bounds__(tile* tile_rows)
     upfirdn2d_tiled_kernel(FirTile g, T gain, const T* __restrict__ x, const T* __restrict__ f, T* __restrict__ y) {
-  constexpr int n = staged_samples<Up, Down>, taps = tiled_taps;
+  constexpr int n = fir_tile_window<Up, Down>;
   __shared__ T staged[n][n];
 
   const std::int32_t row_of_tiles = g.by_tiles_x.div(static_cast<std::int32_t>(blockIdx.x));
@@ -82,7 +70,7 @@ __global__ void __launch_bounds__(tile* tile_rows)
   const std::int32_t ox0 = tile_x * tile, oy0 = tile_y * tile;
   // The tile's first positions in the upsampled signal (tap 0 of its first output) and their samples.
   const std::int32_t ty0 = oy0 * Down - g.pad_y0, tx0 = ox0 * Down - g.pad_x0;
-  const std::int32_t iy0 = floor_div<Up>(ty0), ix0 = floor_div<Up>(tx0);
+  const std::int32_t iy0 = fir_floor_div<Up>(ty0), ix0 = fir_floor_div<Up>(tx0);
 
   T w[taps][taps];  // w[ky][kx]: the filter value tap (ky, kx) applies
 #pragma unroll
@@ -102,11 +90,9 @@ __global__ void __launch_bounds__(tile* tile_rows)
   }
   __syncthreads();
 
-  const std::int32_t mx = ox0 + static_cast<std::int32_t>(threadIdx.x);
+  const auto lx = static_cast<std::int32_t>(threadIdx.x);
+  const std::int32_t mx = ox0 + lx;
   if (mx >= g.out_x) return;
-  // Tap kx of this column reads upsampled position tx = tx0 + threadIdx.x · Down + kx: a sample when it is a
-  // multiple of Up, staged at column tx / Up - ix0.
-  const std::int32_t lx = tx0 + static_cast<std::int32_t>(threadIdx.x) * Down;
 #pragma unroll
   for (int j = 0; j < rows_per_thread; ++j) {
     const std::int32_t ly = static_cast<std::int32_t>(threadIdx.y) * rows_per_thread + j;
@@ -115,14 +101,12 @@ __global__ void __launch_bounds__(tile* tile_rows)
     T acc = 0;
 #pragma unroll
     for (int ky = 0; ky < taps; ++ky) {
-      const std::int32_t ty = ty0 + ly * Down + ky;
-      if (Up == 2 && (ty & 1)) continue;
-      const T* srow = staged[floor_div<Up>(ty) - iy0];
+      const std::int32_t sy = fir_tile_sample<Up, Down>(ty0, ly, ky);
+      if (sy < 0) continue;
 #pragma unroll
       for (int kx = 0; kx < taps; ++kx) {
-        const std::int32_t tx = lx + kx;
-        if (Up == 2 && (tx & 1)) continue;
-        acc += w[ky][kx] * srow[floor_div<Up>(tx) - ix0];
+        const std::int32_t sx = fir_tile_sample<Up, Down>(tx0, lx, kx);
+        if (sx >= 0) acc += w[ky][kx] * staged[sy][sx];
       }
     }
     y[(plane * g.out_y + my) * g.out_x + mx] = gain * acc;
@@ -140,8 +124,8 @@ std::int64_t axis_extent(const FirAxis& a) {
 bool tiled(const FirGeometry& g, bool fits) {
   const auto rate_ok = [](const FirAxis& a) { return a.up <= 2 && a.down <= 2 && (a.up == 1 || a.down == 1); };
   const std::int64_t tiles = g.planes * ((g.y.out + tile - 1) / tile) * ((g.x.out + tile - 1) / tile);
-  return fits && g.y.taps == tiled_taps && g.x.taps == tiled_taps && g.y.up == g.x.up && g.y.down == g.x.down &&
-         rate_ok(g.y) && g.y.out >= tile / 2 && g.x.out >= tile / 2 && tiles < (std::int64_t(1) << 31);
+  return fits && g.y.taps == taps && g.x.taps == taps && g.y.up == g.x.up && g.y.down == g.x.down && rate_ok(g.y) &&
+         g.y.out >= tile / 2 && g.x.out >= tile / 2 && tiles < (std::int64_t(1) << 31);
 }
 
 template <class T, int Up, int Down>

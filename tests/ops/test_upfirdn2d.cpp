@@ -13,6 +13,7 @@
 #include <pixsyn/autograd/gradcheck.hpp>
 #include <pixsyn/backend/fast_divider.hpp>
 #include <pixsyn/backend/fir_taps.hpp>
+#include <pixsyn/backend/fir_tile.hpp>
 #include <pixsyn/io/safetensors.hpp>
 #include <pixsyn/ops/upfirdn2d.hpp>
 
@@ -198,4 +199,50 @@ TEST_CASE("FirAxisTaps visits exactly fir_source's taps, in order") {
                 CHECK(got == expected);
               }
             }
+}
+
+namespace {
+
+// Every tap of every output of every tile of an axis (the 4-tap filter, up by Up, down by Down): the
+// sample fir_tile_sample names lies in the staged window, and is fir_source's (a tap on the padding reads a
+// window sample outside the input, which the kernel stages as zero). Returns the mismatches.
+template <int Up, int Down>
+int tile_mismatches(const backend::FirAxis& a) {
+  int bad = 0;
+  for (std::int64_t first = 0; first < a.out; first += backend::fir_tile) {
+    const auto t0 = static_cast<std::int32_t>(first * Down - a.pad0);
+    const std::int64_t i0 = backend::fir_floor_div<Up>(t0);
+    for (std::int32_t m = 0; m < backend::fir_tile && first + m < a.out; ++m)
+      for (int k = 0; k < backend::fir_tile_taps; ++k) {
+        const std::int64_t expected = backend::fir_source(a, first + m, k);
+        const std::int32_t s = backend::fir_tile_sample<Up, Down>(t0, m, k);
+        const bool in_window = s >= 0 && s < backend::fir_tile_window<Up, Down>;
+        if (expected >= 0)
+          bad += !in_window || i0 + s != expected;
+        else
+          bad += s != -1 && (!in_window || (i0 + s >= 0 && i0 + s < a.in));
+      }
+  }
+  return bad;
+}
+
+template <int Up, int Down>
+void check_tiles() {
+  for (std::int64_t in = 1; in <= 70; ++in)
+    for (std::int64_t pad0 = -3; pad0 <= 4; ++pad0)
+      for (std::int64_t pad1 = -3; pad1 <= 4; ++pad1) {
+        const std::int64_t span = in * Up + pad0 + pad1 - backend::fir_tile_taps;
+        if (span < 0) continue;
+        const backend::FirAxis a{in, span / Down + 1, backend::fir_tile_taps, Up, Down, pad0, pad1};
+        INFO("up " << Up << " down " << Down << " in " << in << " pad " << pad0 << "," << pad1);
+        CHECK(tile_mismatches<Up, Down>(a) == 0);
+      }
+}
+
+}  // namespace
+
+TEST_CASE("fir_tile_sample: the tiled CUDA kernel's staged window holds exactly fir_source's taps") {
+  check_tiles<1, 1>();
+  check_tiles<2, 1>();
+  check_tiles<1, 2>();
 }
