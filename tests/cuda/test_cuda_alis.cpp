@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,33 @@ void check_fixture(const std::string& name) {
 constexpr alis::Config small{.size = 32, .z_dim = 16, .w_dim = 16, .channel_base = 256, .channel_max = 16};
 
 }  // namespace
+
+TEST_CASE("ALIS's per-call inputs on the GPU: weights and noise equal the CPU's bit for bit, coordinates to rounding") {
+  // The largest |GPU - CPU| of the coordinate channels: sinf/cosf on the GPU are within 2 ulp, glibc's within 1.
+  const auto check = [](auto zero, std::int64_t size, int patches, int distance) {
+    using T = decltype(zero);
+    INFO("size " << size << ", g = " << patches << ", D = " << distance << ", " << sizeof(T) * 8 << "-bit");
+    const std::vector<std::int64_t> delta = {0, 3, 1, distance * patches - patches};
+    const alis::Frames<T> cpu(delta, patches, distance);
+    const alis::Frames<T, Cuda> gpu(delta, patches, distance);
+    const auto basis = alis::logarithmic_basis<T>(static_cast<int>(size), alis::Config::coordinate_dims(size), true);
+    Poisoned poisoned;
+    CHECK(to_host(gpu.weights(size)).to_vector() == cpu.weights(size).to_vector());
+    CHECK(to_host(gpu.seeded_noise(7, 3, 2, size)).to_vector() == cpu.seeded_noise(7, 3, 2, size).to_vector());
+    const auto want = cpu.coordinates(basis, size), got = to_host(gpu.coordinates(to_device(basis), size));
+    REQUIRE(got.shape() == want.shape());
+    double err = 0;
+    for (std::int64_t i = 0; i < want.numel(); ++i)
+      err = std::max(err, static_cast<double>(std::abs(got.data()[i] - want.data()[i])));
+    MESSAGE("coordinates: largest |GPU - CPU| " << err);
+    CHECK(err < (sizeof(T) == 4 ? 1e-6 : 1e-14));
+  };
+  check(0.0f, 256, 2, 4);
+  check(0.0f, 16, 4, 6);
+  check(0.0, 32, 2, 4);
+  using GpuFrames = alis::Frames<float, Cuda>;
+  CHECK_THROWS_WITH_AS(GpuFrames({7}, 2, 4), doctest::Contains("left border 7 lies outside"), Error);
+}
 
 TEST_CASE("ALIS on the GPU equals the PyTorch reference fixtures and the CPU") {
   check_fixture<alis_official32>("official32");

@@ -8,6 +8,8 @@
 #include "support/cips_fixtures.hpp"
 #include "support/errors.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <numbers>
 #include <sstream>
@@ -98,6 +100,47 @@ TEST_CASE("coordinate channel counts follow the stored basis") {
   auto bad = source.state_dict();
   bad["synthesis.b8.coords_fuser0.basis"] = Tensor<float>::zeros({3, 3});
   CHECK_THROWS_WITH_AS(g.load_state_dict(bad), doctest::Contains("synthesis.b8.coords_fuser0.basis"), Error);
+}
+
+TEST_CASE("coordinate channels, interpolation weights and seeded noise equal an independent computation") {
+  // In double from the strip column s = delta * size / g + j: x = 2 s / size - D, y = 1 - 2 (i + 1) / size,
+  // t = ((s mod w) + 1/2) / w with w = D size / 2; the float channels to float rounding of |raw| <= ~10^2.
+  for (const auto [size, patches, distance] : {std::array<int, 3>{32, 2, 4}, {16, 4, 6}}) {
+    const std::vector<std::int64_t> delta = {0, 3, distance * patches - patches};
+    const auto basis = alis::logarithmic_basis<float>(size, alis::Config::coordinate_dims(size), true);
+    const auto coords = alis::coordinate_embedding(basis, delta, size, patches, distance);
+    const auto weights = alis::anchor_weights<float>(delta, size, patches, distance);
+    const alis::Frames<float> frames(delta, patches, distance);
+    const auto noise = frames.seeded_noise(7, 2, 1, size);
+    const std::int64_t m = basis.dim(0), width = size / patches, w_dist = distance * size / 2;
+    REQUIRE(coords.shape() == Shape{3 * patches, 2 * m, size, width});
+    double coord_err = 0, weight_err = 0;
+    for (std::int64_t b = 0; b < 3; ++b)
+      for (std::int64_t j = 0; j < size; ++j) {
+        const std::int64_t s = delta[b] * width + j, n = b * patches + j / width, jj = j % width;
+        const double x = 2.0 * s / size - distance, t = (s % w_dist + 0.5) / w_dist;
+        const double want[3] = {s < w_dist ? 1 - t : 0, s < w_dist ? t : 1 - t, s < w_dist ? 0 : t};
+        for (int a = 0; a < 3; ++a)
+          weight_err = std::max(weight_err, std::abs(weights.data()[(b * size + j) * 3 + a] - want[a]));
+        for (std::int64_t i = 0; i < size; ++i) {
+          const double y = 1 - 2.0 * (i + 1) / size;
+          // The noise number of the pixel: its column along strip 1 (D * size columns a strip) times size plus its row.
+          const auto number = static_cast<std::uint64_t>((distance * size + s) * size + i);
+          CHECK(noise.data()[(n * size + i) * width + jj] ==
+                static_cast<float>(pixsyn::detail::philox_normal(7, (std::uint64_t(2) << 56) | (b << 40), number)));
+          for (std::int64_t k = 0; k < m; ++k) {
+            const double raw = double(basis.data()[2 * k]) * x + double(basis.data()[2 * k + 1]) * y;
+            const float* at = coords.data() + ((n * 2 * m + k) * size + i) * width + jj;
+            coord_err =
+                std::max({coord_err, std::abs(at[0] - std::sin(raw)), std::abs(at[m * size * width] - std::cos(raw))});
+          }
+        }
+      }
+    CHECK(weight_err < 1e-7);
+    CHECK(coord_err < 2e-5);
+    CHECK(coord_err > 0);  // float, not double: the comparison can fail
+  }
+  CHECK(contains(error_of([] { alis::anchor_weights<float>({7}, 32, 2, 4); }), "left border 7 lies outside the strip"));
 }
 
 namespace {

@@ -2,13 +2,15 @@
 // ALIS's fixed coordinate features (spec alis.md §1.5): a logarithmic basis of wavefront directions,
 // and the anchor-relative coordinates of a frame at left border delta, embedded as
 // [sin(B x), cos(B x)]. Coordinates are relative to the anchors (x = -D at the left anchor, 0 at the
-// centre, +D at the right), so every strip of a panorama sees the same values; all x-frequencies are
-// multiples of pi/2, periodic in 4, which divides the strip length 2D (D even): strips meet seamlessly.
+// centre, +D at the right; backend/alis_geometry.hpp), so every strip of a panorama sees the same
+// values; all x-frequencies are multiples of pi/2, periodic in 4, which divides the strip length 2D
+// (D even): strips meet seamlessly.
 #include <cmath>
 #include <cstdint>
 #include <numbers>
 #include <vector>
 
+#include "pixsyn/backend/alis_geometry.hpp"
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/core/tensor.hpp"
 
@@ -48,45 +50,28 @@ Tensor<T> logarithmic_basis(int resolution, int max_features, bool remove_lowest
   return basis;
 }
 
-// The frame's coordinates at side `size` (official generate_shifted_coords): column j of a frame at
-// left border delta (in patches of size / patches columns) has
-//   x_j = 2 j / size - 1 + ((delta * size / patches - w_dist) / w_dist) * D + 1,  w_dist = D * size / 2,
-// and row i has y_i = 2 (size - 1 - i) / size - 1. Computed in T with the official order of operations.
-template <class T>
-std::vector<T> frame_x(std::int64_t delta, std::int64_t size, int patches, int anchor_distance) {
-  const std::int64_t w_dist = anchor_distance * size / 2;
-  const T rel = static_cast<T>(delta * (size / patches) - w_dist) / static_cast<T>(w_dist);
-  const T shift = rel * static_cast<T>(anchor_distance) + T(1);
-  std::vector<T> x(static_cast<std::size_t>(size));
-  for (std::int64_t j = 0; j < size; ++j) x[j] = static_cast<T>(j) / static_cast<T>(size) * T(2) - T(1) + shift;
-  return x;
-}
-
-template <class T>
-std::vector<T> frame_y(std::int64_t size) {
-  std::vector<T> y(static_cast<std::size_t>(size));
-  for (std::int64_t i = 0; i < size; ++i) y[i] = static_cast<T>(size - 1 - i) / static_cast<T>(size) * T(2) - T(1);
-  return y;
-}
-
 // The coordinate channels [sin(raw), cos(raw)], raw_k = basis_k0 x + basis_k1 y, of frames at left
 // borders delta (B) and side size, in patch layout: (B * patches, 2m, size, size / patches), patch p
-// of sample b at batch index b * patches + p (see models/alis/anchors.hpp).
+// of sample b at batch index b * patches + p (see models/alis/anchors.hpp). x and y are the official
+// generate_shifted_coords (backend::AlisFrameGeometry); the GPU makes the same channels in one launch
+// (backend/cuda/alis.hpp).
 template <class T>
 Tensor<T> coordinate_embedding(const Tensor<T>& basis, const std::vector<std::int64_t>& delta, std::int64_t size,
                                int patches, int anchor_distance) {
-  const std::int64_t m = basis.dim(0), batch = static_cast<std::int64_t>(delta.size()), width = size / patches;
+  const backend::AlisFrameGeometry geometry{size, patches, anchor_distance};
+  const std::int64_t m = basis.dim(0), batch = static_cast<std::int64_t>(delta.size()), width = geometry.patch_width();
   auto out = Tensor<T>::empty({batch * patches, 2 * m, size, width});
-  const auto y = frame_y<T>(size);
+  std::vector<T> x(static_cast<std::size_t>(size)), y(static_cast<std::size_t>(size));
+  for (std::int64_t i = 0; i < size; ++i) y[i] = geometry.y<T>(i);
   const T* f = basis.data();
   for (std::int64_t b = 0; b < batch; ++b) {
-    const auto x = frame_x<T>(delta[b], size, patches, anchor_distance);
+    for (std::int64_t j = 0; j < size; ++j) x[j] = geometry.x<T>(delta[b], j);
     for (std::int64_t p = 0; p < patches; ++p) {
       T* sample = out.data() + (b * patches + p) * 2 * m * size * width;
       for (std::int64_t k = 0; k < m; ++k)
         for (std::int64_t i = 0; i < size; ++i)
           for (std::int64_t j = 0; j < width; ++j) {
-            const T raw = f[2 * k] * x[p * width + j] + f[2 * k + 1] * y[i];
+            const T raw = backend::coordinate_phase(f[2 * k], f[2 * k + 1], x[p * width + j], y[i]);
             sample[(k * size + i) * width + j] = std::sin(raw);
             sample[((m + k) * size + i) * width + j] = std::cos(raw);
           }

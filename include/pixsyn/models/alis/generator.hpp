@@ -16,8 +16,9 @@
 // the frame at delta + 1 starts with the patch that ended the frame at delta, bit for bit; and the
 // strip from anchors (a, b, c) ends where the strip from (c, d, e) begins (render/alis_panorama.hpp
 // streams panoramas). Layers compute on Tensor (inference) or Var (training) with the same code, on the
-// CPU or (Device = Cuda, with the pixsyn::cuda library) on the GPU through the same ops: the host
-// makes the small per-column inputs (interpolation weights, coordinates, noise) and copies them over.
+// CPU or (Device = Cuda, with the pixsyn::cuda library) on the GPU through the same ops; the per-call
+// inputs (interpolation weights, coordinate channels, seeded noise) are made where the generator runs
+// (alis::Frames), from the same formulas.
 // A GPU generator takes a CPU one's weights with load_state_dict(to_device of its state_dict()).
 #include <cmath>
 #include <cstdint>
@@ -128,7 +129,7 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
   template <class V>
   V synthesize(const V& w, const std::vector<std::int64_t>& delta, const SynthesisOptions<T>& options = {}) const {
     check_w(w);
-    const Frames<T> frames{effective_delta(delta, w.dim(0)), C.patches, C.anchor_distance};
+    const Frames<T, D> frames(effective_delta(delta, w.dim(0)), C.patches, C.anchor_distance);
     const auto noise = noise_maps(frames, options);
     V x, img;
     int layer = 0;
@@ -229,8 +230,8 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
   }
 
   // The noise of every convolution in forward order, in patch layout (B * g, 1, r, r / g); undefined when off.
-  // Seeded and given maps are made on the host and copied to D.
-  std::vector<Tensor<T, D>> noise_maps(const Frames<T>& frames, const SynthesisOptions<T>& options) const {
+  // Seeded noise is drawn on D (Frames::seeded_noise); given maps are copied to D.
+  std::vector<Tensor<T, D>> noise_maps(const Frames<T, D>& frames, const SynthesisOptions<T>& options) const {
     std::vector<const PatchwiseConv<T, D>*> convs;
     for (const auto& block : synthesis.blocks) {
       if (block->conv0) convs.push_back(block->conv0.get());
@@ -245,30 +246,16 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
     pixsyn::detail::check(options.noise != NoiseMode::seeded || options.strip >= 0,
                           "alis::Generator: the noise strip index ", options.strip, " is negative");
     for (std::size_t l = 0; l < convs.size(); ++l) {
-      const std::int64_t r = convs[l]->resolution(), width = r / g;
-      Tensor<T, D> frame;  // (B or 1, 1, r, r)
-      if (options.noise == NoiseMode::constant) {
-        frame = reshape(convs[l]->noise_const, Shape{1, 1, r, r});
-      } else if (options.noise == NoiseMode::given) {
+      const std::int64_t r = convs[l]->resolution();
+      if (options.noise == NoiseMode::seeded) {
+        out[l] = frames.seeded_noise(options.seed, l, options.strip, r);
+      } else if (options.noise == NoiseMode::constant) {
+        out[l] = detail::repeat_patches(patches_to_batch(reshape(convs[l]->noise_const, Shape{1, 1, r, r}), g), batch);
+      } else {
         pixsyn::detail::check(options.maps[l].shape() == Shape{batch, 1, r, r}, "alis::Generator: noise map ", l,
                               " has shape ", options.maps[l].shape(), "; expected (", batch, ", 1, ", r, ", ", r, ")");
-        frame = detail::on_device<D>(options.maps[l]);
-      } else {
-        auto host = Tensor<T>::empty({batch, 1, r, r});
-        for (std::int64_t b = 0; b < batch; ++b) {
-          // Disjoint Philox block ranges per (layer, sample); the number of a pixel is its strip column
-          // (continuing over strips of D * r columns) times r plus its row.
-          const std::uint64_t offset = (static_cast<std::uint64_t>(l) << 56) | (static_cast<std::uint64_t>(b) << 40);
-          const std::int64_t first = options.strip * C.anchor_distance * r + frames.delta[b] * width;
-          for (std::int64_t i = 0; i < r; ++i)
-            for (std::int64_t j = 0; j < r; ++j)
-              host.data()[(b * r + i) * r + j] = static_cast<T>(
-                  pixsyn::detail::philox_normal(options.seed, offset, static_cast<std::uint64_t>((first + j) * r + i)));
-        }
-        frame = detail::on_device<D>(host);
+        out[l] = patches_to_batch(detail::on_device<D>(options.maps[l]), g);
       }
-      const Tensor<T, D> patches = patches_to_batch(frame, g);
-      out[l] = frame.dim(0) == batch ? patches : detail::repeat_patches(patches, batch, g);
     }
     return out;
   }

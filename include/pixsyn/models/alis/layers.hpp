@@ -5,10 +5,14 @@
 // Everything runs in patch layout (models/alis/anchors.hpp): x is (B * g, C, H, W / g). The
 // equalized linear affines come from nn/; the modulation is ALIS's own (per column, never folded into
 // the weights), and so are the layers around it.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <numbers>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "pixsyn/autograd/functions/activation.hpp"
@@ -17,6 +21,8 @@
 #include "pixsyn/autograd/functions/layout.hpp"
 #include "pixsyn/autograd/functions/patches.hpp"
 #include "pixsyn/autograd/functions/upfirdn2d.hpp"
+#include "pixsyn/backend/cuda/alis.hpp"
+#include "pixsyn/core/philox.hpp"
 #include "pixsyn/models/alis/anchors.hpp"
 #include "pixsyn/models/alis/coordinates.hpp"
 #include "pixsyn/nn/equal_linear.hpp"
@@ -24,20 +30,81 @@
 namespace pixsyn::alis {
 
 // The frames a forward renders: their left borders (in patches, one per sample) and the strip
-// geometry. weights(W) are the anchor interpolation weights of a layer W columns wide.
-template <class T>
-struct Frames {
-  std::vector<std::int64_t> delta;
-  int patches = 2;
-  int anchor_distance = 4;
-
-  std::int64_t batch() const { return static_cast<std::int64_t>(delta.size()); }
-  Tensor<T> weights(std::int64_t width) const { return anchor_weights<T>(delta, width, patches, anchor_distance); }
-  // The coordinate channels of a layer size x size, in patch layout, where the basis is.
-  template <class D>
-  Tensor<T, D> coordinates(const Tensor<T, D>& basis, std::int64_t size) const {
-    return detail::on_device<D>(coordinate_embedding(detail::on_host(basis), delta, size, patches, anchor_distance));
+// geometry, and the per-call inputs of the layers made from them on D: the anchor interpolation weights
+// of a layer W columns wide (made once per width, shared by the layers of that width), the coordinate
+// channels and the seeded noise. On the GPU they are made there from one copy of the left borders; the
+// host only makes them for the CPU.
+template <class T, class D = Cpu>
+class Frames {
+ public:
+  Frames(std::vector<std::int64_t> delta, int patches, int anchor_distance)
+      : delta_(std::move(delta)), patches_(patches), anchor_distance_(anchor_distance) {
+    if constexpr (std::is_same_v<D, Cuda>) {
+      for (const std::int64_t d : delta_) check_frame(geometry(patches_), d);
+      auto host = Tensor<std::int64_t>::empty({batch()});
+      std::copy(delta_.begin(), delta_.end(), host.data());
+      device_delta_ = to_device(host);
+    }
   }
+
+  std::int64_t batch() const { return static_cast<std::int64_t>(delta_.size()); }
+  const std::vector<std::int64_t>& delta() const { return delta_; }
+  int patches() const { return patches_; }
+  backend::AlisFrameGeometry geometry(std::int64_t size) const { return {size, patches_, anchor_distance_}; }
+
+  // (B, width, 3) on D (anchor_weights).
+  const Tensor<T, D>& weights(std::int64_t width) const {
+    auto it = weights_.find(width);
+    if (it != weights_.end()) return it->second;
+    Tensor<T, D> w;
+    if constexpr (std::is_same_v<D, Cuda>) {
+      w = Tensor<T, D>::empty({batch(), width, 3});
+      backend::cuda::alis_anchor_weights(device_delta_.data(), batch(), geometry(width), w.data());
+    } else {
+      w = anchor_weights<T>(delta_, width, patches_, anchor_distance_);
+    }
+    return weights_.emplace(width, std::move(w)).first->second;
+  }
+
+  // The coordinate channels of a layer size x size, in patch layout, where the basis is (coordinate_embedding).
+  Tensor<T, D> coordinates(const Tensor<T, D>& basis, std::int64_t size) const {
+    if constexpr (std::is_same_v<D, Cuda>) {
+      auto out = Tensor<T, D>::empty({batch() * patches_, 2 * basis.dim(0), size, size / patches_});
+      backend::cuda::alis_coordinates(basis.data(), basis.dim(0), device_delta_.data(), batch(), geometry(size),
+                                      out.data());
+      return out;
+    } else {
+      return coordinate_embedding(basis, delta_, size, patches_, anchor_distance_);
+    }
+  }
+
+  // The seeded N(0, 1) noise (B * g, 1, size, size / g) of convolution `layer` on strip `strip`, in patch
+  // layout: a function of the seed, the layer, the sample and the pixel's place along the strip
+  // (backend::AlisFrameGeometry::noise_number), so that adjacent frames and strips continue each other.
+  Tensor<T, D> seeded_noise(std::uint64_t seed, std::uint64_t layer, std::int64_t strip, std::int64_t size) const {
+    const auto g = geometry(size);
+    auto out = Tensor<T, D>::empty({batch() * patches_, 1, size, g.patch_width()});
+    if constexpr (std::is_same_v<D, Cuda>) {
+      backend::cuda::alis_seeded_noise(device_delta_.data(), batch(), g, seed, layer, strip, out.data());
+    } else {
+      T* p = out.data();
+      for (std::int64_t b = 0; b < batch(); ++b) {
+        const std::uint64_t offset = backend::alis_noise_offset(layer, static_cast<std::uint64_t>(b));
+        for (std::int64_t patch = 0; patch < patches_; ++patch)
+          for (std::int64_t i = 0; i < size; ++i)
+            for (std::int64_t j = 0; j < g.patch_width(); ++j)
+              *p++ = static_cast<T>(pixsyn::detail::philox_normal(
+                  seed, offset, g.noise_number(strip, delta_[b], i, patch * g.patch_width() + j)));
+      }
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::int64_t> delta_;
+  int patches_, anchor_distance_;
+  Tensor<std::int64_t, D> device_delta_;  // D = Cuda: delta_ there, read by the kernels
+  mutable std::map<std::int64_t, Tensor<T, D>> weights_;
 };
 
 namespace detail {
@@ -51,17 +118,19 @@ V anchor_styles(const nn::EqualLinear<T, D>& affine, const V& w3) {
 }
 
 // x (B * g, C, H, W / g) scaled per column by the interpolated styles (B, 3, C).
-template <class V, class T>
-V modulate(const V& x, const V& styles, const Frames<T>& frames) {
-  return mul(x, interpolate_styles(styles, frames.weights(x.dim(3) * frames.patches), frames.patches));
+template <class V, class T, class D>
+V modulate(const V& x, const V& styles, const Frames<T, D>& frames) {
+  return mul(x, interpolate_styles(styles, frames.weights(x.dim(3) * frames.patches()), frames.patches()));
 }
 
 // The patches (g, ...) of one frame repeated for every sample of a batch: (batch * g, ...).
 template <class V>
-V repeat_patches(const V& one, std::int64_t batch, std::int64_t patches) {
-  auto index = Tensor<std::int64_t>::empty({batch * patches});
-  for (std::int64_t i = 0; i < batch * patches; ++i) index.data()[i] = i % patches;
-  return index_select(one, 0, index);
+V repeat_patches(const V& one, std::int64_t batch) {
+  if (batch == 1) return one;
+  Shape shape = one.shape();
+  const V repeated = broadcast_to(reshape(one, Shape{1, one.numel()}), Shape{batch, one.numel()});
+  shape[0] *= batch;
+  return reshape(repeated, shape);
 }
 
 }  // namespace detail
@@ -101,20 +170,22 @@ class PatchwiseConv : public nn::Module<T, D> {
 
   // x (B * g, in, H, W / g), w3 (B, 3, w_dim), noise (B * g, 1, H', W' / g) or undefined -> (B * g, out, H', W' / g)
   template <class V>
-  V operator()(const V& x, const V& w3, const Frames<T>& frames, const Tensor<T, D>& noise) const {
+  V operator()(const V& x, const V& w3, const Frames<T, D>& frames, const Tensor<T, D>& noise) const {
     V styles = detail::anchor_styles(affine, w3);
     if (fp16_block_) styles = normalize_styles(styles);
     const V xm = detail::modulate(x, styles, frames);
+    // The demodulation scales output channels: folded into the weights (O x I x 9 products instead of
+    // one per output value), which the convolution and the upsampling leave linear.
     const V w = as_value<V>(weight);
+    const V demod = rsqrt(add(sum(square(w), {1, 2, 3}), static_cast<T>(1e-8)));
+    const V wd = mul(w, reshape(demod, Shape{out_channels(), 1, 1, 1}));
     V y;
     if (up_) {
-      y = conv_transpose2d(xm, permute(w, {1, 0, 2, 3}), {.stride = 2});
+      y = conv_transpose2d(xm, permute(wd, {1, 0, 2, 3}), {.stride = 2});
       y = upfirdn2d(y, resample_filter, {.pad_x0 = 1, .pad_x1 = 1, .pad_y0 = 1, .pad_y1 = 1, .gain = 4});
     } else {
-      y = conv2d(xm, w, {.padding = 1});
+      y = conv2d(xm, wd, {.padding = 1});
     }
-    const V demod = rsqrt(add(sum(square(w), {1, 2, 3}), static_cast<T>(1e-8)));
-    y = mul(y, reshape(demod, Shape{1, out_channels(), 1, 1}));
     if (noise.defined())
       y = add(y, mul(as_constant<V>(noise), reshape(as_value<V>(noise_strength), Shape{1, 1, 1, 1})));
     return bias_leaky_relu(y, as_value<V>(bias), 1,
@@ -148,7 +219,7 @@ class ToRgb : public nn::Module<T, D> {
 
   // x (B * g, C, H, W / g), w3 (B, 3, w_dim) -> (B * g, 3, H, W / g)
   template <class V>
-  V operator()(const V& x, const V& w3, const Frames<T>& frames) const {
+  V operator()(const V& x, const V& w3, const Frames<T, D>& frames) const {
     const T gain = static_cast<T>(1 / std::sqrt(static_cast<double>(weight.dim(1))));
     const V y = conv2d(detail::modulate(x, mul(detail::anchor_styles(affine, w3), gain), frames), as_value<V>(weight));
     return bias_leaky_relu(y, as_value<V>(bias), 1, LeakyReluOptions{.slope = 1, .gain = 1, .clamp = clamp_});
@@ -180,10 +251,10 @@ class CoordConst : public nn::Module<T, D> {
   std::int64_t channels() const { return input_column.dim(0) + 2 * basis.dim(0); }
 
   template <class V>
-  V operator()(const V& w3, const Frames<T>& frames) const {
+  V operator()(const V& w3, const Frames<T, D>& frames) const {
     const std::int64_t c = input_column.dim(0), r0 = input_column.dim(1);
     const V column = reshape(as_value<V>(input_column), Shape{1, c, r0, 1});
-    const V gamma = interpolate_styles(detail::anchor_styles(affine, w3), frames.weights(r0), frames.patches);
+    const V gamma = interpolate_styles(detail::anchor_styles(affine, w3), frames.weights(r0), frames.patches());
     const V latents = mul(column, gamma);  // (B * g, C, R0, R0 / g)
     return concat(std::vector<V>{latents, as_constant<V>(frames.coordinates(basis, r0))}, 1);
   }
@@ -213,11 +284,11 @@ class InputLayer : public nn::Module<T, D> {
 
   // The input (B * g, channels, R0, R0 / g); w3 is read by the CoordConst only.
   template <class V>
-  V operator()(const V& w3, const Frames<T>& frames) const {
+  V operator()(const V& w3, const Frames<T, D>& frames) const {
     if (coord) return (*coord)(w3, frames);
     const std::int64_t c = constant.dim(0), r0 = constant.dim(1);
-    const V one = patches_to_batch(reshape(as_value<V>(constant), Shape{1, c, r0, r0}), frames.patches);
-    return detail::repeat_patches(one, frames.batch(), frames.patches);
+    const V one = patches_to_batch(reshape(as_value<V>(constant), Shape{1, c, r0, r0}), frames.patches());
+    return detail::repeat_patches(one, frames.batch());
   }
 
   std::unique_ptr<CoordConst<T, D>> coord;  // the CoordConst input, or
@@ -236,7 +307,7 @@ class CoordFuser : public nn::Module<T, D> {
   std::int64_t channels() const { return 2 * basis.dim(0); }
 
   template <class V>
-  V operator()(const V& x, const Frames<T>& frames) const {
+  V operator()(const V& x, const Frames<T, D>& frames) const {
     return concat(std::vector<V>{x, as_constant<V>(frames.coordinates(basis, x.dim(2)))}, 1);
   }
 

@@ -1,0 +1,32 @@
+#pragma once
+// ALIS's per-call layer inputs made on the GPU (src/cuda/alis.cu) with the CPU's formulas
+// (backend/alis_geometry.hpp): the coordinate channels, the anchor interpolation weights and the seeded
+// noise, each one launch, from the frames' left borders `delta` (batch entries, device memory); and the
+// mask of the style normalisation, so that a forward never waits for the GPU. The CPU code makes the
+// same tensors on the host (models/alis/).
+#include <cstdint>
+
+#include "pixsyn/backend/alis_geometry.hpp"
+#include "pixsyn/backend/cuda/runtime.hpp"
+
+namespace pixsyn::backend::cuda {
+
+// out (batch * g, 2m, size, size / g) in patch layout: channel k < m is sin(raw_k), channel m + k is
+// cos(raw_k), raw_k = coordinate_phase(basis[k, 0], basis[k, 1], x, y); basis (m, 2).
+template <class T>
+void alis_coordinates(const T* basis, std::int64_t rows, const std::int64_t* delta, std::int64_t batch,
+                      const AlisFrameGeometry& geometry, T* out);
+// out (batch, size, 3): the weights of the left, centre and right anchor for every frame column.
+template <class T>
+void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry, T* out);
+// out (batch * g, 1, size, size / g) in patch layout: the seeded N(0, 1) noise of convolution `layer`
+// on strip `strip` (geometry.noise_number, alis_noise_offset).
+template <class T>
+void alis_seeded_noise(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry,
+                       std::uint64_t seed, std::uint64_t layer, std::int64_t strip, T* out);
+
+// mask (rows, channels): 1 at the first entry of largest magnitude of every row of x, 0 elsewhere.
+template <class T>
+void largest_magnitude_mask(const T* x, std::int64_t rows, std::int64_t channels, T* mask);
+
+}  // namespace pixsyn::backend::cuda

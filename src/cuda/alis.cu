@@ -1,0 +1,122 @@
+// ALIS's layer inputs on the GPU (backend/cuda/alis.hpp): one thread per output element (per sine-cosine
+// pair for the coordinates), the formulas of backend/alis_geometry.hpp.
+#include <cmath>
+
+#include "common.cuh"
+#include "pixsyn/backend/cuda/alis.hpp"
+#include "pixsyn/core/philox.hpp"
+
+namespace pixsyn::backend::cuda {
+
+namespace {
+
+// The libm functions of T by name (no overload resolution to wonder about; sinf/cosf are the accurate ones).
+__device__ inline float sine(float x) { return sinf(x); }
+__device__ inline double sine(double x) { return sin(x); }
+__device__ inline float cosine(float x) { return cosf(x); }
+__device__ inline double cosine(double x) { return cos(x); }
+// |x| for the comparisons of largest_magnitude_kernel, which treat NaN as std::abs does (never larger).
+template <class T>
+__device__ inline T magnitude(T x) {
+  return x < T(0) ? -x : x;
+}
+
+template <class T>
+__global__ void coordinates_kernel(const T* basis, std::int64_t rows, const std::int64_t* delta,
+                                   AlisFrameGeometry geometry, T* out, std::int64_t n) {
+  const std::int64_t size = geometry.size, width = geometry.patch_width(), plane = size * width;
+  PIXSYN_GRID_STRIDE(e, n) {
+    const std::int64_t j = e % width, i = e / width % size, k = e / plane % rows, sample = e / (plane * rows);
+    const std::int64_t b = sample / geometry.patches, p = sample % geometry.patches;
+    const T x = geometry.x<T>(delta[b], p * width + j), y = geometry.y<T>(i);
+    const T raw = coordinate_phase(basis[2 * k], basis[2 * k + 1], x, y);
+    T* plane_k = out + (sample * 2 * rows + k) * plane + i * width + j;
+    plane_k[0] = sine(raw);
+    plane_k[rows * plane] = cosine(raw);
+  }
+}
+
+template <class T>
+__global__ void anchor_weights_kernel(const std::int64_t* delta, AlisFrameGeometry geometry, T* out, std::int64_t n) {
+  PIXSYN_GRID_STRIDE(e, n) {
+    const std::int64_t s = geometry.strip_column(delta[e / geometry.size], e % geometry.size);
+    const bool left = geometry.left_anchor(s) == 0;
+    const T t = geometry.right_weight<T>(s);
+    out[3 * e] = left ? T(1) - t : T(0);
+    out[3 * e + 1] = left ? t : T(1) - t;
+    out[3 * e + 2] = left ? T(0) : t;
+  }
+}
+
+template <class T>
+__global__ void seeded_noise_kernel(const std::int64_t* delta, AlisFrameGeometry geometry, std::uint64_t seed,
+                                    std::uint64_t layer, std::int64_t strip, T* out, std::int64_t n) {
+  const std::int64_t size = geometry.size, width = geometry.patch_width();
+  PIXSYN_GRID_STRIDE(e, n) {
+    const std::int64_t j = e % width, i = e / width % size, sample = e / (width * size);
+    const std::int64_t b = sample / geometry.patches, p = sample % geometry.patches;
+    const std::uint64_t number = geometry.noise_number(strip, delta[b], i, p * width + j);
+    out[e] = static_cast<T>(
+        pixsyn::detail::philox_normal(seed, alis_noise_offset(layer, static_cast<std::uint64_t>(b)), number));
+  }
+}
+
+// One thread per row: the rows are short (a layer's channels) and few (3 per sample).
+template <class T>
+__global__ void largest_magnitude_kernel(const T* x, std::int64_t rows, std::int64_t channels, T* mask) {
+  PIXSYN_GRID_STRIDE(r, rows) {
+    const T* row = x + r * channels;
+    std::int64_t best = 0;
+    for (std::int64_t c = 1; c < channels; ++c)
+      if (magnitude(row[c]) > magnitude(row[best])) best = c;
+    for (std::int64_t c = 0; c < channels; ++c) mask[r * channels + c] = c == best ? T(1) : T(0);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void alis_coordinates(const T* basis, std::int64_t rows, const std::int64_t* delta, std::int64_t batch,
+                      const AlisFrameGeometry& geometry, T* out) {
+  const std::int64_t n = batch * geometry.patches * rows * geometry.size * geometry.patch_width();
+  if (n == 0) return;
+  coordinates_kernel<<<grid_for(n), block_size, 0, stream()>>>(basis, rows, delta, geometry, out, n);
+  check_launch("alis_coordinates");
+}
+
+template <class T>
+void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry, T* out) {
+  const std::int64_t n = batch * geometry.size;
+  if (n == 0) return;
+  anchor_weights_kernel<<<grid_for(n), block_size, 0, stream()>>>(delta, geometry, out, n);
+  check_launch("alis_anchor_weights");
+}
+
+template <class T>
+void alis_seeded_noise(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry,
+                       std::uint64_t seed, std::uint64_t layer, std::int64_t strip, T* out) {
+  const std::int64_t n = batch * geometry.size * geometry.size;
+  if (n == 0) return;
+  seeded_noise_kernel<<<grid_for(n), block_size, 0, stream()>>>(delta, geometry, seed, layer, strip, out, n);
+  check_launch("alis_seeded_noise");
+}
+
+template <class T>
+void largest_magnitude_mask(const T* x, std::int64_t rows, std::int64_t channels, T* mask) {
+  if (rows == 0 || channels == 0) return;
+  largest_magnitude_kernel<<<grid_for(rows), block_size, 0, stream()>>>(x, rows, channels, mask);
+  check_launch("largest_magnitude_mask");
+}
+
+#define PIXSYN_INSTANTIATE(T)                                                                                    \
+  template void alis_coordinates<T>(const T*, std::int64_t, const std::int64_t*, std::int64_t,                   \
+                                    const AlisFrameGeometry&, T*);                                               \
+  template void alis_anchor_weights<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, T*);         \
+  template void alis_seeded_noise<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, std::uint64_t, \
+                                     std::uint64_t, std::int64_t, T*);                                           \
+  template void largest_magnitude_mask<T>(const T*, std::int64_t, std::int64_t, T*);
+PIXSYN_INSTANTIATE(float)
+PIXSYN_INSTANTIATE(double)
+#undef PIXSYN_INSTANTIATE
+
+}  // namespace pixsyn::backend::cuda
