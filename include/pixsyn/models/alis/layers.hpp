@@ -40,6 +40,7 @@ class Frames {
   Frames(std::vector<std::int64_t> delta, int patches, int anchor_distance)
       : delta_(std::move(delta)), patches_(patches), anchor_distance_(anchor_distance) {
     if constexpr (std::is_same_v<D, Cuda>) {
+      // Checked on the patch grid (a side of g columns), which every layer's side refines.
       for (const std::int64_t d : delta_) check_frame(geometry(patches_), d);
       auto host = Tensor<std::int64_t>::empty({batch()});
       std::copy(delta_.begin(), delta_.end(), host.data());
