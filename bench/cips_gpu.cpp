@@ -1,11 +1,13 @@
 // bench_cips_gpu: the fused GPU render of CIPS-skips 256 (random weights: the speed does not depend on
-// them) at the official benchmark sizes, fp32 (3×TF32 and SGEMM) and bf16 (fused and cuBLAS), with seeded
-// per-pixel noise (the official forward draws fresh noise too). Prints ms per call (median of CUDA-event
-// timings after warm-up), ms per image, achieved TFLOP/s (6.80 MFLOP per pixel) and peak GPU memory.
+// them) at the official benchmark sizes, fp32 (the fused 3×TF32 layers, cuBLAS 3×TF32 and SGEMM) and bf16
+// (fused and cuBLAS), with seeded per-pixel noise (the official forward draws fresh noise too). Prints
+// each fp32 mode's error against the CPU render, then ms per call (median of CUDA-event timings after
+// warm-up), ms per image, achieved TFLOP/s (6.80 MFLOP per pixel) and peak GPU memory.
 //   bench_cips_gpu [repeats] [--official FILE]   FILE: "size batch ms" lines of the official code measured
 //                                                 on the same GPU (bench/cips_official_gpu.py --out FILE)
 //   bench_cips_gpu --huge      one 16384 x 16384 image instead (see huge())
 //   bench_cips_gpu --profile   only 256² batch 16 bf16, for a profiler
+//   bench_cips_gpu --fp32      only the fp32 errors and the fp32 paths' times at four sizes
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -25,6 +27,7 @@
 #include "pixsyn/coords/grid.hpp"
 #include "pixsyn/models/cips.hpp"
 #include "pixsyn/render/cuda_cips.hpp"
+#include "pixsyn/render/tiled.hpp"
 
 namespace {
 
@@ -211,6 +214,51 @@ void huge(render::CudaCips<Model::config>& fast, const Model& g) {
   }
 }
 
+// One GPU render path: precision, fused layers, CudaRenderOptions::tf32_split, and its name in the tables.
+struct Path {
+  render::Precision precision;
+  bool fused;
+  int split;
+  const char* name;
+};
+// fp32: the fused 3×TF32 layers (the default where the GPU has them), the cuBLAS 3×TF32 split GEMMs (2, 1
+// and 4 accumulations), SGEMM; bf16: the fused Hopper layers (the default where the GPU has them), then
+// cuBLAS + epilogue passes.
+constexpr Path paths[] = {{render::Precision::fp32, true, backend::cuda::default_split_accumulations, "fp32"},
+                          {render::Precision::fp32, false, backend::cuda::default_split_accumulations, "fp32-split"},
+                          {render::Precision::fp32, false, 1, "fp32-acc1"},
+                          {render::Precision::fp32, false, 4, "fp32-acc4"},
+                          {render::Precision::fp32, false, 0, "fp32-sgemm"},
+                          {render::Precision::bf16, true, 0, "bf16"},
+                          {render::Precision::bf16, false, 0, "bf16-cublas"}};
+
+// Each fp32 path's error at the full model's shapes: a 32 x 32 render of 2 samples with seeded noise against
+// the CPU render (max |gpu - cpu| / max |cpu|; the tests bound it by 1e-5 on smaller models).
+void accuracy(render::CudaCips<Model::config>& fast, const Model& g) {
+  const auto w = g.map(Tensor<float>::randn({2, Model::config.style_dim}, Philox{3}));
+  const auto grid = coords::grid<float>(32, 32);
+  const auto cpu =
+      render::render_image(g, w, grid, render::RenderOptions<float>{.noise = cips::NoiseMode::seeded, .noise_seed = 5});
+  double scale = 0;
+  for (std::int64_t i = 0; i < cpu.numel(); ++i) scale = std::max(scale, double(std::abs(cpu.data()[i])));
+  std::printf("fp32 error against the CPU render (32x32, 2 samples, max-norm relative):");
+  for (const auto& [precision, fused, split, name] : paths) {
+    if (precision != render::Precision::fp32) continue;
+    const auto gpu = fast.render_image(w, grid,
+                                       render::CudaRenderOptions{.precision = precision,
+                                                                 .noise = cips::NoiseMode::seeded,
+                                                                 .noise_seed = 5,
+                                                                 .fused_layers = fused,
+                                                                 .tf32_split = split});
+    double err = 0;
+    for (std::int64_t i = 0; i < cpu.numel(); ++i)
+      err = std::max(err, std::abs(double(gpu.data()[i]) - double(cpu.data()[i])));
+    std::printf("  %s %.2e", name, err / scale);
+  }
+  std::printf("\n\n");
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -238,23 +286,28 @@ int main(int argc, char** argv) {
     std::printf("256x256 batch 16 bf16: %.3f ms\n", r.median_ms);
     return 0;
   }
+  accuracy(fast, g);
+  if (first == "--fp32") {  // the fp32 paths alone, for a quick comparison
+    const Row fp32_rows[] = {{256, 1}, {256, 16}, {512, 1}, {1024, 1}};
+    for (const auto& row : fp32_rows) {
+      const auto w = to_device(g.map(Tensor<float>::randn({row.batch, Model::config.style_dim}, Philox{7})));
+      for (const auto& [precision, fused, split, name] : paths) {
+        if (precision != render::Precision::fp32) continue;
+        const render::CudaRenderOptions options{.precision = precision,
+                                                .noise = cips::NoiseMode::seeded,
+                                                .noise_seed = 1,
+                                                .fused_layers = fused,
+                                                .tf32_split = split};
+        const auto r = measure(fast, w, row.size, options, 10);
+        std::printf("%4dx%-5d %5d %11s %10.3f ms  %6.1f TFLOP/s\n", row.size, row.size, row.batch, name, r.median_ms,
+                    double(row.size) * row.size * row.batch * flop_per_pixel / (r.median_ms * 1e9));
+        std::fflush(stdout);
+      }
+    }
+    return 0;
+  }
   ceilings(repeats);
   const Row rows[] = {{256, 1}, {256, 4}, {256, 16}, {512, 1}, {512, 4}, {1024, 1}};
-  // fp32: 3×TF32 split GEMMs (the default where the GPU has TF32 tensor cores; with the default, 1 and 4
-  // accumulations), then SGEMM; bf16: the fused Hopper layers (the default where the GPU has them), then
-  // cuBLAS + epilogue passes.
-  struct Path {
-    render::Precision precision;
-    bool fused;
-    int split;  // CudaRenderOptions::tf32_split
-    const char* name;
-  };
-  constexpr Path paths[] = {{render::Precision::fp32, false, backend::cuda::default_split_accumulations, "fp32"},
-                            {render::Precision::fp32, false, 1, "fp32-acc1"},
-                            {render::Precision::fp32, false, 4, "fp32-acc4"},
-                            {render::Precision::fp32, false, 0, "fp32-sgemm"},
-                            {render::Precision::bf16, true, 0, "bf16"},
-                            {render::Precision::bf16, false, 0, "bf16-cublas"}};
   std::printf("%-10s %5s %11s %10s %9s %9s %10s %10s %12s %8s\n", "size", "batch", "prec", "ms/call", "ms/image",
               "TFLOP/s", "peak MiB", "extra MiB", "official ms", "speedup");
   for (const auto& row : rows) {

@@ -1,15 +1,18 @@
 // The fused CIPS inference engine (see include/pixsyn/backend/cuda/cips_fast.hpp). Per render call: one
 // fp32 GEMM gives every layer's styles, one small kernel per layer folds styles and demodulation into
 // per-sample weights; then per tile of points: the input features once (shared by the batch), and per
-// StyledConv one strided-batched GEMM plus one epilogue kernel. In fp32 the GEMM operands are stored split
-// for 3×TF32 GEMMs (split_gemm.hpp) where the GPU has TF32 tensor cores: the kernels that write them (fold,
-// features, epilogue) write the split directly. The whole call is captured as a CUDA graph and replayed
-// while the same call repeats.
+// StyledConv one fused Hopper kernel (sm90/fused_layer.cuh; bf16, and fp32 as 3×TF32 with the activations
+// split in registers) or one strided-batched GEMM plus one epilogue kernel. On the cuBLAS path in fp32 the
+// GEMM operands are stored split for 3×TF32 GEMMs (split_gemm.hpp) where the GPU has TF32 tensor cores: the
+// kernels that write them (fold, features, epilogue) write the split directly; the fused fp32 layer reads
+// split weights and plain activations. The whole call is captured as a CUDA graph and replayed while the
+// same call repeats.
 #include <cuda_bf16.h>
 
 #include <algorithm>
 #include <cmath>
 #include <tuple>
+#include <type_traits>
 
 #include "common.cuh"
 #include "fast_render.cuh"
@@ -139,16 +142,18 @@ struct CipsEngine::Impl {
   static bool split(const CipsRenderOptions& o) {
     return o.precision == Precision::fp32 && o.tf32_split > 0 && Context::instance().compute_capability() >= 80;
   }
-  // Whether this call runs each StyledConv as one fused kernel (sm90/fused_layer.cuh).
+  // Whether this call runs each StyledConv as one fused kernel (sm90/fused_layer.cuh): bf16, or fp32 as
+  // 3×TF32.
   bool fused(const CipsRenderOptions& o) const {
-    if (o.precision != Precision::bf16 || !o.fused_layers || !fused_layers_supported()) return false;
+    if (!o.fused_layers || (o.precision == Precision::fp32 && !split(o)) || !fused_layers_supported()) return false;
     return std::all_of(convs.begin(), convs.end(),
                        [](const DeviceLayer& l) { return l.in % 8 == 0 && l.out % 8 == 0; });
   }
   // ToRGB partial sums per point after a fused layer of `width` outputs: one per tile of output channels.
-  static std::int64_t rgb_parts(std::int64_t width) {
+  static std::int64_t rgb_parts(std::int64_t width, bool half) {
 #if PIXSYN_CUDA_SM90
-    return (width + sm90::tile_out - 1) / sm90::tile_out;
+    const std::int64_t tile = half ? sm90::tile_out<bf16> : sm90::tile_out<float>;
+    return (width + tile - 1) / tile;
 #else
     return 0;
 #endif
@@ -208,7 +213,7 @@ CipsEngine::~CipsEngine() = default;
 void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t width, std::int64_t points, float* out,
                               const CipsRenderOptions& o, bool fused, const Storage& st, std::int64_t chunk,
                               std::int64_t count) {
-  const bool half = st.half, split = st.split;
+  const bool half = st.half, split = st.split_values();  // split: activations too (the cuBLAS path)
   const std::size_t we = st.weight_bytes(), e = st.value_bytes();
   const cudaDataType_t type = half ? CUDA_R_16BF : CUDA_R_32F;
   cudaStream_t s = stream();
@@ -246,7 +251,7 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
       if (half)
         fold_styles<<<blocks, block_size, 0, s>>>(l.in, l.out, weight, style + l.style_row, style_rows, true, 1e-8f,
                                                   stride, reinterpret_cast<bf16*>(dst));
-      else if (split)
+      else if (st.split)
         fold_styles<float, float, true><<<blocks, block_size, 0, s>>>(l.in, l.out, weight, style + l.style_row,
                                                                       style_rows, true, 1e-8f, stride,
                                                                       reinterpret_cast<float*>(dst), SplitSide::right);
@@ -302,27 +307,33 @@ void CipsEngine::Impl::record(std::int64_t batch, const float* xy, std::int64_t 
                 shared_x ? 0 : n * l.in, 0.0, z, CUDA_R_32F, l.out, n * l.out, nb, CUBLAS_COMPUTE_32F, op_name);
       };
 #if PIXSYN_CUDA_SM90
-      // The fused path: x → z (or only the ToRGB sums for the last layer) in one kernel.
+      // The fused path: x → z (or only the ToRGB sums for the last layer) in one kernel; E = bf16 or float.
       auto fused_layer = [&](std::size_t layer, const void* weights, const void* x, bool shared_x, void* z,
                              const void* residual, int rgb) {
         const DeviceLayer& l = convs[layer];
-        sm90::FusedLayer<bf16> f;
-        f.samples = nb, f.count = n, f.in = l.in, f.out = l.out;
-        f.x = static_cast<const bf16*>(x), f.shared_x = shared_x;
-        f.weight = static_cast<const bf16*>(weights), f.weight_stride = st.fold_stride(l.in, l.out);
-        f.bias = l.bias.get<float>();
-        f.noise = o.noise, f.noise_weight = l.noise_weight, f.seed = o.noise_seed, f.layer = layer;
-        f.sample0 = static_cast<std::uint64_t>(b0), f.first = o.first_point + static_cast<std::uint64_t>(first);
-        f.residual = static_cast<const bf16*>(residual);
+        auto launch = [&](auto f) {
+          using E = std::remove_const_t<std::remove_pointer_t<decltype(f.x)>>;
+          f.samples = nb, f.count = n, f.in = l.in, f.out = l.out;
+          f.x = static_cast<const E*>(x), f.shared_x = shared_x;
+          f.weight = static_cast<const E*>(weights), f.weight_stride = st.fold_stride(l.in, l.out);
+          f.bias = l.bias.get<float>();
+          f.noise = o.noise, f.noise_weight = l.noise_weight, f.seed = o.noise_seed, f.layer = layer;
+          f.sample0 = static_cast<std::uint64_t>(b0), f.first = o.first_point + static_cast<std::uint64_t>(first);
+          f.residual = static_cast<const E*>(residual);
+          if (rgb >= 0) {
+            f.rgb_weight = rgb_folded[rgb],
+            f.rgb_weight_stride = plain_fp32.fold_stride(to_rgbs[rgb].in, to_rgbs[rgb].out);
+            f.rgb_partial = rgb_partial;
+          }
+          f.z = layer + 1 == convs.size() ? nullptr : static_cast<E*>(z);
+          sm90::fused_layer(f, s);
+        };
+        if (half)
+          launch(sm90::FusedLayer<bf16>{});
+        else
+          launch(sm90::FusedLayer<float>{});
         if (rgb >= 0) {
-          f.rgb_weight = rgb_folded[rgb],
-          f.rgb_weight_stride = plain_fp32.fold_stride(to_rgbs[rgb].in, to_rgbs[rgb].out);
-          f.rgb_partial = rgb_partial;
-        }
-        f.z = layer + 1 == convs.size() ? nullptr : static_cast<bf16*>(z);
-        sm90::fused_layer(f, s);
-        if (rgb >= 0) {
-          reduce_rgb<<<grid_for(nb * n * 3), block_size, 0, s>>>(nb * n, n, static_cast<int>(rgb_parts(l.out)),
+          reduce_rgb<<<grid_for(nb * n * 3), block_size, 0, s>>>(nb * n, n, static_cast<int>(rgb_parts(l.out, half)),
                                                                  rgb_partial, to_rgbs[rgb].bias.get<float>(),
                                                                  out + b0 * 3 * points, points, first, rgb == 0);
           check_launch(op_name);
@@ -414,15 +425,15 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
                         points, ")");
   pixsyn::detail::check(o.tf32_split >= 0 && o.tf32_split <= 8, "cips fast path: tf32_split is ", o.tf32_split,
                         "; expected 0 (SGEMM) to 8 accumulations");
-  const Storage st{o.precision == Precision::bf16, split(o), split(o) ? o.tf32_split : 0};
+  const bool fused = this->fused(o), half = o.precision == Precision::bf16;
+  const Storage st{half, split(o), split(o) ? o.tf32_split : 0, fused && !half};
   const std::size_t e = st.value_bytes();
   // Folded weights of all samples if they take at most half the budget, else of a chunk of samples.
   const std::size_t per_sample = fold_elems(st) * st.weight_bytes() + rgb_fold_elems * 4;
   const std::int64_t chunk = std::clamp<std::int64_t>(
       static_cast<std::int64_t>(o.workspace_bytes / 2 / std::max<std::size_t>(per_sample, 1)), 1, batch);
-  const bool fused = this->fused(o);
   const std::size_t fixed = chunk * per_sample + 5 * 256;
-  const std::size_t extra = fused                 ? chunk * rgb_parts(max_width) * 3 * 4
+  const std::size_t extra = fused                 ? chunk * rgb_parts(max_width, half) * 3 * 4
                             : st.half || st.split ? chunk * max_width * 4
                                                   : 0;
   const std::size_t per_point = (chunk * (residual ? 4 : 2) * max_width + input_width) * e + extra;

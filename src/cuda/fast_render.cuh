@@ -67,18 +67,21 @@ void compute_styles(std::int64_t batch, std::int64_t rows, std::int64_t dim, con
 constexpr std::int64_t round_up(std::int64_t n, std::int64_t m) { return (n + m - 1) / m * m; }
 
 // How a call stores its GEMM operands: 16 bits (half; bf16 for CIPS, fp16 for CREPS), fp32, or fp32 split for 3×TF32
-// GEMMs (three floats a value) summed in `accumulations` passes.
+// GEMMs (three floats a value) summed in `accumulations` passes. The fused fp32 layer (sm90/fused_layer.cuh) reads
+// split weights and plain fp32 activations, which it splits itself (split_weights_only).
 struct Storage {
   bool half, split;
   int accumulations;
-  std::size_t weight_bytes() const { return half ? 2 : 4; }              // per stored weight element
-  std::size_t value_bytes() const { return half ? 2 : split ? 12 : 4; }  // per activation value
+  bool split_weights_only = false;
+  std::size_t weight_bytes() const { return half ? 2 : 4; }                       // per stored weight element
+  std::size_t value_bytes() const { return half ? 2 : split_values() ? 12 : 4; }  // per activation value
+  bool split_values() const { return split && !split_weights_only; }
   // Elements between two samples' folded (out, in) weights, padded so that each starts 256-byte aligned.
   std::int64_t fold_stride(std::int64_t in, std::int64_t out) const {
     return round_up((split ? 3 : 1) * in * out, 128);
   }
 };
-inline constexpr Storage plain_fp32{false, false, 0};  // folds read by kernels as plain fp32
+inline constexpr Storage plain_fp32{false, false, 0, false};  // folds read by kernels as plain fp32
 
 __device__ __forceinline__ float to_float(float v) { return v; }
 

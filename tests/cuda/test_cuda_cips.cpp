@@ -1,6 +1,7 @@
 // The fused GPU render of CIPS (render/cuda_cips.hpp) against the CPU generator: the PyTorch fixture
-// models (CIPSskip and CIPSres, trained-like weights) and random-init models, fp32 (≤ 1e-5; 3×TF32 and
-// SGEMM) and bf16 (≤ 1e-2; fused and cuBLAS), seeded noise and none, one tile and many, a band of rows.
+// models (CIPSskip and CIPSres, trained-like weights) and random-init models, fp32 (≤ 1e-5; the fused 3×TF32
+// layers, cuBLAS 3×TF32 and SGEMM) and bf16 (≤ 1e-2; fused and cuBLAS), seeded noise and none, one tile and
+// many, a band of rows.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -22,8 +23,9 @@ using render::Precision;
 
 // Widths that are not multiples of 8 take the scalar epilogue.
 constexpr cips::Config odd_widths{.size = 8, .hidden = 6, .style_dim = 10, .mapping_layers = 1, .channels = {12, 5}};
-// Multiples of 8 that leave the fused kernel's 256-column tiles partly empty (264 = 256 + 8) and its
-// 64-column store blocks ragged (40): the edges of its loads, stores and ToRGB partial sums.
+// Multiples of 8 that leave the fused kernel's 256-column (fp32: 128-column) tiles partly empty (264 = 256 + 8
+// = 2·128 + 8) and its 64-column (fp32: 32-column) store blocks ragged (40): the edges of its loads, stores and
+// ToRGB partial sums. 20 and 40 inputs leave its 64-value (fp32: 32-value) k steps ragged.
 constexpr cips::Config ragged_tiles{
     .size = 8, .hidden = 20, .style_dim = 16, .mapping_layers = 1, .channels = {264, 40, 264}};
 constexpr cips::Config ragged_tiles_residual{.size = 8,
@@ -39,15 +41,16 @@ double render_error(const Tensor<float>& got, const Tensor<float>& want, Precisi
   return relative_error(got, want, precision == Precision::fp32 ? Norm::max : Norm::l2);
 }
 
-// The GPU paths: fp32 with 3×TF32 or SGEMM GEMMs, bf16 with the fused Hopper kernels (sm90/fused_layer.cu,
-// where the GPU has them) or cuBLAS.
+// The GPU paths: fp32 with the fused 3×TF32 Hopper kernels (sm90/fused_layer.cu, where the GPU has them),
+// cuBLAS 3×TF32 or SGEMM GEMMs; bf16 with the fused Hopper kernels or cuBLAS.
 struct Path {
   Precision precision;
   bool fused;
   int split;  // CudaRenderOptions::tf32_split
   const char* label;
 };
-constexpr Path paths[] = {{Precision::fp32, false, backend::cuda::default_split_accumulations, " fp32 3xTF32"},
+constexpr Path paths[] = {{Precision::fp32, true, backend::cuda::default_split_accumulations, " fp32 fused 3xTF32"},
+                          {Precision::fp32, false, backend::cuda::default_split_accumulations, " fp32 3xTF32"},
                           {Precision::fp32, false, 0, " fp32 SGEMM"},
                           {Precision::bf16, true, 0, " bf16 fused"},
                           {Precision::bf16, false, 0, " bf16 cuBLAS"}};
@@ -103,6 +106,20 @@ void check_fixture(const std::string& name, std::int64_t height, std::int64_t wi
   check_model(g, name, height, width);
 }
 
+// A fused path's render is deterministic: `want`'s pixels bit for bit, call after call, in other tilings too
+// (a race would move them).
+template <cips::Config C, class Points>
+void check_deterministic(render::CudaCips<C>& fast, const Tensor<float>& w, const Points& grid,
+                         render::CudaRenderOptions options, const Tensor<float>& want) {
+  for (std::int64_t tile : {0, 640, 2048})
+    for (int repeat = 0; repeat < 3; ++repeat) {
+      options.max_pixels = tile;
+      options.graph = repeat == 0;
+      const auto again = fast.render_image(w, grid, options);
+      CHECK(std::equal(again.data(), again.data() + again.numel(), want.data()));
+    }
+}
+
 }  // namespace
 
 TEST_CASE("cuda cips: the fast path equals the CPU generator on the PyTorch fixture models") {
@@ -136,13 +153,7 @@ TEST_CASE("cuda cips: bf16 takes the fused Hopper layers where the GPU has them"
   MESSAGE("fused vs cuBLAS bf16: " << difference);
   CHECK(difference > 0);
   CHECK(difference <= 1e-2);
-  // Deterministic: the same pixels bit for bit, call after call, in other tilings too (a race would move them).
-  for (std::int64_t tile : {0, 640, 2048})
-    for (int repeat = 0; repeat < 3; ++repeat) {
-      const auto again =
-          fast.render_image(w, grid, {.precision = Precision::bf16, .max_pixels = tile, .graph = repeat == 0});
-      CHECK(std::equal(again.data(), again.data() + again.numel(), fused.data()));
-    }
+  check_deterministic(fast, w, grid, {.precision = Precision::bf16}, fused);
 }
 
 TEST_CASE("cuda cips: fp32 takes the 3xTF32 split GEMMs where the GPU has TF32 tensor cores") {
@@ -150,22 +161,49 @@ TEST_CASE("cuda cips: fp32 takes the 3xTF32 split GEMMs where the GPU has TF32 t
     MESSAGE("compute capability below 8.0: no TF32 tensor cores, fp32 uses SGEMM");
     return;
   }
-  // Against the CPU render, for 1, 2 and 4 accumulations: the default keeps the fp32 bound, one
+  // The cuBLAS path against the CPU render, for 1, 2 and 4 accumulations: the default keeps the fp32 bound, one
   // accumulation (the fastest) a looser one (split_gemm.hpp). None equals SGEMM bit for bit: the split ran.
   cips::Skips<64> g(6);
   render::CudaCips<cips::Skips<64>::config> fast(g);
   const auto w = g.map(Tensor<float>::randn({2, 512}, Philox{4}));
   const auto grid = coords::grid<float>(32, 40);
   const auto cpu = render::render_image(g, w, grid);
-  const auto sgemm = fast.render_image(w, grid, {.tf32_split = 0});
+  const auto sgemm = fast.render_image(w, grid, {.fused_layers = false, .tf32_split = 0});
   MESSAGE("fp32 SGEMM vs CPU: " << relative_error(sgemm, cpu, Norm::max));
   for (int accumulations : {1, 2, 4}) {
-    const auto split = fast.render_image(w, grid, {.tf32_split = accumulations});
+    const auto split = fast.render_image(w, grid, {.fused_layers = false, .tf32_split = accumulations});
     const double error = relative_error(split, cpu, Norm::max);
     MESSAGE("fp32 3xTF32, " << accumulations << " accumulations, vs CPU: " << error);
     CHECK(relative_error(split, sgemm, Norm::max) > 0);
     CHECK(error <= (accumulations >= backend::cuda::default_split_accumulations ? 1e-5 : 1e-4));
   }
+}
+
+TEST_CASE("cuda cips: fp32 takes the fused 3xTF32 layers where the GPU has them") {
+  if (!backend::cuda::fused_layers_supported()) {
+    MESSAGE("no sm_90a build or not a compute capability 9.0 GPU: fp32 takes the cuBLAS path");
+    return;
+  }
+  // At the official widths (512, the first layer 1024 deep), 33 x 41 points (not a multiple of the kernel's
+  // 128-row tiles): within the fp32 bound of the CPU render, and not bit for bit the cuBLAS split path's
+  // result, so the fused kernel ran.
+  cips::Skips<64> g(7);
+  render::CudaCips<cips::Skips<64>::config> fast(g);
+  const auto w = g.map(Tensor<float>::randn({2, 512}, Philox{5}));
+  const auto grid = coords::grid<float>(33, 41);
+  const render::CudaRenderOptions options{.noise = cips::NoiseMode::seeded, .noise_seed = 3};
+  const auto cpu =
+      render::render_image(g, w, grid, render::RenderOptions<float>{.noise = options.noise, .noise_seed = 3});
+  const auto fused = fast.render_image(w, grid, options);
+  auto cublas_options = options;
+  cublas_options.fused_layers = false;
+  const auto cublas = fast.render_image(w, grid, cublas_options);
+  const double error = relative_error(fused, cpu, Norm::max);
+  MESSAGE("fp32 fused 3xTF32 vs CPU: " << error
+                                       << "; cuBLAS 3xTF32 vs CPU: " << relative_error(cublas, cpu, Norm::max));
+  CHECK(error <= 1e-5);
+  CHECK(relative_error(fused, cublas, Norm::max) > 0);
+  check_deterministic(fast, w, grid, options, fused);
 }
 
 TEST_CASE("cuda cips: unsupported inputs are refused clearly") {

@@ -24,7 +24,7 @@ struct CudaRenderOptions {
   std::size_t workspace_bytes = std::size_t(512) << 20;  // GPU memory for a tile's activations and weights
   std::int64_t max_pixels = 0;  // (sample, point) pairs per tile; 0 chooses the most the budget allows
   bool graph = true;            // capture the call as a CUDA graph and replay it while the call repeats
-  bool fused_layers = true;     // bf16 on an H100-class GPU (sm_90): one kernel per layer, GEMM and epilogue
+  bool fused_layers = true;     // on an H100-class GPU (sm_90): one kernel per layer, GEMM and epilogue (bf16, fp32)
   // fp32 on a GPU with TF32 tensor cores: 3×TF32 GEMMs with this many accumulations (split_gemm.hpp); 0: SGEMM
   int tf32_split = backend::cuda::default_split_accumulations;
 };

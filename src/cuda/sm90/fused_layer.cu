@@ -1,8 +1,11 @@
 // The Hopper fused layer (see fused_layer.cuh). One persistent CTA per SM: warpgroup 0 is the TMA
-// producer (one thread), warpgroups 1 and 2 each own 64 rows of a 128 × 256 output tile. Tiles run
-// output-tile fastest, so the two tiles of a row block reuse its activations from L2; the folded
-// weights of a sample (512 KiB for 512 × 512) stay in L2 across its row blocks. Operands are K-major
-// in 128-byte swizzled shared memory, the layout TMA's SWIZZLE_128B writes and wgmma reads.
+// producer (one thread), warpgroups 1 and 2 each own 64 rows of a 128 × tile_out<E> output tile. Tiles
+// run output-tile fastest, so the tiles of a row block reuse its activations from L2; the folded weights
+// of a sample (512 KiB for 512 × 512 in 16 bits) stay in L2 across its row blocks. Operands are K-major
+// in 128-byte swizzled shared memory, the layout TMA's SWIZZLE_128B writes and wgmma reads. Every size
+// in bytes is the same for both element sizes: a k step is one 128-byte row (64 16-bit values or 32
+// floats), a stage holds 128 activation rows and 256 weight rows (fp32: 128 heads and 128 remainders),
+// and the output tile is 128 rows of 512 bytes.
 #include <cuda.h>
 #include <cudaTypedefs.h>
 
@@ -11,6 +14,7 @@
 
 #include "../common.cuh"
 #include "../half_types.cuh"
+#include "../tf32_split.cuh"
 #include "fused_layer.cuh"
 #include "pixsyn/core/error.hpp"
 #include "pixsyn/core/philox.hpp"
@@ -20,20 +24,24 @@ namespace pixsyn::backend::cuda::sm90 {
 namespace {
 
 constexpr const char* op_name = "fused layer (sm90)";
-constexpr int tile_m = 128, tile_k = 64, stages = 3, threads = 384;
-constexpr int a_bytes = tile_m * tile_k * 2, b_bytes = int(tile_out) * tile_k * 2, stage_bytes = a_bytes + b_bytes;
-// Shared memory: the operand stages; the output tile in 16 bits for the TMA store (per warpgroup four 64 × 64
-// blocks in 128-byte swizzle); the bias and ToRGB weights of the tile's columns and the noise of its
+constexpr int tile_m = 128, row_bytes = 128, stages = 3, threads = 384;
+// Values of E in one k step (a 128-byte row).
+template <class E>
+constexpr int tile_k = row_bytes / int(sizeof(E));
+constexpr int max_tile_out = int(tile_out<__half>);
+constexpr int a_bytes = tile_m * row_bytes, b_bytes = max_tile_out * row_bytes, stage_bytes = a_bytes + b_bytes;
+// Shared memory: the operand stages; the output tile for the TMA store (per warpgroup four blocks of 64 rows ×
+// 128 bytes in 128-byte swizzle); the bias and ToRGB weights of the tile's columns and the noise of its
 // rows, each for two tiles in turn; the barriers. Plus slack to align the start to 1024 bytes.
-constexpr int staging_offset = stages * stage_bytes, staging_bytes = tile_m * int(tile_out) * 2;
-constexpr int columns_offset = staging_offset + staging_bytes, columns_floats = 4 * int(tile_out);
+constexpr int block_bytes = 64 * row_bytes, staging_offset = stages * stage_bytes, staging_bytes = 8 * block_bytes;
+constexpr int columns_offset = staging_offset + staging_bytes, columns_floats = 4 * max_tile_out;
 constexpr int noise_offset = columns_offset + 2 * columns_floats * 4;
 constexpr int barriers_offset = noise_offset + 2 * tile_m * 4;
 constexpr int smem_bytes = barriers_offset + 2 * stages * 8 + 1024;
 
 template <class E>
 struct Params {
-  std::int64_t samples, count, out, m_tiles, n_tiles, k_tiles, tiles;
+  std::int64_t samples, count, in, out, m_tiles, n_tiles, k_tiles, tiles;
   bool shared_x, noise;
   const float* bias;
   float noise_weight;
@@ -162,10 +170,81 @@ __device__ __forceinline__ void wgmma_m64n256k16(float (&d)[128], std::uint64_t 
 }
 #undef PIXSYN_WGMMA_M64N256K16
 
+// d (64 × 128 fp32) += A (64 × 8, TF32 in registers: a[i] is row warp·16 + lane/4 + 8(i%2), column lane%4 +
+// 4(i/2)) · B (128 × 8 TF32)ᵀ, or = when accumulate is 0.
+__device__ __forceinline__ void wgmma_m64n128k8_tf32(float (&d)[64], const std::uint32_t (&a)[4], std::uint64_t b,
+                                                     std::uint32_t accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k8.f32.tf32.tf32 {"
+      "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
+      "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
+      "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+      "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
+      "}, {%64, %65, %66, %67}, %68, p, 1, 1;\n}\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]),
+        "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]),
+        "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]),
+        "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]),
+        "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]),
+        "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]),
+        "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]),
+        "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate));
+}
+
+// Keeps the compiler from moving accesses of the accumulators across the asynchronous wgmma's issue and wait.
+template <int N>
+__device__ __forceinline__ void fence_registers(float (&d)[N]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+
+// One stage of the fp32 kernel, issued: this warpgroup's 64 rows × 32 activations (at `rows`, swizzled)
+// are split into TF32 heads and remainders (rounded to TF32 too, so that their error is unbiased), and
+// d = Σ_k r_a·h_b + h_a·r_b, then + h_a·h_b, over the 32 k, with the weights' heads and remainders at
+// `heads` and `heads` + 16 KiB. The caller waits for the group and promotes d; `h` and `r` must stay
+// untouched until then (the tensor cores read them asynchronously).
+__device__ __forceinline__ void issue_split_stage(float (&d)[64], std::uint32_t (&h)[4][4], std::uint32_t (&r)[4][4],
+                                                  const unsigned char* rows, const unsigned char* heads) {
+  const int warp = threadIdx.x % 128 / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+#pragma unroll
+  for (int kk = 0; kk < 4; ++kk)
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      // row warp·16 + g + 8(i%2) (its position in the 8-row swizzle pattern is g), column 8kk + t + 4(i/2)
+      const int row = warp * 16 + g + 8 * (i % 2), chunk = 2 * kk + i / 2;
+      const float x = *reinterpret_cast<const float*>(rows + row * row_bytes + ((chunk ^ g) * 16) + 4 * t);
+      const float head = tf32_head(x);
+      h[kk][i] = __float_as_uint(head), r[kk][i] = __float_as_uint(tf32_head(x - head));
+    }
+  const std::uint64_t bh = descriptor(heads), br = descriptor(heads + b_bytes / 2);
+  wgmma_fence();
+#pragma unroll
+  for (int kk = 0; kk < 4; ++kk)  // 8 floats = 32 bytes further along the swizzled rows
+    wgmma_m64n128k8_tf32(d, r[kk], bh + 2 * kk, kk > 0);
+#pragma unroll
+  for (int kk = 0; kk < 4; ++kk) wgmma_m64n128k8_tf32(d, h[kk], br + 2 * kk, 1);
+#pragma unroll
+  for (int kk = 0; kk < 4; ++kk) wgmma_m64n128k8_tf32(d, h[kk], bh + 2 * kk, 1);
+  wgmma_commit();
+}
+
+// Two neighbouring values of a row of E as floats.
+template <class E>
+__device__ __forceinline__ float2 load_pair(const E* p) {
+  if constexpr (std::is_same_v<E, float>)
+    return *reinterpret_cast<const float2*>(p);
+  else
+    return unpack2(*reinterpret_cast<const Pair16<E>*>(p));
+}
+
 template <class E, bool Residual, bool Rgb, bool Clamp>
 __global__ void __launch_bounds__(threads, 1)
     fused_layer_kernel(const __grid_constant__ CUtensorMap x_map, const __grid_constant__ CUtensorMap w_map,
                        const __grid_constant__ CUtensorMap z_map, Params<E> p) {
+  constexpr bool split = std::is_same_v<E, float>;
+  constexpr int n = int(tile_out<E>), k = tile_k<E>;
   extern __shared__ unsigned char raw[];
   // 128-byte swizzling repeats every 1024 bytes: tiles start on that boundary.
   auto* smem = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(raw) + 1023) & ~std::uintptr_t(1023));
@@ -178,7 +257,7 @@ __global__ void __launch_bounds__(threads, 1)
   }
   __syncthreads();
 
-  // The producer needs few registers; the consumers hold a 64 × 256 fp32 accumulator each.
+  // The producer needs few registers; the consumers hold 64 × 256 fp32 accumulators each (fp32: 2 × 64 × 128).
   if (group == 0) {  // producer
     asm volatile("setmaxnreg.dec.sync.aligned.u32 40;");
     if (threadIdx.x != 0) return;
@@ -190,8 +269,11 @@ __global__ void __launch_bounds__(threads, 1)
         barrier_wait(&empty[stage], phase ^ 1);
         barrier_expect(&full[stage], stage_bytes);
         unsigned char* a = smem + stage * stage_bytes;
-        tma_load(a, &x_map, kt * tile_k, mt * tile_m, p.shared_x ? 0 : b, &full[stage]);
-        tma_load(a + a_bytes, &w_map, kt * tile_k, nt * int(tile_out), b, &full[stage]);
+        tma_load(a, &x_map, kt * k, mt * tile_m, p.shared_x ? 0 : b, &full[stage]);
+        tma_load(a + a_bytes, &w_map, kt * k, nt * n, b, &full[stage]);
+        // fp32: the remainders, `in` further along the split rows (past in, the chunk reads other parts of
+        // the row, which meet the activations' zero fill).
+        if constexpr (split) tma_load(a + a_bytes + b_bytes / 2, &w_map, int(p.in) + kt * k, nt * n, b, &full[stage]);
         if (++stage == stages) stage = 0, phase ^= 1;
       }
     }
@@ -206,32 +288,42 @@ __global__ void __launch_bounds__(threads, 1)
   unsigned char* staging = smem + staging_offset + half * (staging_bytes / 2);
   int stage = 0, parity = 0;
   std::uint32_t phase = 0;
-  float d[128];
+  float d[n / 2];  // the accumulators (fp32: the promoted sums)
+  // fp32 only: the tensor cores' sums of one stage, and the split activations they read.
+  float chunk[split ? 64 : 1];
+  std::uint32_t heads[4][4], remainders[4][4];
   for (std::int64_t t = blockIdx.x; t < p.tiles; t += gridDim.x, parity ^= 1) {
     const std::int64_t nt = t % p.n_tiles, mt = t / p.n_tiles % p.m_tiles, b = t / p.n_tiles / p.m_tiles;
     // The tile's bias and ToRGB weights into shared memory (the other half of the buffer may still be read).
     float* columns = reinterpret_cast<float*>(smem + columns_offset) + parity * columns_floats;
-    for (int i = threadIdx.x - 128; i < int(tile_out); i += 256) {
-      const std::int64_t col = nt * tile_out + i;
+    for (int i = threadIdx.x - 128; i < n; i += 256) {
+      const std::int64_t col = nt * n + i;
       const bool in = col < p.out;
       columns[i] = in ? p.bias[col] : 0.0f;
       if constexpr (Rgb)
         for (int c = 0; c < 3; ++c)
-          columns[(c + 1) * tile_out + i] = in ? p.rgb_weight[b * p.rgb_weight_stride + c * p.out + col] : 0.0f;
+          columns[(c + 1) * n + i] = in ? p.rgb_weight[b * p.rgb_weight_stride + c * p.out + col] : 0.0f;
     }
     named_barrier(1, 256);
 
     float* noise = reinterpret_cast<float*>(smem + noise_offset) + parity * tile_m + half * 64;
+    if constexpr (split)
+#pragma unroll
+      for (int i = 0; i < n / 2; ++i) d[i] = 0;
     int previous = 0;
     for (int kt = 0; kt < p.k_tiles; ++kt) {
       barrier_wait(&full[stage], phase);
       const unsigned char* a = smem + stage * stage_bytes;
-      const std::uint64_t da = descriptor(a + half * 64 * 128), db = descriptor(a + a_bytes);
-      wgmma_fence();
+      if constexpr (split) {
+        issue_split_stage(chunk, heads, remainders, a + half * 64 * row_bytes, a + a_bytes);
+      } else {
+        const std::uint64_t da = descriptor(a + half * 64 * row_bytes), db = descriptor(a + a_bytes);
+        wgmma_fence();
 #pragma unroll
-      for (int kk = 0; kk < tile_k / 16; ++kk)  // 16 values = 32 bytes further along the swizzled rows
-        wgmma_m64n256k16<E>(d, da + 2 * kk, db + 2 * kk, kt > 0 || kk > 0);
-      wgmma_commit();
+        for (int kk = 0; kk < k / 16; ++kk)  // 16 values = 32 bytes further along the swizzled rows
+          wgmma_m64n256k16<E>(d, da + 2 * kk, db + 2 * kk, kt > 0 || kk > 0);
+        wgmma_commit();
+      }
       // While the tensor cores work: the noise of the warpgroup's 64 rows, one per thread.
       if (kt == 0 && p.noise && threadIdx.x % 128 < 64) {
         const std::int64_t r = mt * tile_m + half * 64 + threadIdx.x % 128;
@@ -241,24 +333,33 @@ __global__ void __launch_bounds__(threads, 1)
                       p.noise_weight
                 : 0.0f;
       }
-      if (kt > 0) {  // the previous k step is done: its stage may be refilled
+      if constexpr (split) {  // the stage's sums promoted into the fp32 accumulators; its stage may be refilled
+        wgmma_wait<0>();
+        fence_registers(chunk);
+        barrier_arrive(&empty[stage]);
+#pragma unroll
+        for (int i = 0; i < 64; ++i) d[i] += chunk[i];
+      } else if (kt > 0) {  // the previous k step is done: its stage may be refilled
         wgmma_wait<1>();
         barrier_arrive(&empty[previous]);
       }
       previous = stage;
       if (++stage == stages) stage = 0, phase ^= 1;
     }
-    wgmma_wait<0>();
-    barrier_arrive(&empty[previous]);
+    if constexpr (!split) {
+      wgmma_wait<0>();
+      fence_registers(d);
+      barrier_arrive(&empty[previous]);
+    }
     if (p.noise) named_barrier(2 + half, 128);
     const float row_noise[2] = {p.noise ? noise[warp * 16 + lane / 4] : 0.0f,
                                 p.noise ? noise[warp * 16 + lane / 4 + 8] : 0.0f};
 
     // Fragment layout: d[4j + 2h + e] is row warp·16 + lane/4 + 8h, column 8j + 2(lane%4) + e of the
-    // warpgroup's 64 × 256 block.
+    // warpgroup's 64 × n block.
     float rgb[2][3] = {{0, 0, 0}, {0, 0, 0}};
 #pragma unroll
-    for (int j = 0; j < 32; ++j)
+    for (int j = 0; j < n / 8; ++j)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const int col = 8 * j + 2 * (lane % 4);
@@ -266,9 +367,8 @@ __global__ void __launch_bounds__(threads, 1)
         float2 shortcut = {0, 0};
         if constexpr (Residual) {
           const std::int64_t r = mt * tile_m + half * 64 + warp * 16 + lane / 4 + 8 * h;
-          if (r < p.count && nt * tile_out + col < p.out)
-            shortcut = unpack2(
-                *reinterpret_cast<const Pair16<E>*>(p.residual + (b * p.count + r) * p.out + nt * tile_out + col));
+          if (r < p.count && nt * n + col < p.out)
+            shortcut = load_pair(p.residual + (b * p.count + r) * p.out + nt * n + col);
         }
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
@@ -278,7 +378,7 @@ __global__ void __launch_bounds__(threads, 1)
           if constexpr (Clamp) v = fminf(fmaxf(v, -p.clamp), p.clamp);
           if constexpr (Residual) v = (v + (e ? shortcut.y : shortcut.x)) / root2;
           if constexpr (Rgb)
-            for (int c = 0; c < 3; ++c) rgb[h][c] += v * columns[(c + 1) * tile_out + col + e];
+            for (int c = 0; c < 3; ++c) rgb[h][c] += v * columns[(c + 1) * n + col + e];
           d[4 * j + 2 * h + e] = v;
         }
       }
@@ -293,25 +393,31 @@ __global__ void __launch_bounds__(threads, 1)
       }
     }
     if (p.store) {
-      // 16-bit values into the staging blocks (64 columns each, row r's 16-byte chunk k at chunk k ^ (r % 8): the
+      // The values into the staging blocks (k columns each, row r's 16-byte chunk c at chunk c ^ (r % 8): the
       // layout the SWIZZLE_128B store reads, and free of bank conflicts), once the previous tile's
       // store has read them; then one thread stores the blocks that hold columns below out.
       if (leader) bulk_wait<true>();
       named_barrier(2 + half, 128);
 #pragma unroll
-      for (int j = 0; j < 32; ++j)
+      for (int j = 0; j < n / 8; ++j)
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
           const int r = warp * 16 + lane / 4 + 8 * h, col = 8 * j + 2 * (lane % 4);
-          const int offset = (col / 64) * 8192 + r * 128 + ((((col % 64) * 2 / 16) ^ (r % 8)) * 16) + (col * 2) % 16;
-          *reinterpret_cast<Pair16<E>*>(staging + offset) = pack2<E>(d[4 * j + 2 * h], d[4 * j + 2 * h + 1]);
+          constexpr int size = int(sizeof(E));
+          const int offset =
+              (col / k) * block_bytes + r * row_bytes + ((((col % k) * size / 16) ^ (r % 8)) * 16) + (col * size) % 16;
+          const float v0 = d[4 * j + 2 * h], v1 = d[4 * j + 2 * h + 1];
+          if constexpr (split)
+            *reinterpret_cast<float2*>(staging + offset) = make_float2(v0, v1);
+          else
+            *reinterpret_cast<Pair16<E>*>(staging + offset) = pack2<E>(v0, v1);
         }
       asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
       named_barrier(2 + half, 128);
       if (leader) {
         for (int block = 0; block < 4; ++block)
-          if (nt * tile_out + block * 64 < p.out)
-            tma_store(&z_map, staging + block * 8192, int(nt * tile_out) + block * 64, int(mt * tile_m) + half * 64,
+          if (nt * n + block * k < p.out)
+            tma_store(&z_map, staging + block * block_bytes, int(nt * n) + block * k, int(mt * tile_m) + half * 64,
                       int(b));
         bulk_commit();
       }
@@ -342,16 +448,18 @@ PFN_cuTensorMapEncodeTiled_v12000 encode_function() {
   return fn;
 }
 
-// A 3-D tensor of E (inner, rows, planes) with the given byte strides, in boxes of (64, box_rows, 1).
+// A 3-D tensor of E (inner, rows, planes), rows `inner` apart and planes plane_stride elements apart, in
+// boxes of one 128-byte row by box_rows.
 template <class E>
 CUtensorMap tensor_map(const E* base, std::int64_t inner, std::int64_t rows, std::int64_t planes,
-                       std::int64_t row_bytes, std::int64_t plane_bytes, int box_rows) {
+                       std::int64_t plane_stride, int box_rows) {
   CUtensorMap map{};
   const cuuint64_t dims[3] = {cuuint64_t(inner), cuuint64_t(rows), cuuint64_t(planes)};
-  const cuuint64_t strides[2] = {cuuint64_t(row_bytes), cuuint64_t(plane_bytes)};
-  const cuuint32_t box[3] = {cuuint32_t(tile_k), cuuint32_t(box_rows), 1}, unit[3] = {1, 1, 1};
-  const CUtensorMapDataType type =
-      std::is_same_v<E, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+  const cuuint64_t strides[2] = {cuuint64_t(inner) * sizeof(E), cuuint64_t(plane_stride) * sizeof(E)};
+  const cuuint32_t box[3] = {cuuint32_t(tile_k<E>), cuuint32_t(box_rows), 1}, unit[3] = {1, 1, 1};
+  const CUtensorMapDataType type = std::is_same_v<E, float>    ? CU_TENSOR_MAP_DATA_TYPE_FLOAT32
+                                   : std::is_same_v<E, __half> ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                                                               : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
   const CUresult r = encode_function()(&map, type, 3, const_cast<E*>(base), dims, strides, box, unit,
                                        CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
                                        CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
@@ -390,6 +498,7 @@ bool available() {
     if (major != 9 || minor != 0) return false;
     allow_shared_memory<__nv_bfloat16>();
     allow_shared_memory<__half>();
+    allow_shared_memory<float>();
     return true;
   }();
   return ok;
@@ -402,17 +511,18 @@ void fused_layer(const FusedLayer<E>& l, cudaStream_t stream) {
   pixsyn::detail::check(l.samples > 0 && l.count > 0, op_name, ": nothing to compute (samples ", l.samples, ", points ",
                         l.count, ")");
   pixsyn::detail::check(available(), op_name, ": this GPU is not compute capability 9.0");
-  const CUtensorMap x =
-      tensor_map(l.x, l.in, l.count, l.shared_x ? 1 : l.samples, l.in * 2, l.count * l.in * 2, tile_m);
-  const CUtensorMap w = tensor_map(l.weight, l.in, l.out, l.samples, l.in * 2, l.weight_stride * 2, int(tile_out));
+  constexpr std::int64_t n = tile_out<E>, split = std::is_same_v<E, float> ? 3 : 1;
+  const CUtensorMap x = tensor_map(l.x, l.in, l.count, l.shared_x ? 1 : l.samples, l.count * l.in, tile_m);
+  const CUtensorMap w = tensor_map(l.weight, split * l.in, l.out, l.samples, l.weight_stride, int(n));
   // Without a store the output map is never used; it describes the input then, which is always valid.
-  const CUtensorMap z = l.z ? tensor_map(l.z, l.out, l.count, l.samples, l.out * 2, l.count * l.out * 2, 64) : x;
+  const CUtensorMap z = l.z ? tensor_map(l.z, l.out, l.count, l.samples, l.count * l.out, 64) : x;
   Params<E> p{l.samples,
               l.count,
+              l.in,
               l.out,
               (l.count + tile_m - 1) / tile_m,
-              (l.out + tile_out - 1) / tile_out,
-              (l.in + tile_k - 1) / tile_k,
+              (l.out + n - 1) / n,
+              (l.in + tile_k<E> - 1) / tile_k<E>,
               0,
               l.shared_x,
               l.noise,
@@ -445,5 +555,6 @@ void fused_layer(const FusedLayer<E>& l, cudaStream_t stream) {
 
 template void fused_layer(const FusedLayer<__nv_bfloat16>&, cudaStream_t);
 template void fused_layer(const FusedLayer<__half>&, cudaStream_t);
+template void fused_layer(const FusedLayer<float>&, cudaStream_t);
 
 }  // namespace pixsyn::backend::cuda::sm90

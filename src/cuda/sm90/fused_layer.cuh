@@ -1,11 +1,16 @@
 #pragma once
-// One modulated layer of the 16-bit CIPS and CREPS renderers as a single Hopper kernel (sm_90a): TMA
-// loads of the activations and of the sample's folded weights, wgmma with fp32 accumulation, and the
-// layer's whole epilogue (noise, bias, leaky ReLU·√2, CREPS's clamp, residual, ToRGB dot products)
-// applied to the accumulators before one 16-bit store. The operands are bf16 (CIPS: its layers have no
-// clamp, so they need bf16's range) or fp16 (CREPS: 8× finer, and its layers clamp to ±256, far inside
-// fp16's range), E = __nv_bfloat16 or __half. Built only when CMAKE_CUDA_ARCHITECTURES names 90. Included
-// from .cu files.
+// One modulated layer of the CIPS and CREPS renderers as a single Hopper kernel (sm_90a): TMA loads of the
+// activations and of the sample's folded weights, wgmma with fp32 accumulation, and the layer's whole
+// epilogue (noise, bias, leaky ReLU·√2, CREPS's clamp, residual, ToRGB dot products) applied to the
+// accumulators before one store. E is the activations' type:
+// - 16 bits: bf16 (CIPS: its layers have no clamp, so they need bf16's range) or fp16 (CREPS: 8× finer,
+//   and its layers clamp to ±256, far inside fp16's range), the operands as they are;
+// - float: fp32 at fp32 accuracy, "3×TF32" on the tensor cores (backend/cuda/split_gemm.hpp): the weights
+//   come split ([h | r | h] rows), each activation is split into its TF32 head and remainder in registers,
+//   and per 32-deep chunk of K the products r_a·h_b and h_a·r_b, then h_a·h_b, are summed on the tensor
+//   cores from zero and added into an fp32 register accumulator. Short sums on the tensor cores keep their
+//   truncation error small (the cuBLAS split path needs extra passes over the result for that).
+// Built only when CMAKE_CUDA_ARCHITECTURES names 90. Included from .cu files.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -14,8 +19,10 @@
 
 namespace pixsyn::backend::cuda::sm90 {
 
-// Output channels per tile: the ToRGB partial sums come in ceil(out / tile_out) parts per point.
-inline constexpr std::int64_t tile_out = 256;
+// Output channels per tile: the ToRGB partial sums come in ceil(out / tile_out<E>) parts per point. The fp32
+// kernel holds two accumulators (the tensor cores' and the promoted one), so its tiles are half as wide.
+template <class E>
+inline constexpr std::int64_t tile_out = sizeof(E) == 4 ? 128 : 256;
 
 // Whether the current GPU runs the kernel (compute capability 9.0; sm_90a code is for that only).
 bool available();
@@ -26,7 +33,7 @@ struct FusedLayer {
   std::int64_t samples = 0, count = 0, in = 0, out = 0;
   const E* x = nullptr;
   bool shared_x = false;
-  const E* weight = nullptr;  // (samples, out, in), weight_stride elements apart
+  const E* weight = nullptr;  // (samples, out, in), weight_stride elements apart; float: rows split, 3·in long
   std::int64_t weight_stride = 0;
   const float* bias = nullptr;  // (out)
   bool noise = false;           // seeded noise as nn::NoiseSource: sample sample0 + b, point first + p
@@ -41,7 +48,7 @@ struct FusedLayer {
 };
 
 // Throws pixsyn::Error when the shapes do not suit the kernel (in, out multiples of 8). Defined for
-// E = __nv_bfloat16 and __half.
+// E = __nv_bfloat16, __half and float.
 template <class E>
 void fused_layer(const FusedLayer<E>& layer, cudaStream_t stream);
 

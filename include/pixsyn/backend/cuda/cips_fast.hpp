@@ -2,8 +2,9 @@
 // The fused CIPS inference engine on the GPU (declarations; kernels in src/cuda/cips_fast.cu). It works
 // on plain weight arrays (render/cuda_cips.hpp extracts them from a cips::Generator), so the .cu file
 // never instantiates model types. Per StyledConv: the styles and demodulation are folded into
-// per-sample weights, ONE strided-batched GEMM runs over every pixel of the tile (fp32: 3×TF32 where the
-// GPU has TF32 tensor cores), and ONE epilogue kernel adds noise and bias, applies leaky ReLU·√2 (and the
+// per-sample weights, then over every pixel of the tile either ONE fused Hopper kernel (bf16, and fp32 as
+// 3×TF32 on the tensor cores) or ONE strided-batched GEMM (fp32: 3×TF32 where the GPU has TF32 tensor
+// cores) and ONE epilogue kernel; the epilogue adds noise and bias, applies leaky ReLU·√2 (and the
 // residual sum), accumulates the ToRGB skip in fp32 and stores the next layer's input.
 #include <cstddef>
 #include <cstdint>
@@ -38,12 +39,14 @@ struct CipsRenderOptions {
   std::size_t workspace_bytes = std::size_t(512) << 20;  // activations + per-sample weights of a tile
   std::int64_t max_pixels = 0;                           // (sample, point) pairs per tile; 0: from the budget
   bool graph = true;                                     // replay a captured CUDA graph when the same call repeats
-  // bf16 on a compute capability 9.0 GPU: each StyledConv as one kernel (wgmma GEMM with the epilogue
-  // fused); false, or elsewhere: a cuBLAS GEMM and an epilogue pass.
+  // On a compute capability 9.0 GPU, with channel counts that are multiples of 8: each StyledConv as one
+  // kernel (wgmma GEMM with the epilogue fused), bf16, or fp32 as 3×TF32 (tf32_split > 0; the activations
+  // split in registers, the tensor cores' sums promoted into fp32 every 32 of K); false, or elsewhere: a
+  // cuBLAS GEMM and an epilogue pass.
   bool fused_layers = true;
-  // fp32 on a GPU with TF32 tensor cores (compute capability 8.0 or newer): every GEMM as a 3×TF32 split
-  // GEMM (split_gemm.hpp) whose head products are summed in this many accumulations (more: closer to
-  // SGEMM accuracy, slower); 0, or elsewhere: cuBLAS SGEMM.
+  // fp32 on a GPU with TF32 tensor cores (compute capability 8.0 or newer): 3×TF32 products; on the
+  // cuBLAS path every GEMM as a split GEMM (split_gemm.hpp) whose head products are summed in this many
+  // accumulations (more: closer to SGEMM accuracy, slower); 0, or elsewhere: cuBLAS SGEMM.
   int tf32_split = default_split_accumulations;
 };
 
