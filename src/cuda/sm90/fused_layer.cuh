@@ -42,7 +42,7 @@ struct FusedLayer {
   const E* residual = nullptr;        // (samples, count, out): v = (v + residual) / √2, or null
   const float* rgb_weight = nullptr;  // (samples, 3, out) folded ToRGB, rgb_weight_stride apart, or null
   std::int64_t rgb_weight_stride = 0;
-  float* rgb_partial = nullptr;  // (ceil(out / tile_out), samples·count, 3) ToRGB sums without the bias
+  float* rgb_partial = nullptr;  // (ceil(out / tile_out<E>), samples·count, 3) ToRGB sums without the bias
   E* z = nullptr;                // the activations, or null when only the ToRGB sums are needed
   float clamp = 0;  // > 0: the activations are clamped to ±clamp (CREPS; without noise, residual or ToRGB)
 };
