@@ -5,7 +5,9 @@
 #      continues it;
 #   3. a rank killed in a run started by hand (WORLD_SIZE, no launcher) stops the other rank within
 #      PIXSYN_DIST_TIMEOUT (the NCCL watchdog path);
-#   4. training images/s on 1 and 2 GPUs (cips-skips 256/64, and alis 64/64);
+#   4. training images/s on 1 and 2 GPUs (cips-skips 256/64, and alis 64/64), the 2-GPU runs with the
+#      gradient all-reduce overlapped with the backward pass (the default) and after it (--no-overlap);
+#      SCALING_STEPS (default 60) steps each, rates of the last half;
 #   5. a 16384² CIPS render split over the 2 GPUs (bench_split_render_gpu) against one GPU;
 #   6. pixsyn render and panorama --gpus 2 against --gpus 1, byte for byte (and a band of rows of the CIPS
 #      fast path against the CPU, noise included: test_cuda "cuda cips: *"); --gpus 3 refused.
@@ -98,20 +100,26 @@ fi
 
 # 4. Scaling: images/s of the last half of the steps (log.csv's rate is the whole batch over rank 0's step).
 rate() { awk -F, -v from="$2" 'NR > 1 && $1 > from { s += $5; n++ } END { if (n) printf "%.1f", s / n }' "$1/log.csv"; }
+efficiency() { python3 -c "print(f'{$2 / (2 * $1):.2f}')" 2>/dev/null; }
 bench() {  # name steps args...
   local name=$1 steps=$2; shift 2
-  rm -rf "$out/$name-1" "$out/$name-2"
+  rm -rf "$out/$name-1" "$out/$name-2" "$out/$name-2-after"
   "$pixsyn" "$@" --steps "$steps" --out "$out/$name-1" -q 2>"$out/$name-1.err" || { cat "$out/$name-1.err"; status=1; }
   "$pixsyn" "$@" --steps "$steps" --gpus 2 --out "$out/$name-2" -q 2>"$out/$name-2.err" || { cat "$out/$name-2.err"; status=1; }
-  local one two
+  "$pixsyn" "$@" --steps "$steps" --gpus 2 --no-overlap --out "$out/$name-2-after" -q 2>"$out/$name-2-after.err" ||
+    { cat "$out/$name-2-after.err"; status=1; }
+  local one two after
   one=$(rate "$out/$name-1" $((steps / 2)))
   two=$(rate "$out/$name-2" $((steps / 2)))
-  echo "SUMMARY: scaling $name: 1 GPU $one images/s, 2 GPUs $two images/s, efficiency $(python3 -c "print(f'{$two / (2 * $one):.2f}')" 2>/dev/null)"
+  after=$(rate "$out/$name-2-after" $((steps / 2)))
+  echo "SUMMARY: scaling $name: 1 GPU $one images/s; 2 GPUs overlapped $two images/s, efficiency" \
+    "$(efficiency "$one" "$two"); 2 GPUs --no-overlap $after images/s, efficiency $(efficiency "$one" "$after")"
 }
+steps=${SCALING_STEPS:-60}
 if part 4; then
-bench cips256 60 train --device cuda --model cips-skips --size 256 --max-channels 64 --batch 32 --data "$data"
+bench cips256 "$steps" train --device cuda --model cips-skips --size 256 --max-channels 64 --batch 32 --data "$data"
 if "$pixsyn" train --help | grep -q alis; then
-  bench alis64 60 train --device cuda --model alis --size 64 --max-channels 64 --batch 32 --data "$data"
+  bench alis64 "$steps" train --device cuda --model alis --size 64 --max-channels 64 --batch 32 --data "$data"
 else
   echo "SUMMARY: scaling alis: pixsyn train has no --model alis in this build"
 fi

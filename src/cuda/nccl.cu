@@ -77,19 +77,11 @@ class NcclCommunicator final : public Communicator {
 
   ~NcclCommunicator() override {
     if (scratch_ != nullptr) backend::cuda::deallocate(scratch_);
-    if (done_ != nullptr) cudaEventDestroy(done_);
-    if (comm_ == nullptr) return;
-    if (!aborted_) {
-      // A clean end: finalize (bounded), then destroy; on any trouble abort instead.
-      try {
-        check_nccl(ncclCommFinalize(comm_), "ncclCommFinalize");
-        settle("finalize", Clock::now() + timeout_);
-        ncclCommDestroy(comm_);
-        return;
-      } catch (...) {
-      }
-    }
-    if (!aborted_.exchange(true)) ncclCommAbort(comm_);
+    end_communicator();
+    // After the communicator: an aborted one no longer holds kernels on the communication stream.
+    for (cudaEvent_t event : {done_, queued_, started_done_})
+      if (event != nullptr) cudaEventDestroy(event);
+    if (comm_stream_ != nullptr) cudaStreamDestroy(comm_stream_);
   }
 
   int rank() const override { return rank_; }
@@ -103,6 +95,33 @@ class NcclCommunicator final : public Communicator {
       return ncclAllReduce(data, data, static_cast<size_t>(count), nccl_type(type),
                            op == ReduceOp::sum ? ncclSum : ncclAvg, comm_, stream_);
     });
+  }
+
+  // On the communication stream, after the work queued on pixsyn's stream so far; wait_started makes
+  // pixsyn's stream wait for it (the host does not wait: a peer's failure surfaces in the next blocking
+  // collective, which waits for these first and has the timeout).
+  void start_all_reduce(void* data, std::int64_t count, DataType type, ReduceOp op) override {
+    pixsyn::detail::check(type != DataType::u8, "dist::all_reduce: uint8 buffers are not reduced");
+    const std::lock_guard lock(mutex_);
+    check_not_aborted("start_all_reduce");
+    if (comm_stream_ == nullptr) {
+      check_cuda(cudaStreamCreateWithFlags(&comm_stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+      check_cuda(cudaEventCreateWithFlags(&queued_, cudaEventDisableTiming), "cudaEventCreate");
+      check_cuda(cudaEventCreateWithFlags(&started_done_, cudaEventDisableTiming), "cudaEventCreate");
+    }
+    check_cuda(cudaEventRecord(queued_, stream_), "cudaEventRecord");
+    check_cuda(cudaStreamWaitEvent(comm_stream_, queued_, 0), "cudaStreamWaitEvent");
+    const ncclResult_t status = ncclAllReduce(data, data, static_cast<size_t>(count), nccl_type(type),
+                                              op == ReduceOp::sum ? ncclSum : ncclAvg, comm_, comm_stream_);
+    if (status != ncclInProgress) check_nccl(status, "start_all_reduce");
+    settle("start_all_reduce", Clock::now() + timeout_);
+    check_cuda(cudaEventRecord(started_done_, comm_stream_), "cudaEventRecord");
+    started_ = true;
+  }
+
+  void wait_started() override {
+    const std::lock_guard lock(mutex_);
+    join_started();
   }
 
   void all_reduce_host(double* values, std::int64_t count, ReduceOp op) override {
@@ -208,11 +227,38 @@ class NcclCommunicator final : public Communicator {
     throw Error(message);
   }
 
-  // Enqueues one NCCL operation on pixsyn's stream and waits until it completed on the GPU, polling for
-  // asynchronous errors (a peer's failure) and the timeout.
+  // Orders pixsyn's stream after the started reductions (mutex_ held).
+  void join_started() {
+    if (!started_) return;
+    check_not_aborted("wait_started");
+    check_cuda(cudaStreamWaitEvent(stream_, started_done_, 0), "cudaStreamWaitEvent");
+    started_ = false;
+    ncclResult_t state = ncclSuccess;
+    check_nccl(ncclCommGetAsyncError(comm_, &state), "ncclCommGetAsyncError");
+    if (state != ncclSuccess && state != ncclInProgress) check_nccl(state, "start_all_reduce");
+  }
+
+  void end_communicator() noexcept {
+    if (comm_ == nullptr) return;
+    if (!aborted_) {
+      // A clean end: finalize (bounded), then destroy; on any trouble abort instead.
+      try {
+        check_nccl(ncclCommFinalize(comm_), "ncclCommFinalize");
+        settle("finalize", Clock::now() + timeout_);
+        ncclCommDestroy(comm_);
+        return;
+      } catch (...) {
+      }
+    }
+    if (!aborted_.exchange(true)) ncclCommAbort(comm_);
+  }
+
+  // Enqueues one NCCL operation on pixsyn's stream, after the started reductions, and waits until it
+  // completed on the GPU, polling for asynchronous errors (a peer's failure) and the timeout.
   template <class Launch>
   void enqueue(const char* op, Launch launch) {
     check_not_aborted(op);
+    join_started();
     const auto deadline = Clock::now() + timeout_;
     const ncclResult_t status = launch();
     if (status != ncclInProgress) check_nccl(status, op);
@@ -238,6 +284,10 @@ class NcclCommunicator final : public Communicator {
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t done_ = nullptr;
+  // start_all_reduce's stream (made on first use), its start event and the end of the last one started.
+  cudaStream_t comm_stream_ = nullptr;
+  cudaEvent_t queued_ = nullptr, started_done_ = nullptr;
+  bool started_ = false;
   void* scratch_ = nullptr;
   std::mutex mutex_;
   std::atomic<bool> aborted_{false};

@@ -47,10 +47,11 @@ void write_images(const std::filesystem::path& dir) {
 }
 
 // Trains a tiny CIPS of type T on device D (weights from the CPU's seeds 3 and 4) in `run` up to `steps`, at
-// `batch` images per step, as a rank of `comm` when given.
+// `batch` images per step, as a rank of `comm` when given (gradients averaged in buckets of 4 KiB, during
+// the backward pass or, without `overlap`, after it).
 template <class T, class D>
 void run_training(const std::filesystem::path& data_dir, const std::filesystem::path& run, std::int64_t steps,
-                  bool resume, std::int64_t batch = 2, dist::Communicator* comm = nullptr) {
+                  bool resume, std::int64_t batch = 2, dist::Communicator* comm = nullptr, bool overlap = true) {
   using G = cips::Generator<tiny, T, D>;
   using Disc = nn::RosinalityDiscriminator<T, D>;
   G g, g_ema;
@@ -63,9 +64,15 @@ void run_training(const std::filesystem::path& data_dir, const std::filesystem::
                                    nn::NoiseSource<T, D>{.mode = nn::NoiseMode::seeded, .seed = noise_seed});
   };
   const auto data = train::Dataset::folder(data_dir, {.size = 8, .crop = train::Crop::random});
-  train::Trainer<T, G, Disc, decltype(generate)> trainer(
-      g, g_ema, d, data, generate,
-      {.batch = batch, .steps = steps, .seed = 9, .z_dim = 8, .run_dir = run, .communicator = comm});
+  train::Trainer<T, G, Disc, decltype(generate)> trainer(g, g_ema, d, data, generate,
+                                                         {.batch = batch,
+                                                          .steps = steps,
+                                                          .seed = 9,
+                                                          .z_dim = 8,
+                                                          .run_dir = run,
+                                                          .communicator = comm,
+                                                          .buckets = {.bucket_bytes = 4096},
+                                                          .overlap_gradients = overlap});
   if (resume) REQUIRE(trainer.resume());
   trainer.run();
 }
@@ -269,7 +276,9 @@ TEST_CASE("TF32 math is off by default, and a float G step with it stays within 
 
 // Launched without WORLD_SIZE, the test starts this binary again as two ranks (one GPU each) that run only
 // this test case, and passes when both pass. In the ranks: rank 0 trains the one-GPU reference at batch 8,
-// both ranks train at batch 8 split over them (4 steps, R1 in the first), and rank 0 compares the weights.
+// both ranks train at batch 8 split over them (4 steps, R1 in the first), with the gradients averaged during
+// the backward pass and after it, and rank 0 compares the weights: the one-GPU run's to rounding, each
+// other's exactly (a sum of two is the same in any bucket).
 TEST_CASE("data-parallel over NCCL: two GPUs at batch 8 train the weights one GPU trains at batch 8") {
   if (std::getenv("WORLD_SIZE") == nullptr) {
     int gpus = 0;
@@ -298,6 +307,7 @@ TEST_CASE("data-parallel over NCCL: two GPUs at batch 8 train the weights one GP
   }
   comm->barrier();
   run_training<double, Cuda>(dir / "data", dir / ("rank" + std::to_string(rank)), 4, false, 8, comm.get());
+  run_training<double, Cuda>(dir / "data", dir / ("after" + std::to_string(rank)), 4, false, 8, comm.get(), false);
   comm->barrier();
   if (rank == 0) {
     const auto single = read_checkpoint(dir / "single/checkpoint-4.safetensors");
@@ -306,5 +316,10 @@ TEST_CASE("data-parallel over NCCL: two GPUs at batch 8 train the weights one GP
     const double difference = max_relative_difference(single, split);
     std::cerr << "two ranks vs one GPU after 4 steps (double): largest relative difference " << difference << "\n";
     CHECK(difference < 1e-10);
+    const double overlap_difference =
+        max_relative_difference(split, read_checkpoint(dir / "after0/checkpoint-4.safetensors"));
+    std::cerr << "gradients averaged during vs after the backward pass: largest relative difference "
+              << overlap_difference << "\n";
+    CHECK(overlap_difference == 0);
   }
 }

@@ -37,7 +37,7 @@ template <class G, class Recipe>
 nn::StateDict<float> run_training(const std::filesystem::path& data_dir, const std::filesystem::path& run,
                                   std::int64_t steps, bool resume,
                                   train::TrainerOptions (*settings)(train::TrainerOptions),
-                                  dist::Communicator* comm = nullptr) {
+                                  dist::Communicator* comm = nullptr, bool overlap = true) {
   G g(3), g_ema(3);
   Recipe recipe;
   if constexpr (requires { Recipe::set_shift_strength(g, 0.0); }) {
@@ -53,10 +53,14 @@ nn::StateDict<float> run_training(const std::filesystem::path& data_dir, const s
                                                             .z_dim = 8,
                                                             .run_dir = run,
                                                             .metadata = {{"model", "tiny"}},
-                                                            .communicator = comm}));
+                                                            .communicator = comm,
+                                                            .overlap_gradients = overlap}));
   if (resume) REQUIRE(trainer.resume());
   trainer.run();
   CHECK(trainer.step() == steps);
+  // Every optimizer step, path-length and R1 ones included, found its gradients averaged during the pass.
+  if (comm != nullptr && overlap) CHECK(trainer.overlap_counts().after_backward == 0);
+  if (comm != nullptr && overlap) CHECK(trainer.overlap_counts().overlapped >= 2 * steps);
   return g.state_dict();
 }
 
@@ -101,14 +105,23 @@ TEST_CASE("CREPS trains in the StyleGAN2-ADA loop, and a resumed run writes the 
   check_resume<TinyCreps, train::CrepsRecipe<TinyCreps>>(creps_settings);
 }
 
-TEST_CASE("ALIS over two ranks: every rank holds the same weights and w_avg, and the run trains") {
+TEST_CASE(
+    "ALIS over two ranks: every rank holds the same weights and w_avg, the run trains, and averaging the "
+    "gradients after the backward pass instead of during it changes no bit") {
   test::TempDir dir;
   write_images(dir / "data");
-  std::vector<nn::StateDict<float>> states(2);
+  std::vector<nn::StateDict<float>> states(2), after(2);
   dist::run_ranks(2, [&](dist::Communicator& comm) {
-    states[comm.rank()] = run_training<TinyAlis, train::AlisRecipe<TinyAlis>>(
-        dir / "data", dir / ("run" + std::to_string(comm.rank())), 5, false, alis_settings, &comm);
+    const auto run = dir / ("run" + std::to_string(comm.rank()));
+    states[comm.rank()] =
+        run_training<TinyAlis, train::AlisRecipe<TinyAlis>>(dir / "data", run, 5, false, alis_settings, &comm);
+    after[comm.rank()] = run_training<TinyAlis, train::AlisRecipe<TinyAlis>>(dir / "data", run / "after", 5, false,
+                                                                             alis_settings, &comm, false);
   });
+  for (const auto& [name, value] : states[0]) {
+    CAPTURE(name);
+    CHECK(std::equal(value.data(), value.data() + value.numel(), after[0].at(name).data()));
+  }
   REQUIRE(states[0].count("mapping.w_avg"));
   double change = 0;
   const auto initial = TinyAlis(3).state_dict();

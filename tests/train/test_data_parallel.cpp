@@ -34,12 +34,13 @@ const auto generate_cips = [](const TinyG& g, const Var<double>& z, std::uint64_
 struct Trained {
   nn::StateDict<double> g, g_ema, d;
   std::int64_t step = 0;
+  std::int64_t overlapped = 0, after_backward = 0;  // optimizer steps by how their gradients were averaged
 };
 
 // A tiny CIPS (weights from seed 3, except on ranks > 0, which must take rank 0's) trained up to `steps`
 // at a batch of 8 in `run`, as rank comm->rank() when a communicator is given. R1 every other step.
 Trained train_tiny(const train::Dataset& data, const std::filesystem::path& run, std::int64_t steps,
-                   dist::Communicator* comm, bool resume = false) {
+                   dist::Communicator* comm, bool resume = false, bool overlap = true) {
   const std::uint64_t seed = comm != nullptr && comm->rank() > 0 ? 99 : 3;
   TinyG g(seed), g_ema(seed);
   TinyD d({.size = 8, .max_channels = 8}, seed + 1);
@@ -52,10 +53,12 @@ Trained train_tiny(const train::Dataset& data, const std::filesystem::path& run,
        .gan = {.r1_gamma = 10, .d_reg_interval = 2},
        .run_dir = run,
        .communicator = comm,
-       .buckets = {.bucket_bytes = 4096}});  // several buckets
+       .buckets = {.bucket_bytes = 4096},  // several buckets
+       .overlap_gradients = overlap});
   if (resume) trainer.resume();
   trainer.run();
-  return {g.state_dict(), g_ema.state_dict(), d.state_dict(), trainer.step()};
+  const auto counts = trainer.overlap_counts();
+  return {g.state_dict(), g_ema.state_dict(), d.state_dict(), trainer.step(), counts.overlapped, counts.after_backward};
 }
 
 double largest_difference(const nn::StateDict<double>& a, const nn::StateDict<double>& b) {
@@ -117,4 +120,24 @@ TEST_CASE("data-parallel training refuses a batch that does not split over the r
   const auto data = train::Dataset::folder(dir / "data", {.size = 8});
   CHECK_THROWS_WITH(dist::run_ranks(3, [&](dist::Communicator& comm) { train_tiny(data, dir / "run", 1, &comm); }),
                     doctest::Contains("the batch of 8 does not split evenly over 3 ranks"));
+}
+
+TEST_CASE("gradients averaged during the backward pass train the bits of the average after it, R1 steps included") {
+  test::TempDir dir;
+  write_images(dir / "data");
+  const auto data = train::Dataset::folder(dir / "data", {.size = 8, .crop = train::Crop::random});
+  std::vector<Trained> overlapped(2), after(2);
+  dist::run_ranks(2, [&](dist::Communicator& comm) {
+    const auto run = dir / ("rank" + std::to_string(comm.rank()));
+    overlapped[comm.rank()] = train_tiny(data, run / "overlapped", 3, &comm);
+    after[comm.rank()] = train_tiny(data, run / "after", 3, &comm, false, false);
+  });
+  CHECK(same_bits(overlapped[0].g, after[0].g));
+  CHECK(same_bits(overlapped[0].d, after[0].d));
+  CHECK(same_bits(overlapped[0].g_ema, after[0].g_ema));
+  CHECK(same_bits(overlapped[1].d, after[0].d));
+  // Every optimizer step averaged during its pass: 3 D steps, 2 R1 steps (steps 0 and 2), 3 G steps.
+  CHECK(overlapped[0].overlapped == 8);
+  CHECK(overlapped[0].after_backward == 0);
+  CHECK(after[0].overlapped + after[0].after_backward == 0);
 }

@@ -14,6 +14,11 @@ namespace pixsyn {
 template <class T, class Device = Cpu>
 class Var;
 
+namespace autograd {
+template <class T, class Device>
+class GradientObserver;  // autograd/gradient_observer.hpp
+}  // namespace autograd
+
 namespace autograd::detail {
 
 template <class T, class Device>
@@ -33,7 +38,8 @@ struct Node : std::enable_shared_from_this<Node<T, Device>> {
   std::vector<Var<T, Device>> inputs;  // empty for leaves and constants
   BackwardFn<T, Device> backward;
   bool twice_differentiable = true;
-  std::shared_ptr<Node> grad;  // accumulated by backward() on leaves
+  std::shared_ptr<Node> grad;                       // accumulated by backward() on leaves
+  GradientObserver<T, Device>* observer = nullptr;  // leaves: told when backward() has finished `grad`
 
   Node() = default;
   Node(const Node&) = delete;

@@ -49,24 +49,47 @@ inline std::vector<std::pair<std::size_t, std::size_t>> bucket_ranges(const std:
   return out;
 }
 
+}  // namespace detail
+
+// Where tensors of sizes[i] elements, packed in the order given, go: consecutive runs of at most
+// bucket_bytes each (detail::bucket_ranges).
+struct BucketLayout {
+  std::vector<std::size_t> bucket;     // per tensor: its bucket
+  std::vector<std::int64_t> offset;    // per tensor: its first element in that bucket
+  std::vector<std::int64_t> elements;  // per bucket: its size
+};
+
+inline BucketLayout bucket_layout(const std::vector<std::int64_t>& sizes, std::size_t element_bytes,
+                                  const BucketOptions& options) {
+  BucketLayout out;
+  for (const auto& [first, end] : detail::bucket_ranges(sizes, element_bytes, options)) {
+    std::int64_t total = 0;
+    for (std::size_t i = first; i < end; total += sizes[i], ++i) {
+      out.bucket.push_back(out.elements.size());
+      out.offset.push_back(total);
+    }
+    out.elements.push_back(total);
+  }
+  return out;
+}
+
+namespace detail {
+
 // Packs the tensors source(i) (sizes[i] elements each) bucket by bucket, reduces each bucket and hands it
 // to unpack(i, bucket, offset) for every tensor in it. Returns the number of buckets.
 template <class T, class D, class Source, class Unpack>
 std::size_t reduce_packed(Communicator& comm, const std::vector<std::int64_t>& sizes, ReduceOp op,
                           const BucketOptions& options, Source source, Unpack unpack) {
-  const auto ranges = bucket_ranges(sizes, sizeof(T), options);
-  for (const auto& [first, end] : ranges) {
-    std::int64_t total = 0;
-    for (std::size_t i = first; i < end; ++i) total += sizes[i];
-    auto bucket = Tensor<T, D>::empty({total});
-    std::int64_t offset = 0;
-    for (std::size_t i = first; i < end; offset += sizes[i], ++i)
-      copy_elements<T, D>(bucket.data() + offset, source(i), sizes[i]);
+  const auto layout = bucket_layout(sizes, sizeof(T), options);
+  for (std::size_t b = 0, first = 0; b < layout.elements.size(); ++b) {
+    auto bucket = Tensor<T, D>::empty({layout.elements[b]});
+    std::size_t end = first;
+    for (; end < sizes.size() && layout.bucket[end] == b; ++end)
+      copy_elements<T, D>(bucket.data() + layout.offset[end], source(end), sizes[end]);
     comm.all_reduce(bucket, op);
-    offset = 0;
-    for (std::size_t i = first; i < end; offset += sizes[i], ++i) unpack(i, bucket, offset);
+    for (; first < end; ++first) unpack(first, bucket, layout.offset[first]);
   }
-  return ranges.size();
+  return layout.elements.size();
 }
 
 }  // namespace detail

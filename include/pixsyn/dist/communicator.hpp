@@ -42,6 +42,15 @@ class Communicator {
 
   // In place over `count` elements: every rank's buffer becomes the sum (the mean) over the ranks.
   virtual void all_reduce(void* data, std::int64_t count, DataType type, ReduceOp op) = 0;
+  // all_reduce started, to run while this rank goes on computing (data-parallel training reduces a bucket of
+  // gradients while the backward pass computes the next: dist/gradient_averager.hpp). The buffer must stay
+  // alive, unread and unwritten until wait_started(), after which this rank's later work sees the results of
+  // every reduction started. Started reductions complete in the order started, before any later collective
+  // of another kind. By default (a transport without concurrency) it is all_reduce itself.
+  virtual void start_all_reduce(void* data, std::int64_t count, DataType type, ReduceOp op) {
+    all_reduce(data, count, type, op);
+  }
+  virtual void wait_started() {}
   // In place: every rank's buffer becomes root's.
   virtual void broadcast(void* data, std::int64_t count, DataType type, int root) = 0;
   // In place over host values (losses for the log, the path-length mean): the sum or the mean over the ranks.
@@ -58,6 +67,11 @@ class Communicator {
   void all_reduce(Tensor<T, D>& tensor, ReduceOp op) {
     check_device<D>("all_reduce");
     all_reduce(tensor.data(), tensor.numel(), data_type_of<T>(), op);
+  }
+  template <class T, class D>
+  void start_all_reduce(Tensor<T, D>& tensor, ReduceOp op) {
+    check_device<D>("start_all_reduce");
+    start_all_reduce(tensor.data(), tensor.numel(), data_type_of<T>(), op);
   }
   template <class T, class D>
   void broadcast(Tensor<T, D>& tensor, int root) {

@@ -2,7 +2,9 @@
 // dist::InProcessGroup: N ranks as N threads of one process, sharing host memory: the transport the CPU
 // tests run data-parallel training and split rendering over (CI has no GPU, so no NCCL). Sums run in rank
 // order, so every rank gets the same bits, as NCCL gives them. A rank that waits longer than the timeout,
-// or finds the group aborted (another rank failed), throws instead of hanging.
+// or finds the group aborted (another rank failed), throws instead of hanging. A started all-reduce
+// (start_all_reduce) meets the other ranks at once but writes its result only in wait_started(), so that a
+// caller who reads the buffer before waiting, as it must not with NCCL, reads its own values and fails tests.
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -91,12 +93,17 @@ class InProcessCommunicator final : public Communicator {
   std::string_view device() const override { return Cpu::name; }
 
   void all_reduce(void* data, std::int64_t count, DataType type, ReduceOp op) override {
-    if (type == DataType::f32)
-      reduce<float>(data, count, type, op);
-    else if (type == DataType::f64)
-      reduce<double>(data, count, type, op);
-    else
-      pixsyn::detail::fail("dist::all_reduce: uint8 buffers are not reduced, only broadcast and sent");
+    const auto result = reduced(data, count, type, op);
+    std::memcpy(data, result.data(), result.size());
+  }
+
+  void start_all_reduce(void* data, std::int64_t count, DataType type, ReduceOp op) override {
+    started_.emplace_back(data, reduced(data, count, type, op));
+  }
+
+  void wait_started() override {
+    for (const auto& [data, result] : started_) std::memcpy(data, result.data(), result.size());
+    started_.clear();
   }
 
   void all_reduce_host(double* values, std::int64_t count, ReduceOp op) override {
@@ -165,28 +172,37 @@ class InProcessCommunicator final : public Communicator {
     }
   }
 
+  // The reduction over the ranks of `count` elements at `data`, as bytes.
+  std::vector<unsigned char> reduced(void* data, std::int64_t count, DataType type, ReduceOp op) {
+    if (type == DataType::f32) return reduced<float>(data, count, type, op);
+    pixsyn::detail::check(type == DataType::f64,
+                          "dist::all_reduce: uint8 buffers are not reduced, only broadcast and sent");
+    return reduced<double>(data, count, type, op);
+  }
+
   template <class T>
-  void reduce(void* data, std::int64_t count, DataType type, ReduceOp op) {
+  std::vector<unsigned char> reduced(void* data, std::int64_t count, DataType type, ReduceOp op) {
     std::unique_lock lock(group_.mutex_);
     post_and_match(lock, data, count, type, "all_reduce");
     std::vector<const T*> inputs;
     for (const auto& slot : group_.slots_) inputs.push_back(static_cast<const T*>(slot.data));
     lock.unlock();
-    std::vector<T> result(static_cast<std::size_t>(count));
+    std::vector<unsigned char> result(static_cast<std::size_t>(count) * sizeof(T));
     const T scale = op == ReduceOp::average ? T(1) / static_cast<T>(world_size()) : T(1);
     for (std::int64_t i = 0; i < count; ++i) {
       T sum = 0;
       for (const T* in : inputs) sum += in[i];
-      result[static_cast<std::size_t>(i)] = op == ReduceOp::average ? sum * scale : sum;
+      const T value = op == ReduceOp::average ? sum * scale : sum;
+      std::memcpy(result.data() + static_cast<std::size_t>(i) * sizeof(T), &value, sizeof(T));
     }
     lock.lock();
     group_.arrive_and_wait(lock, rank_, "all_reduce");  // every rank has read every input
-    lock.unlock();
-    std::memcpy(data, result.data(), result.size() * sizeof(T));
+    return result;
   }
 
   InProcessGroup& group_;
   int rank_;
+  std::vector<std::pair<void*, std::vector<unsigned char>>> started_;  // buffers and their pending results
 };
 
 inline std::unique_ptr<Communicator> InProcessGroup::communicator(int rank) {

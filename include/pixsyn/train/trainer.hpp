@@ -22,13 +22,15 @@
 // the ranks: rank r of W runs the samples r, r + W, r + 2W, ... of the batch one process would run (its data
 // rows, latents, patch crops and, through nn::ShardedNoise, its noise), so the minibatch-stddev groups of D
 // (strided, min(4, batch) samples) fall on one rank, whole; the gradients of G and D are averaged over the
-// ranks before every optimizer step (bucketed), the path-length mean is the whole batch's, and G's and D's
-// buffers are averaged after every step. W ranks at batch B then train what one process trains at batch B:
-// the same weights to rounding (tests/train/test_data_parallel.cpp) for the CIPS loop when batch / W is a
-// multiple of the stddev group (4). In the StyleGAN2-ADA loop each rank draws its own latents and noise
-// (the recipes draw per call; exact sharding there is not built): the same training in distribution, as
-// PyTorch DDP. Rank 0 reads and writes the run folder; at the start of run() its state (weights, G_ema,
-// optimizer moments, step, path-length mean) is broadcast, so every rank continues from rank 0's checkpoint.
+// ranks before every optimizer step (bucketed; each bucket's all-reduce starts during the backward pass, as
+// soon as its gradients are final: dist/gradient_averager.hpp), the path-length mean is the whole batch's,
+// and G's and D's buffers are averaged after every step. W ranks at batch B then train what one process
+// trains at batch B: the same weights to rounding (tests/train/test_data_parallel.cpp) for the CIPS loop
+// when batch / W is a multiple of the stddev group (4). In the StyleGAN2-ADA loop each rank draws its own
+// latents and noise (the recipes draw per call; exact sharding there is not built): the same training in
+// distribution, as PyTorch DDP. Rank 0 reads and writes the run folder; at the start of run() its state
+// (weights, G_ema, optimizer moments, step, path-length mean) is broadcast, so every rank continues from
+// rank 0's checkpoint.
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -38,6 +40,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -51,6 +54,7 @@
 #include "pixsyn/core/philox.hpp"
 #include "pixsyn/dist/buckets.hpp"
 #include "pixsyn/dist/communicator.hpp"
+#include "pixsyn/dist/gradient_averager.hpp"
 #include "pixsyn/io/atomic_file.hpp"
 #include "pixsyn/io/safetensors.hpp"
 #include "pixsyn/nn/noise.hpp"
@@ -102,6 +106,9 @@ struct TrainerOptions {
   // ranks. progress, sample, the log and the files are rank 0's.
   dist::Communicator* communicator = nullptr;
   dist::BucketOptions buckets{};
+  // Data-parallel: average the gradients while the backward pass runs (false: after it, bucket by bucket,
+  // the same values; for measuring what the overlap gains).
+  bool overlap_gradients = true;
 };
 
 // generate(generator, z Var (B, z_dim), noise seed) -> fake images Var (B, C, S, S) in the discriminator's
@@ -152,11 +159,17 @@ class Trainer {
     if (world_ > 1) {
       auto& comm = *options_.communicator;
       const auto buckets = options_.buckets;
-      const auto average = [&comm, buckets](const std::vector<Var<T, Device>*>& params) {
-        dist::average_gradients(comm, params, buckets);
-      };
-      g_adam_.set_gradient_hook(average);
-      d_adam_.set_gradient_hook(average);
+      for (auto* adam : {&g_adam_, &d_adam_}) {
+        if (options_.overlap_gradients) {
+          auto& averager = averagers_.emplace_back(
+              std::make_unique<dist::GradientAverager<T, Device>>(comm, adam->parameters(), buckets));
+          adam->set_gradient_hook([averager = averager.get()](const auto&) { averager->average(); });
+        } else {
+          adam->set_gradient_hook([&comm, buckets](const std::vector<Var<T, Device>*>& params) {
+            dist::average_gradients(comm, params, buckets);
+          });
+        }
+      }
       path_length_.set_mean_reducer(
           [&comm](double mean) { return comm.all_reduce_host(mean, dist::ReduceOp::average); });
     }
@@ -238,6 +251,16 @@ class Trainer {
 
   int rank() const { return rank_; }
   int world_size() const { return world_; }
+  // Data-parallel with overlap_gradients: how often the optimizer steps of G and D found their gradients
+  // averaged during the backward pass, and how often after it.
+  typename dist::GradientAverager<T, Device>::Counts overlap_counts() const {
+    typename dist::GradientAverager<T, Device>::Counts sum;
+    for (const auto& averager : averagers_) {
+      sum.overlapped += averager->counts().overlapped;
+      sum.after_backward += averager->counts().after_backward;
+    }
+    return sum;
+  }
 
  private:
   // Philox streams of the loop (the data has its own inside Dataset): one key each.
@@ -491,6 +514,7 @@ class Trainer {
   TrainerOptions options_;
   BatchLoader loader_{data_, options_.batch, options_.seed, options_.prefetch};
   Adam<T, Device> g_adam_, d_adam_;
+  std::vector<std::unique_ptr<dist::GradientAverager<T, Device>>> averagers_;  // G's and D's, with overlap
   PathLength path_length_;
   std::int64_t step_ = 0;
   int rank_ = 0, world_ = 1;
