@@ -7,7 +7,8 @@
 #      PIXSYN_DIST_TIMEOUT (the NCCL watchdog path);
 #   4. training images/s on 1 and 2 GPUs (cips-skips 256/64, and alis 64/64), the 2-GPU runs with the
 #      gradient all-reduce overlapped with the backward pass (the default) and after it (--no-overlap);
-#      SCALING_STEPS (default 60) steps each, rates of the last half;
+#      SCALING_STEPS (default 60) steps each for cips-skips, ALIS_SCALING_STEPS (default 4 times as many:
+#      its steps are short) for alis, rates of the last half;
 #   5. a 16384² CIPS render split over the 2 GPUs (bench_split_render_gpu) against one GPU;
 #   6. pixsyn render and panorama --gpus 2 against --gpus 1, byte for byte (and a band of rows of the CIPS
 #      fast path against the CPU, noise included: test_cuda "cuda cips: *"); --gpus 3 refused.
@@ -119,7 +120,7 @@ steps=${SCALING_STEPS:-60}
 if part 4; then
 bench cips256 "$steps" train --device cuda --model cips-skips --size 256 --max-channels 64 --batch 32 --data "$data"
 if "$pixsyn" train --help | grep -q alis; then
-  bench alis64 "$steps" train --device cuda --model alis --size 64 --max-channels 64 --batch 32 --data "$data"
+  bench alis64 "${ALIS_SCALING_STEPS:-$((steps * 4))}" train --device cuda --model alis --size 64 --max-channels 64 --batch 32 --data "$data"
 else
   echo "SUMMARY: scaling alis: pixsyn train has no --model alis in this build"
 fi

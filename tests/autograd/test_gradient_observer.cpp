@@ -118,4 +118,6 @@ TEST_CASE("with create_graph the observed gradients are recorded, as the unobser
   // d/dw (3 w²) = 6 w = 18, for both.
   CHECK(autograd::grad(sum(w.grad()), w).value().to_vector() == std::vector<double>{18});
   CHECK(autograd::grad(sum(u.grad()), u).value().to_vector() == std::vector<double>{18});
+  w.zero_grad();  // each gradient's graph holds its parameter: a cycle to break
+  u.zero_grad();
 }

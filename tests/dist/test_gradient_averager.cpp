@@ -98,7 +98,12 @@ TEST_CASE("bucket_layout packs tensors in the order given, a tensor above the bu
   CHECK(layout.offset == std::vector<std::int64_t>{0, 3, 0, 0, 1});
   CHECK(layout.elements == std::vector<std::int64_t>{6, 10, 3});
   CHECK(dist::bucket_layout({}, 8, {}).elements.empty());
-  CHECK(dist::bucket_layout({5, 7}, 4, {}).elements == std::vector<std::int64_t>{12});  // 25 MiB by default
+  CHECK(dist::bucket_layout({5, 7}, 4, {}).elements == std::vector<std::int64_t>{12});
+  // By default the first bucket holds up to 1 MiB, the others 25 MiB.
+  CHECK(dist::bucket_layout({100000, 100000, 100000, 6000000}, 4, {}).elements ==
+        std::vector<std::int64_t>{200000, 6100000});
+  CHECK(dist::bucket_layout({100000, 100000, 100000, 6600000}, 4, {}).elements ==
+        std::vector<std::int64_t>{200000, 100000, 6600000});
 }
 
 TEST_CASE("three ranks average gradients during the backward pass: buckets start as they fill, same bits") {

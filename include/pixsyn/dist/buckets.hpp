@@ -17,6 +17,9 @@ namespace pixsyn::dist {
 
 struct BucketOptions {
   std::size_t bucket_bytes = std::size_t(25) << 20;
+  // The first bucket's limit (when below bucket_bytes), 1 MiB as DDP's: the first gradients the backward
+  // pass finishes start their all-reduce early even in a network whose gradients fit one bucket.
+  std::size_t first_bucket_bytes = std::size_t(1) << 20;
 };
 
 namespace detail {
@@ -29,8 +32,8 @@ void copy_elements(T* dst, const T* src, std::int64_t n) {
     pixsyn::detail::DeviceCopy<D>::copy(dst, src, n * static_cast<std::int64_t>(sizeof(T)));
 }
 
-// Splits `sizes` (elements) into consecutive runs of at most bucket_bytes (a tensor larger than that is a
-// bucket of its own): {first, end} index pairs.
+// Splits `sizes` (elements) into consecutive runs of at most bucket_bytes, the first of at most
+// first_bucket_bytes (a tensor larger than that is a bucket of its own): {first, end} index pairs.
 inline std::vector<std::pair<std::size_t, std::size_t>> bucket_ranges(const std::vector<std::int64_t>& sizes,
                                                                       std::size_t element_bytes,
                                                                       const BucketOptions& options) {
@@ -38,7 +41,9 @@ inline std::vector<std::pair<std::size_t, std::size_t>> bucket_ranges(const std:
   std::size_t first = 0, bytes = 0;
   for (std::size_t i = 0; i < sizes.size(); ++i) {
     const std::size_t b = static_cast<std::size_t>(sizes[i]) * element_bytes;
-    if (i > first && bytes + b > options.bucket_bytes) {
+    const std::size_t limit =
+        out.empty() ? std::min(options.first_bucket_bytes, options.bucket_bytes) : options.bucket_bytes;
+    if (i > first && bytes + b > limit) {
       out.emplace_back(first, i);
       first = i;
       bytes = 0;
