@@ -1,5 +1,5 @@
 // ALIS's layer inputs on the GPU (backend/cuda/alis.hpp): one thread per output element (per sine-cosine
-// pair for the coordinates), the formulas of backend/alis_geometry.hpp.
+// pair for the coordinates), the formulas of backend/alis_geometry.hpp; one warp per row for the mask.
 #include <cmath>
 
 #include "common.cuh"
@@ -61,15 +61,28 @@ __global__ void seeded_noise_kernel(const std::int64_t* delta, AlisFrameGeometry
   }
 }
 
-// One thread per row: the rows are short (a layer's channels) and few (3 per sample).
+// One warp per row: the lanes scan channels lane, lane + 32, ... and the warp keeps the first entry of
+// largest magnitude (ties to the smaller index), as the CPU's left-to-right scan does; a NaN never wins,
+// and a NaN first entry stays chosen, as there.
 template <class T>
 __global__ void largest_magnitude_kernel(const T* x, std::int64_t rows, std::int64_t channels, T* mask) {
-  PIXSYN_GRID_STRIDE(r, rows) {
+  constexpr unsigned all = 0xffffffffu;
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  const std::int64_t warps = std::int64_t(blockDim.x) * gridDim.x / 32;
+  for (std::int64_t r = (blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x) / 32; r < rows; r += warps) {
     const T* row = x + r * channels;
-    std::int64_t best = 0;
-    for (std::int64_t c = 1; c < channels; ++c)
-      if (magnitude(row[c]) > magnitude(row[best])) best = c;
-    for (std::int64_t c = 0; c < channels; ++c) mask[r * channels + c] = c == best ? T(1) : T(0);
+    T best = T(-1);  // below every magnitude: nothing seen yet
+    int at = 0;
+    for (std::int64_t c = lane; c < channels; c += 32)
+      if (magnitude(row[c]) > best) best = magnitude(row[c]), at = static_cast<int>(c);
+    for (int offset = 16; offset > 0; offset /= 2) {
+      const T other = __shfl_down_sync(all, best, offset);
+      const int other_at = __shfl_down_sync(all, at, offset);
+      if (other > best || (other == best && other_at < at)) best = other, at = other_at;
+    }
+    at = __shfl_sync(all, at, 0);
+    if (row[0] != row[0]) at = 0;
+    for (std::int64_t c = lane; c < channels; c += 32) mask[r * channels + c] = c == at ? T(1) : T(0);
   }
 }
 
@@ -104,7 +117,7 @@ void alis_seeded_noise(const std::int64_t* delta, std::int64_t batch, const Alis
 template <class T>
 void largest_magnitude_mask(const T* x, std::int64_t rows, std::int64_t channels, T* mask) {
   if (rows == 0 || channels == 0) return;
-  largest_magnitude_kernel<<<grid_for(rows), block_size, 0, stream()>>>(x, rows, channels, mask);
+  largest_magnitude_kernel<<<grid_for(rows * 32), block_size, 0, stream()>>>(x, rows, channels, mask);
   check_launch("largest_magnitude_mask");
 }
 

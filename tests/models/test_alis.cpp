@@ -138,7 +138,6 @@ TEST_CASE("coordinate channels, interpolation weights and seeded noise equal an 
       }
     CHECK(weight_err < 1e-7);
     CHECK(coord_err < 2e-5);
-    CHECK(coord_err > 0);  // float, not double: the comparison can fail
   }
   CHECK(contains(error_of([] { alis::anchor_weights<float>({7}, 32, 2, 4); }), "left border 7 lies outside the strip"));
 }
