@@ -153,17 +153,54 @@ __global__ void im2col_packed_kernel(ConvIndex<std::int32_t> c, Divider<std::int
   }
 }
 
+// im2col_packed_kernel for a K × K kernel with stride S: a thread reads the input window of its V pixels
+// once per kernel row and writes all K · K taps' packs (a thread per pack of (sample, channel, output row)),
+// instead of reading the input once per tap.
+template <class T, class C, int V, int K, int S>
+__global__ void im2col_window_kernel(ConvIndex<std::int32_t> c, Divider<std::int32_t> by_packs,
+                                     Divider<std::int32_t> by_rows, const T* __restrict__ x, C* __restrict__ col,
+                                     std::int32_t sample_stride, std::int32_t tap_stride) {
+  using I = std::int32_t;
+  constexpr int span = (V - 1) * S + K;  // the input columns of V outputs
+  const I packs = by_packs.divisor();
+  PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.in_channels * c.rows * packs) {
+    const I r = by_packs.div(idx), ox0 = (idx - r * packs) * V;
+    const I row = by_rows.div(r), oy = r - row * c.rows;
+    const I b = c.by_in_channels.div(row), i = row - b * c.in_channels;
+    const I ix0 = static_cast<I>(conv_source(ox0, 0, S, c.padding));
+    const T* plane = x + (b * c.in_channels + i) * c.height * c.width;
+    C* out = col + b * sample_stride + i * (K * K) * tap_stride + oy * c.out_width + ox0;
+#pragma unroll
+    for (int ky = 0; ky < K; ++ky) {
+      const I iy = static_cast<I>(conv_source(c.r0 + oy, ky, S, c.padding));
+      const bool row_inside = iy >= 0 && iy < c.height;
+      const T* xrow = plane + (row_inside ? iy : 0) * c.width;
+      T window[span];
+#pragma unroll
+      for (int u = 0; u < span; ++u) window[u] = row_inside && ix0 + u >= 0 && ix0 + u < c.width ? xrow[ix0 + u] : T(0);
+#pragma unroll
+      for (int kx = 0; kx < K; ++kx) {
+        Pack<C, V> taps;
+#pragma unroll
+        for (int v = 0; v < V; ++v) taps.v[v] = convert<C>(window[v * S + kx]);
+        *reinterpret_cast<Pack<C, V>*>(out + (ky * K + kx) * tap_stride) = taps;
+      }
+    }
+  }
+}
+
 // dx (slice's samples, I, H, W) += the col entries (count, K, n) that came from each input pixel; dx is
 // the slice's first sample. Only the input rows [y0, y1) that the slice's output rows read are visited.
 // Input row iy is read by the taps ky = (iy + padding) mod stride + j · stride, from output row
 // (iy + padding) / stride - j (likewise for columns), so no tap needs a division. A thread sums one column
 // of col2im_rows consecutive rows (fewer at the end): one index decomposition for them, while the threads of
-// a warp still read and write neighbouring pixels.
+// a warp still read and write neighbouring pixels. Where the slice alone writes these pixels (!accumulate),
+// the sums are stored: the same values as 0 + sum, since a sum that starts at +0 is never -0.
 constexpr int col2im_rows = 4;
 
 template <class T, class I>
-__global__ void col2im_kernel(ConvIndex<I> c, I y0, I y1, Divider<I> by_groups, const T* __restrict__ col,
-                              T* __restrict__ dx) {
+__global__ void col2im_kernel(ConvIndex<I> c, I y0, I y1, Divider<I> by_groups, bool accumulate,
+                              const T* __restrict__ col, T* __restrict__ dx) {
   const I groups = by_groups.divisor();
   PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.in_channels * groups * c.width) {
     const I r = c.by_width.div(idx), ix = idx - r * c.width;
@@ -182,7 +219,7 @@ __global__ void col2im_kernel(ConvIndex<I> c, I y0, I y1, Divider<I> by_groups, 
         for (I kx = kx0, ox = qx; kx < c.kernel_w; kx += c.stride, --ox)
           if (ox >= 0 && ox < c.out_width) acc += taps[kx * c.n + ox];
       }
-      *out += acc;
+      *out = accumulate ? *out + acc : acc;
       // The next row's first tap row and output row, without a division.
       if (++ky0 == c.stride) ky0 = 0, ++qy;
     }
@@ -268,6 +305,20 @@ void im2col(const ConvGeometry& g, const Slice& s, const T* x, C* col, bool by_t
   if (g.out_width % V == 0 && aligned(col, sizeof(Pack<C, V>)) && slice_fits_int32(g, s)) {
     using I = std::int32_t;
     const std::int64_t packs = g.out_width / V;
+    // 3 × 3 kernels with stride 1 or 2 (the generators' and discriminators' convolutions): one window per row.
+    if (g.kernel_h == 3 && g.kernel_w == 3 && (g.stride == 1 || g.stride == 2)) {
+      const auto launch = [&](auto kernel) {
+        kernel<<<grid_for(s.count * g.in_channels * s.rows * packs), block_size, 0, stream()>>>(
+            ConvIndex<I>(g, s), Divider<I>(packs), Divider<I>(s.rows), x + s.b0 * g.in_channels * g.in_plane(), col,
+            static_cast<I>(by_tap ? n : k * n), static_cast<I>(by_tap ? s.count * n : n));
+      };
+      if (g.stride == 1)
+        launch(im2col_window_kernel<T, C, V, 3, 1>);
+      else
+        launch(im2col_window_kernel<T, C, V, 3, 2>);
+      check_launch(op);
+      return;
+    }
     im2col_packed_kernel<T, C, V><<<grid_for(s.count * k * s.rows * packs), block_size, 0, stream()>>>(
         ConvIndex<I>(g, s), Divider<I>(packs), Divider<I>(s.rows), x + s.b0 * g.in_channels * g.in_plane(), col,
         static_cast<I>(by_tap ? n : k * n), static_cast<I>(by_tap ? s.count * n : n));
@@ -360,11 +411,23 @@ void conv2d_input_grad_impl(const ConvGeometry& g, const T* dy, const T* w, T* d
   const std::int64_t k = g.depth(), plane = g.out_plane(), o = g.out_channels;
   const std::int64_t x_elements = g.batch * g.in_channels * g.in_plane();
   if (x_elements == 0) return;
-  check_cuda(cudaMemsetAsync(dx, 0, sizeof(T) * x_elements, stream()), "conv_transpose2d", "cudaMemsetAsync");
+  const bool pointwise = is_pointwise(g);
+  const std::vector<Slice> all = slices(g);
+  // Whether every pixel of dx is written by exactly one slice: a pointwise convolution's GEMMs write their
+  // rows of dx; whole samples whose output rows read every input row write them in col2im. Else dx starts at
+  // zero and the slices add to it.
+  const std::int64_t y_first = std::max<std::int64_t>(0, -g.padding);
+  const std::int64_t y_end = std::min(g.height, (g.out_height - 1) * g.stride - g.padding + g.kernel_h);
+  const bool overwrite =
+      o > 0 && plane > 0 &&
+      (pointwise || (y_first == 0 && y_end == g.height && std::all_of(all.begin(), all.end(), [&](const Slice& s) {
+                       return s.r0 == 0 && s.rows == g.out_height;
+                     })));
+  if (!overwrite)
+    check_cuda(cudaMemsetAsync(dx, 0, sizeof(T) * x_elements, stream()), "conv_transpose2d", "cudaMemsetAsync");
   if (o == 0 || plane == 0) return;
   const Buffer w16 = bf16_weights(g, w, half);
-  const bool pointwise = is_pointwise(g);
-  for (const Slice& s : slices(g)) {
+  for (const Slice& s : all) {
     const std::int64_t n = s.pixels(g), w_stride = g.weight_stride();
     // A pointwise convolution's col is the slice of dx itself (the slices' rows are disjoint).
     Buffer workspace(pointwise ? 0 : sizeof(T) * static_cast<std::size_t>(s.count * k * n));
@@ -390,8 +453,8 @@ void conv2d_input_grad_impl(const ConvGeometry& g, const T* dy, const T* w, T* d
       using I = decltype(index);
       const std::int64_t groups = (y1 - y0 + col2im_rows - 1) / col2im_rows;
       col2im_kernel<<<grid_for(s.count * g.in_channels * groups * g.width), block_size, 0, stream()>>>(
-          ConvIndex<I>(g, s), static_cast<I>(y0), static_cast<I>(y1), Divider<I>(groups), workspace.get<T>(),
-          dx + s.b0 * g.in_channels * g.in_plane());
+          ConvIndex<I>(g, s), static_cast<I>(y0), static_cast<I>(y1), Divider<I>(groups), !overwrite,
+          workspace.get<T>(), dx + s.b0 * g.in_channels * g.in_plane());
     });
     check_launch("conv_transpose2d");
   }
