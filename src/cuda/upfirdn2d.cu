@@ -93,23 +93,47 @@ __global__ void __launch_bounds__(tile* tile_rows)
   const auto lx = static_cast<std::int32_t>(threadIdx.x);
   const std::int32_t mx = ox0 + lx;
   if (mx >= g.out_x) return;
+  const std::int32_t ly0 = static_cast<std::int32_t>(threadIdx.y) * rows_per_thread;
+  if constexpr (Up == 1) {
+    // Without upsampling every tap reads a staged sample: output ly0 + j reads window rows (ly0 + j) · Down + ky.
+    // Each window row is loaded once and added to the outputs that read it, each output's taps still in
+    // order (rows ascending, then columns).
+    T acc[rows_per_thread] = {};
 #pragma unroll
-  for (int j = 0; j < rows_per_thread; ++j) {
-    const std::int32_t ly = static_cast<std::int32_t>(threadIdx.y) * rows_per_thread + j;
-    const std::int32_t my = oy0 + ly;
-    if (my >= g.out_y) break;
-    T acc = 0;
+    for (int r = 0; r < (rows_per_thread - 1) * Down + taps; ++r) {
+      T v[taps];
 #pragma unroll
-    for (int ky = 0; ky < taps; ++ky) {
-      const std::int32_t sy = fir_tile_sample<Up, Down>(ty0, ly, ky);
-      if (sy < 0) continue;
+      for (int kx = 0; kx < taps; ++kx) v[kx] = staged[ly0 * Down + r][fir_tile_sample<Up, Down>(tx0, lx, kx)];
 #pragma unroll
-      for (int kx = 0; kx < taps; ++kx) {
-        const std::int32_t sx = fir_tile_sample<Up, Down>(tx0, lx, kx);
-        if (sx >= 0) acc += w[ky][kx] * staged[sy][sx];
+      for (int j = 0; j < rows_per_thread; ++j) {
+        const int ky = r - j * Down;
+        if (ky < 0 || ky >= taps) continue;
+#pragma unroll
+        for (int kx = 0; kx < taps; ++kx) acc[j] += w[ky][kx] * v[kx];
       }
     }
-    y[(plane * g.out_y + my) * g.out_x + mx] = gain * acc;
+#pragma unroll
+    for (int j = 0; j < rows_per_thread; ++j)
+      if (oy0 + ly0 + j < g.out_y) y[(plane * g.out_y + oy0 + ly0 + j) * g.out_x + mx] = gain * acc[j];
+  } else {
+#pragma unroll
+    for (int j = 0; j < rows_per_thread; ++j) {
+      const std::int32_t ly = ly0 + j;
+      const std::int32_t my = oy0 + ly;
+      if (my >= g.out_y) break;
+      T acc = 0;
+#pragma unroll
+      for (int ky = 0; ky < taps; ++ky) {
+        const std::int32_t sy = fir_tile_sample<Up, Down>(ty0, ly, ky);
+        if (sy < 0) continue;
+#pragma unroll
+        for (int kx = 0; kx < taps; ++kx) {
+          const std::int32_t sx = fir_tile_sample<Up, Down>(tx0, lx, kx);
+          if (sx >= 0) acc += w[ky][kx] * staged[sy][sx];
+        }
+      }
+      y[(plane * g.out_y + my) * g.out_x + mx] = gain * acc;
+    }
   }
 }
 
