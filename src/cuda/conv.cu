@@ -192,35 +192,44 @@ __global__ void im2col_window_kernel(ConvIndex<std::int32_t> c, Divider<std::int
 // dx (slice's samples, I, H, W) += the col entries (count, K, n) that came from each input pixel; dx is
 // the slice's first sample. Only the input rows [y0, y1) that the slice's output rows read are visited.
 // Input row iy is read by the taps ky = (iy + padding) mod stride + j · stride, from output row
-// (iy + padding) / stride - j (likewise for columns), so no tap needs a division. A thread sums one column
-// of col2im_rows consecutive rows (fewer at the end): one index decomposition for them, while the threads of
-// a warp still read and write neighbouring pixels. Where the slice alone writes these pixels (!accumulate),
+// (iy + padding) / stride - j (likewise for columns), so no tap needs a division. A thread sums Phases
+// neighbouring pixels (the stride's phases: every thread of a warp then visits the same taps) in each of
+// col2im_rows consecutive rows (fewer at the ends): one index decomposition for them, while the threads of a
+// warp still read and write neighbouring pixels. Where the slice alone writes these pixels (!accumulate),
 // the sums are stored: the same values as 0 + sum, since a sum that starts at +0 is never -0.
 constexpr int col2im_rows = 4;
 
-template <class T, class I>
-__global__ void col2im_kernel(ConvIndex<I> c, I y0, I y1, Divider<I> by_groups, bool accumulate,
+template <class T, class I, int Phases>
+__global__ void col2im_kernel(ConvIndex<I> c, I y0, I y1, Divider<I> by_groups, Divider<I> by_runs, bool accumulate,
                               const T* __restrict__ col, T* __restrict__ dx) {
-  const I groups = by_groups.divisor();
-  PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.in_channels * groups * c.width) {
-    const I r = c.by_width.div(idx), ix = idx - r * c.width;
+  const I groups = by_groups.divisor(), runs = by_runs.divisor();  // runs of Phases pixels per row
+  PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.in_channels * groups * runs) {
+    const I r = by_runs.div(idx), ix0 = (idx - r * runs) * Phases;
     const I p = by_groups.div(r), iy0 = y0 + (r - p * groups) * col2im_rows;
     const I b = c.by_in_channels.div(p), i = p - b * c.in_channels;
-    const I tx = ix + c.padding, qx = c.by_stride.div(tx), kx0 = tx - qx * c.stride;
+    const I tx0 = ix0 + c.padding, qx0 = c.by_stride.div(tx0), kx00 = tx0 - qx0 * c.stride;
     const I ty0 = iy0 + c.padding;
     I qy = c.by_stride.div(ty0), ky0 = ty0 - qy * c.stride;
     const T* channel = col + (b * c.k + i * c.kernel_h * c.kernel_w) * c.n;
-    T* out = dx + ((b * c.in_channels + i) * c.height + iy0) * c.width + ix;
+    T* out = dx + ((b * c.in_channels + i) * c.height + iy0) * c.width;
     for (I iy = iy0; iy < iy0 + col2im_rows && iy < y1; ++iy, out += c.width) {
-      T acc = 0;
-      for (I ky = ky0, oy = qy; ky < c.kernel_h; ky += c.stride, --oy) {
-        if (oy < c.r0 || oy >= c.r0 + c.rows) continue;
-        const T* taps = channel + ky * c.kernel_w * c.n + (oy - c.r0) * c.out_width;
-        for (I kx = kx0, ox = qx; kx < c.kernel_w; kx += c.stride, --ox)
-          if (ox >= 0 && ox < c.out_width) acc += taps[kx * c.n + ox];
+      I qx = qx0, kx0 = kx00;
+#pragma unroll
+      for (int e = 0; e < Phases; ++e) {
+        const I ix = ix0 + e;
+        if (ix >= c.width) break;
+        T acc = 0;
+        for (I ky = ky0, oy = qy; ky < c.kernel_h; ky += c.stride, --oy) {
+          if (oy < c.r0 || oy >= c.r0 + c.rows) continue;
+          const T* taps = channel + ky * c.kernel_w * c.n + (oy - c.r0) * c.out_width;
+          for (I kx = kx0, ox = qx; kx < c.kernel_w; kx += c.stride, --ox)
+            if (ox >= 0 && ox < c.out_width) acc += taps[kx * c.n + ox];
+        }
+        out[ix] = accumulate ? out[ix] + acc : acc;
+        // The next pixel's first tap column and output column, without a division.
+        if (++kx0 == c.stride) kx0 = 0, ++qx;
       }
-      *out = accumulate ? *out + acc : acc;
-      // The next row's first tap row and output row, without a division.
+      // The next row's first tap row and output row, likewise.
       if (++ky0 == c.stride) ky0 = 0, ++qy;
     }
   }
@@ -452,9 +461,17 @@ void conv2d_input_grad_impl(const ConvGeometry& g, const T* dy, const T* w, T* d
     with_index_type(slice_fits_int32(g, s), [&](auto index) {
       using I = decltype(index);
       const std::int64_t groups = (y1 - y0 + col2im_rows - 1) / col2im_rows;
-      col2im_kernel<<<grid_for(s.count * g.in_channels * groups * g.width), block_size, 0, stream()>>>(
-          ConvIndex<I>(g, s), static_cast<I>(y0), static_cast<I>(y1), Divider<I>(groups), !overwrite,
-          workspace.get<T>(), dx + s.b0 * g.in_channels * g.in_plane());
+      const auto launch = [&](auto kernel, std::int64_t phases) {
+        const std::int64_t runs = (g.width + phases - 1) / phases;
+        kernel<<<grid_for(s.count * g.in_channels * groups * runs), block_size, 0, stream()>>>(
+            ConvIndex<I>(g, s), static_cast<I>(y0), static_cast<I>(y1), Divider<I>(groups), Divider<I>(runs),
+            !overwrite, workspace.get<T>(), dx + s.b0 * g.in_channels * g.in_plane());
+      };
+      // Stride 2 (the transposed convolutions that upsample): both phases per thread.
+      if (g.stride == 2)
+        launch(col2im_kernel<T, I, 2>, 2);
+      else
+        launch(col2im_kernel<T, I, 1>, 1);
     });
     check_launch("conv_transpose2d");
   }
