@@ -58,8 +58,9 @@ struct FirTile {
 // The generic kernel's sums exactly: the taps in the same order (tap rows, then columns, ascending), the
 // taps on inserted zeros skipped. A tap on the padding adds filter · 0 to the sum, which leaves it
 // unchanged (the filter is finite), where the generic kernel skips it.
+// For float, registers for 6 resident blocks per SM (instead of 5) without spilling: more loads in flight.
 template <class T, int Up, int Down>
-__global__ void __launch_bounds__(tile* tile_rows)
+__global__ void __launch_bounds__(tile* tile_rows, sizeof(T) == 4 ? 6 : 1)
     upfirdn2d_tiled_kernel(FirTile g, T gain, const T* __restrict__ x, const T* __restrict__ f, T* __restrict__ y) {
   constexpr int n = fir_tile_window<Up, Down>;
   __shared__ T staged[n][n];
