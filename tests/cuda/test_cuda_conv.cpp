@@ -118,6 +118,18 @@ TEST_CASE("cuda conv: a sample larger than the im2col workspace runs in row chun
               "conv_transpose2d");
 }
 
+TEST_CASE("cuda conv: a batch larger than the im2col workspace runs in launches of whole samples") {
+  Poisoned p;
+  // 40 samples × K = 576 × 48 · 64 outputs > 2^26: two launches, each of whole samples, whose col2im writes
+  // its samples' dx without zeroing it first (every pixel has one writer).
+  const auto x = randn<float>({40, 64, 48, 64}, 10), w = randn<float>({8, 64, 3, 3}, 11);
+  const auto y = conv2d(x, w, {.padding = 1});
+  check_close(conv2d(to_device(x), to_device(w), {.padding = 1}), y, "conv2d");
+  const auto dy = randn<float>(y.shape(), 12);
+  check_close(conv_transpose2d(to_device(dy), to_device(w), {.padding = 1}), conv_transpose2d(dy, w, {.padding = 1}),
+              "conv_transpose2d");
+}
+
 TEST_CASE("cuda conv: bf16 convolutions follow fp32 within bf16's rounding") {
   Poisoned p;
   for (const auto& c : {Case{{2, 64, 33, 31}, {48, 64, 3, 3}, 1, 1}, Case{{2, 32, 16, 17}, {2, 40, 32, 3, 3}, 2, 1},
