@@ -37,6 +37,27 @@ __global__ void coordinates_kernel(const T* basis, std::int64_t rows, const std:
 }
 
 template <class T>
+__global__ void modulated_coordinates_kernel(const T* x, std::int64_t channels, const T* basis, std::int64_t rows,
+                                             const std::int64_t* delta, AlisFrameGeometry geometry, const T* scale,
+                                             T* out, std::int64_t n) {
+  const std::int64_t size = geometry.size, width = geometry.patch_width(), plane = size * width;
+  const std::int64_t total = channels + 2 * rows;
+  PIXSYN_GRID_STRIDE(e, n) {
+    const std::int64_t j = e % width, i = e / width % size, c = e / plane % total, sample = e / (plane * total);
+    T value;
+    if (c < channels) {
+      value = x[(sample * channels + c) * plane + i * width + j];
+    } else {
+      const std::int64_t k = (c - channels) % rows, b = sample / geometry.patches, p = sample % geometry.patches;
+      const T raw =
+          coordinate_phase(basis[2 * k], basis[2 * k + 1], geometry.x<T>(delta[b], p * width + j), geometry.y<T>(i));
+      value = c - channels < rows ? sine(raw) : cosine(raw);
+    }
+    out[e] = value * scale[(sample * total + c) * width + j];
+  }
+}
+
+template <class T>
 __global__ void anchor_weights_kernel(const std::int64_t* delta, AlisFrameGeometry geometry, T* out, std::int64_t n) {
   PIXSYN_GRID_STRIDE(e, n) {
     const std::int64_t s = geometry.strip_column(delta[e / geometry.size], e % geometry.size);
@@ -98,6 +119,17 @@ void alis_coordinates(const T* basis, std::int64_t rows, const std::int64_t* del
 }
 
 template <class T>
+void alis_modulated_coordinates(const T* x, std::int64_t channels, const T* basis, std::int64_t rows,
+                                const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry,
+                                const T* scale, T* out) {
+  const std::int64_t n = batch * geometry.patches * (channels + 2 * rows) * geometry.size * geometry.patch_width();
+  if (n == 0) return;
+  modulated_coordinates_kernel<<<grid_for(n), block_size, 0, stream()>>>(x, channels, basis, rows, delta, geometry,
+                                                                         scale, out, n);
+  check_launch("alis_modulated_coordinates");
+}
+
+template <class T>
 void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry, T* out) {
   const std::int64_t n = batch * geometry.size;
   if (n == 0) return;
@@ -121,12 +153,14 @@ void largest_magnitude_mask(const T* x, std::int64_t rows, std::int64_t channels
   check_launch("largest_magnitude_mask");
 }
 
-#define PIXSYN_INSTANTIATE(T)                                                                                    \
-  template void alis_coordinates<T>(const T*, std::int64_t, const std::int64_t*, std::int64_t,                   \
-                                    const AlisFrameGeometry&, T*);                                               \
-  template void alis_anchor_weights<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, T*);         \
-  template void alis_seeded_noise<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, std::uint64_t, \
-                                     std::uint64_t, std::int64_t, T*);                                           \
+#define PIXSYN_INSTANTIATE(T)                                                                                      \
+  template void alis_coordinates<T>(const T*, std::int64_t, const std::int64_t*, std::int64_t,                     \
+                                    const AlisFrameGeometry&, T*);                                                 \
+  template void alis_modulated_coordinates<T>(const T*, std::int64_t, const T*, std::int64_t, const std::int64_t*, \
+                                              std::int64_t, const AlisFrameGeometry&, const T*, T*);               \
+  template void alis_anchor_weights<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, T*);           \
+  template void alis_seeded_noise<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, std::uint64_t,   \
+                                     std::uint64_t, std::int64_t, T*);                                             \
   template void largest_magnitude_mask<T>(const T*, std::int64_t, std::int64_t, T*);
 PIXSYN_INSTANTIATE(float)
 PIXSYN_INSTANTIATE(double)

@@ -99,6 +99,11 @@ TEST_CASE(
         largest_difference(to_host(gpu.coordinates(to_device(basis), size)), cpu.coordinates(basis, size));
     MESSAGE("coordinates: largest |GPU - CPU| " << err);
     CHECK(err < (sizeof(T) == 4 ? 1e-6 : 1e-14));
+    // The fuser's channels modulated in one pass equal the concatenation times the styles.
+    const alis::CoordFuser<T, Cuda> fuser(to_device(basis));
+    const auto x = to_device(randn<T>({4 * patches, 3, size, size / patches}, 5));
+    const auto gamma = to_device(randn<T>({4 * patches, 3 + fuser.channels(), 1, size / patches}, 6));
+    CHECK(to_host(fuser.modulated(x, gamma, gpu)).to_vector() == to_host(mul(fuser(x, gpu), gamma)).to_vector());
   };
   check(0.0f, 256, 2, 4);
   check(0.0f, 16, 4, 6);

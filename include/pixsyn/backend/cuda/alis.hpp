@@ -16,6 +16,13 @@ namespace pixsyn::backend::cuda {
 template <class T>
 void alis_coordinates(const T* basis, std::int64_t rows, const std::int64_t* delta, std::int64_t batch,
                       const AlisFrameGeometry& geometry, T* out);
+// A coordinate fuser's output already modulated for the next convolution, in one pass (inference):
+// out (batch * g, C + 2m, size, size / g) = concat(x (batch * g, C, size, size / g), the coordinate
+// channels above) * scale (batch * g, C + 2m, 1, size / g), each entry the product the unfused ops form.
+template <class T>
+void alis_modulated_coordinates(const T* x, std::int64_t channels, const T* basis, std::int64_t rows,
+                                const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry,
+                                const T* scale, T* out);
 // out (batch, size, 3): the weights of the left, centre and right anchor for every frame column.
 template <class T>
 void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry, T* out);

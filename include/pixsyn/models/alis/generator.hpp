@@ -143,8 +143,7 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
         img = (*block.torgb)(x, style(w, row + i + 1), frames);
         continue;
       }
-      if (block.fuser) x = (*block.fuser)(x, frames);
-      x = (*block.conv0)(x, style(w, row), frames, noise[layer++]);
+      x = (*block.conv0)(x, style(w, row), frames, noise[layer++], block.fuser.get());  // the fuser's channels too
       x = (*block.conv1)(x, style(w, row + 1), frames, noise[layer++]);
       if (block.conv0->upsamples()) img = upsample2d(img, block.resample_filter);
       img = add(img, (*block.torgb)(x, style(w, row + 2), frames));

@@ -79,6 +79,18 @@ class Frames {
     }
   }
 
+  // On the GPU: concat(x, coordinates(basis, x.dim(2))) * gamma in one pass (CoordFuser::modulated).
+  Tensor<T, D> modulated_coordinates(const Tensor<T, D>& x, const Tensor<T, D>& basis,
+                                     const Tensor<T, D>& gamma) const {
+    const std::int64_t n = x.dim(0), c = x.dim(1) + 2 * basis.dim(0), size = x.dim(2);
+    pixsyn::detail::check(gamma.shape() == Shape{n, c, 1, x.dim(3)}, "alis: styles of shape ", gamma.shape(),
+                          " for features ", x.shape(), " and ", 2 * basis.dim(0), " coordinate channels");
+    auto out = Tensor<T, D>::empty({n, c, size, x.dim(3)});
+    backend::cuda::alis_modulated_coordinates(x.data(), x.dim(1), basis.data(), basis.dim(0), device_delta_.data(),
+                                              batch(), geometry(size), gamma.data(), out.data());
+    return out;
+  }
+
   // The seeded N(0, 1) noise (B * g, 1, size, size / g) of convolution `layer` on strip `strip`, in patch
   // layout: a function of the seed, the layer, the sample and the pixel's place along the strip
   // (backend::AlisFrameGeometry::noise_number), so that adjacent frames and strips continue each other.
@@ -118,10 +130,16 @@ V anchor_styles(const nn::EqualLinear<T, D>& affine, const V& w3) {
   return reshape(s, Shape{batch, 3, s.dim(1)});
 }
 
+// The styles (B, 3, C) interpolated for every column of a layer of patches `width` wide: (B * g, C, 1, width).
+template <class V, class T, class D>
+V column_styles(const V& styles, const Frames<T, D>& frames, std::int64_t width) {
+  return interpolate_styles(styles, frames.weights(width * frames.patches()), frames.patches());
+}
+
 // x (B * g, C, H, W / g) scaled per column by the interpolated styles (B, 3, C).
 template <class V, class T, class D>
 V modulate(const V& x, const V& styles, const Frames<T, D>& frames) {
-  return mul(x, interpolate_styles(styles, frames.weights(x.dim(3) * frames.patches()), frames.patches()));
+  return mul(x, column_styles(styles, frames, x.dim(3)));
 }
 
 // The patches (g, ...) of one frame repeated for every sample of a batch: (batch * g, ...).
@@ -135,6 +153,36 @@ V repeat_patches(const V& one, std::int64_t batch) {
 }
 
 }  // namespace detail
+
+// ModulatedCoordFuser with the fixed logarithmic basis ("coords_fuser0"): the coordinate channels
+// of `basis` concatenated after the features.
+template <class T, class D = Cpu>
+class CoordFuser : public nn::Module<T, D> {
+ public:
+  explicit CoordFuser(Tensor<T, D> fixed_basis) : basis(std::move(fixed_basis)) {
+    this->register_buffer("basis", basis);
+  }
+
+  std::int64_t channels() const { return 2 * basis.dim(0); }
+
+  // x (B * g, C, H, W / g) -> (B * g, C + 2m, H, W / g)
+  template <class V>
+  V operator()(const V& x, const Frames<T, D>& frames) const {
+    return concat(std::vector<V>{x, as_constant<V>(frames.coordinates(basis, x.dim(2)))}, 1);
+  }
+
+  // The same times the interpolated styles gamma (B * g, C + 2m, 1, W / g) of the convolution that reads
+  // it; in inference on the GPU one pass (no concatenated copy, no separate product), equal bit for bit.
+  template <class V>
+  V modulated(const V& x, const V& gamma, const Frames<T, D>& frames) const {
+    if constexpr (std::is_same_v<V, Tensor<T, Cuda>>)
+      return frames.modulated_coordinates(x, basis, gamma);
+    else
+      return mul((*this)(x, frames), gamma);
+  }
+
+  Tensor<T, D> basis;
+};
 
 // PatchWiseSynthesisLayer: styles of the three anchors (affine bias init 1), interpolated per column
 // and multiplied into x (coordinate channels included); a 3x3 conv of the raw weight on every patch
@@ -169,12 +217,15 @@ class PatchwiseConv : public nn::Module<T, D> {
   std::int64_t resolution() const { return noise_const.dim(0); }
   bool upsamples() const { return up_; }
 
-  // x (B * g, in, H, W / g), w3 (B, 3, w_dim), noise (B * g, 1, H', W' / g) or undefined -> (B * g, out, H', W' / g)
+  // x (B * g, in, H, W / g), w3 (B, 3, w_dim), noise (B * g, 1, H', W' / g) or undefined -> (B * g, out, H', W' / g);
+  // with a fuser, x holds the features before its coordinate channels (in - 2m of them).
   template <class V>
-  V operator()(const V& x, const V& w3, const Frames<T, D>& frames, const Tensor<T, D>& noise) const {
+  V operator()(const V& x, const V& w3, const Frames<T, D>& frames, const Tensor<T, D>& noise,
+               const CoordFuser<T, D>* fuser = nullptr) const {
     V styles = detail::anchor_styles(affine, w3);
     if (fp16_block_) styles = normalize_styles(styles);
-    const V xm = detail::modulate(x, styles, frames);
+    const V xm = fuser ? fuser->modulated(x, detail::column_styles(styles, frames, x.dim(3)), frames)
+                       : detail::modulate(x, styles, frames);
     // The demodulation scales output channels: folded into the weights (O x I x 9 products instead of
     // one per output value), which the convolution and the upsampling leave linear.
     const V w = as_value<V>(weight);
@@ -294,25 +345,6 @@ class InputLayer : public nn::Module<T, D> {
 
   std::unique_ptr<CoordConst<T, D>> coord;  // the CoordConst input, or
   Var<T, D> constant;                       // the constant input
-};
-
-// ModulatedCoordFuser with the fixed logarithmic basis ("coords_fuser0"): the coordinate channels
-// of `basis` concatenated after the features.
-template <class T, class D = Cpu>
-class CoordFuser : public nn::Module<T, D> {
- public:
-  explicit CoordFuser(Tensor<T, D> fixed_basis) : basis(std::move(fixed_basis)) {
-    this->register_buffer("basis", basis);
-  }
-
-  std::int64_t channels() const { return 2 * basis.dim(0); }
-
-  template <class V>
-  V operator()(const V& x, const Frames<T, D>& frames) const {
-    return concat(std::vector<V>{x, as_constant<V>(frames.coordinates(basis, x.dim(2)))}, 1);
-  }
-
-  Tensor<T, D> basis;
 };
 
 // A synthesis block ("b{r}"): b4 is [input,] conv1, torgb; later blocks are [coords_fuser0,] conv0
