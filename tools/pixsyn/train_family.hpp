@@ -28,8 +28,8 @@ struct TrainArgs {
   std::int64_t patch = 0;  // CIPS's patch training: the patch side (0: full images)
   std::uint64_t seed = 0;
   bool resume = false, quiet = false;
-  bool no_overlap = false;  // --gpus: average the gradients after the backward pass, not during it
-  TrainEvalArgs eval;       // --eval-every, --eval-n
+  bool overlap = false;  // --gpus: average the gradients during the backward pass, not after it
+  TrainEvalArgs eval;    // --eval-every, --eval-n
 };
 
 // A trainable family: its variants (trainable.hpp) and the run of one of them (a registered (size,
@@ -77,7 +77,7 @@ void train_run(const TrainArgs& a, const train::Dataset& data, G& g, G& g_ema, D
                            {"precision", a.precision}});
   options.sample_every = a.sample_every;
   options.communicator = current_communicator();  // --gpus: this process is one rank (distributed.hpp)
-  options.overlap_gradients = !a.no_overlap;
+  options.overlap_gradients = a.overlap;
   options.sample = [&](std::int64_t step) {
     autograd::no_grad inference;
     write_sample_grid(a.out, step, pixsyn::detail::on_host(sample(std::as_const(g_ema))));
