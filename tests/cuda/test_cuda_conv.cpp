@@ -26,25 +26,11 @@ using namespace pixsyn::test;
 template <class T>
 constexpr double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
 
-// The largest |gpu - cpu| relative to the largest |cpu| (sums of random signs have entries near zero, so
-// element-wise relative errors would measure cancellation, not the kernels); NaN never passes.
-template <class T>
-double relative_error(const Tensor<T, Cpu>& gpu, const Tensor<T, Cpu>& cpu) {
-  REQUIRE(gpu.shape() == cpu.shape());
-  double err = 0, scale = std::numeric_limits<double>::min();
-  for (std::int64_t i = 0; i < cpu.numel(); ++i) {
-    const double d = std::abs(double(gpu.data()[i]) - double(cpu.data()[i]));
-    err = std::isnan(d) ? std::numeric_limits<double>::infinity() : std::max(err, d);
-    scale = std::max(scale, std::abs(double(cpu.data()[i])));
-  }
-  return err / scale;
-}
-
 template <class T>
 void check_close(const Tensor<T, Cuda>& gpu, const Tensor<T, Cpu>& cpu, const std::string& what,
                  double tol = tolerance<T>) {
   INFO(what);
-  const double err = relative_error(to_host(gpu), cpu);
+  const double err = max_relative_error(to_host(gpu), cpu);
   INFO("relative error " << err << " for shape " << cpu.shape());
   CHECK(err <= tol);
 }
@@ -144,7 +130,7 @@ TEST_CASE("cuda conv: bf16 convolutions follow fp32 within bf16's rounding") {
     const auto xd = to_device(x), wd = to_device(w);
     auto yd = Tensor<float, Cuda>::empty(y.shape());
     backend::cuda::conv2d(g, xd.data(), wd.data(), yd.data(), backend::cuda::Precision::bf16);
-    const double err = relative_error(to_host(yd), y);
+    const double err = max_relative_error(to_host(yd), y);
     CHECK(err <= 1e-2);
     CHECK(err > 1e-6);  // it did round
     const auto dy = randn<float>(y.shape(), 9);
@@ -152,14 +138,14 @@ TEST_CASE("cuda conv: bf16 convolutions follow fp32 within bf16's rounding") {
     auto dx = Tensor<float, Cuda>::empty(c.x);
     backend::cuda::conv2d_input_grad(g, dyd.data(), wd.data(), dx.data(), backend::cuda::Precision::bf16);
     const auto expected = detail::conv_adjoint(dy, w, g);
-    CHECK(relative_error(to_host(dx), expected) <= 1e-2);
+    CHECK(max_relative_error(to_host(dx), expected) <= 1e-2);
     // The ops' convolutions follow a ConvPrecisionScope (bit for bit the bf16 calls), and fp32 after it.
     {
       const backend::cuda::ConvPrecisionScope scope(backend::cuda::Precision::bf16);
-      CHECK(relative_error(to_host(conv2d(xd, wd, o)), to_host(yd)) == 0);
+      CHECK(max_relative_error(to_host(conv2d(xd, wd, o)), to_host(yd)) == 0);
       if (c.w.rank() == 4 && c.stride == 1)
-        CHECK(relative_error(to_host(conv_transpose2d(dyd, wd, {.stride = c.stride, .padding = c.padding})),
-                             to_host(dx)) == 0);
+        CHECK(max_relative_error(to_host(conv_transpose2d(dyd, wd, {.stride = c.stride, .padding = c.padding})),
+                                 to_host(dx)) == 0);
     }
     check_close(conv2d(xd, wd, o), y, "fp32 after the scope");
   }

@@ -17,20 +17,6 @@ namespace {
 using namespace pixsyn;
 using namespace pixsyn::test;
 
-// max |gpu - cpu| relative to max |cpu|; NaN never passes.
-template <class T>
-double relative_error(const Tensor<T, Cuda>& gpu, const Tensor<T, Cpu>& cpu) {
-  const auto g = to_host(gpu);
-  REQUIRE(g.shape() == cpu.shape());
-  double worst = 0, scale = 0;
-  for (std::int64_t i = 0; i < cpu.numel(); ++i) {
-    const double d = std::abs(static_cast<double>(g.data()[i]) - static_cast<double>(cpu.data()[i]));
-    worst = std::isnan(d) ? INFINITY : std::max(worst, d);
-    scale = std::max(scale, std::abs(static_cast<double>(cpu.data()[i])));
-  }
-  return worst / std::max(scale, 1e-300);
-}
-
 }  // namespace
 
 TEST_CASE("cuda: pool2d and the half-pixel resize equal the CPU's") {
@@ -42,10 +28,10 @@ TEST_CASE("cuda: pool2d and the half-pixel resize equal the CPU's") {
         metrics::Pool2dOptions{.kind = metrics::PoolKind::average, .kernel = 3, .stride = 1, .same = true},
         metrics::Pool2dOptions{.kind = metrics::PoolKind::average, .kernel = 8, .stride = 8}}) {
     CAPTURE(o.kernel);
-    CHECK(relative_error(metrics::pool2d(xg, o), metrics::pool2d(x, o)) < 1e-14);
+    CHECK(max_relative_error(metrics::pool2d(xg, o), metrics::pool2d(x, o)) < 1e-14);
   }
-  CHECK(relative_error(metrics::resize_bilinear_half_pixel(xg, 29, 7), metrics::resize_bilinear_half_pixel(x, 29, 7)) <
-        1e-12);
+  CHECK(max_relative_error(metrics::resize_bilinear_half_pixel(xg, 29, 7),
+                           metrics::resize_bilinear_half_pixel(x, 29, 7)) < 1e-12);
 }
 
 TEST_CASE("cuda: InceptionV3 features (mixed5, final pool) equal the CPU's to 1e-4") {
@@ -55,7 +41,7 @@ TEST_CASE("cuda: InceptionV3 features (mixed5, final pool) equal the CPU's to 1e
   const metrics::InceptionV3<float, Cuda> gpu;
   const auto images = Tensor<float>::rand({2, 3, 64, 48}, Philox{3, 0});
   for (const auto layer : {metrics::InceptionLayer::mixed5, metrics::InceptionLayer::final_pool}) {
-    const double error = relative_error(gpu.features(to_device(images), layer), cpu.features(images, layer));
+    const double error = max_relative_error(gpu.features(to_device(images), layer), cpu.features(images, layer));
     MESSAGE("features of ", metrics::layer_name(layer), ": GPU vs CPU ", error);
     CHECK(error < 1e-4);
   }
