@@ -6,10 +6,14 @@
 // largest |fp32|. Compare with bench/alis_torch.py (the official code) run in the same session on the same GPU.
 //
 //   bench_alis_gpu [repeats]
+//   bench_alis_gpu --profile   one warm batch-16 bf16 call between cudaProfilerStart/Stop, for
+//                              `ncu --profile-from-start off` (no table)
+#include <cuda_profiler_api.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <pixsyn/backend/cuda/conv.hpp>
 #include <pixsyn/models/alis.hpp>
 #include <vector>
@@ -34,14 +38,28 @@ double relative_error(const Tensor<float>& a, const Tensor<float>& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int repeats = argc > 1 ? std::atoi(argv[1]) : 10;
+  const bool profile = argc > 1 && std::strcmp(argv[1], "--profile") == 0;
+  const int repeats = argc > 1 && !profile ? std::atoi(argv[1]) : 10;
   if (repeats < 1) {
-    std::fprintf(stderr, "usage: bench_alis_gpu [repeats >= 1]\n");
+    std::fprintf(stderr, "usage: bench_alis_gpu [repeats >= 1 | --profile]\n");
     return 2;
   }
   const alis::Official<256> cpu(0);
   alis::Official<256, float, Cuda> gpu;
   gpu.load_state_dict(alis::weights_on<Cuda>(cpu));
+  if (profile) {
+    const auto w = to_device(cpu.map(Tensor<float>::randn({16, 3, 512}, Philox{1})));
+    std::vector<std::int64_t> delta(16);
+    for (int b = 0; b < 16; ++b) delta[b] = (2 * b) % 8;
+    const backend::cuda::ConvPrecisionScope scope(Precision::bf16);
+    (void)gpu.synthesize(w, delta);  // warm: workspaces and cuBLAS heuristics
+    bench::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+    bench::check(cudaProfilerStart(), "cudaProfilerStart");
+    (void)gpu.synthesize(w, delta);
+    bench::check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+    bench::check(cudaProfilerStop(), "cudaProfilerStop");
+    return 0;
+  }
   cudaDeviceProp prop{};
   bench::check(cudaGetDeviceProperties(&prop, 0), "cudaGetDeviceProperties");
   std::printf("bench_alis_gpu: alis::Official<256> (%lld parameters), %s, noise off, median of %d calls\n",
