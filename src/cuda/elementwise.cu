@@ -1,11 +1,17 @@
-// Elementwise kernels: unary maps, broadcasting binary maps, strided copies, bias + leaky ReLU. The strided
-// ones collapse their axes first and use 32-bit index math where it fits (strided_index.cuh).
-// Formulas mirror the CPU kernels in backend/eigen and ops/ so both devices agree to rounding.
+// Elementwise kernels: unary maps, broadcasting binary maps, strided copies, bias + leaky ReLU. They move
+// 16-byte vectors (vectors.cuh) wherever the operands allow it: a contiguous range between its unaligned head
+// and tail, or a strided index space whose innermost axis every operand reads contiguously or broadcasts, in
+// whole vectors (an ALIS modulation x (B, C, H, W) times styles (B, C, 1, W), a per-channel bias). Other
+// strided layouts run one element per thread. Both collapse their axes first and use 32-bit index math where
+// it fits (strided_index.cuh). Formulas mirror the CPU kernels in backend/eigen and ops/ so both devices
+// agree to rounding; every layout computes each element with the same arithmetic.
+#include <algorithm>
 #include <cmath>
 
 #include "common.cuh"
 #include "pixsyn/backend/cuda/elementwise.hpp"
 #include "strided_index.cuh"
+#include "vectors.cuh"
 
 namespace pixsyn::backend::cuda {
 
@@ -52,42 +58,118 @@ __device__ __forceinline__ T apply(T v, const Params<T>& p) {
   }
 }
 
+// The maps as functors of one or two elements, so that one kernel template serves every layout.
 template <Unary op, class T>
-__global__ void unary_kernel(const T* x, T* y, std::int64_t n, Params<T> p) {
-  PIXSYN_GRID_STRIDE(i, n) y[i] = apply<op>(x[i], p);
+struct UnaryFn {
+  Params<T> p;
+  __device__ __forceinline__ T operator()(T v) const { return apply<op>(v, p); }
+};
+
+template <Binary op>
+struct Combine {
+  template <class T>
+  __device__ __forceinline__ T operator()(T x, T y) const {
+    if constexpr (op == Binary::add) return x + y;
+    if constexpr (op == Binary::sub) return x - y;
+    if constexpr (op == Binary::mul) return x * y;
+    if constexpr (op == Binary::div) return x / y;
+  }
+};
+
+struct Copy {
+  template <class T>
+  __device__ __forceinline__ T operator()(T v) const {
+    return v;
+  }
+};
+
+template <class T>
+struct BiasLeakyRelu {
+  Params<T> p;
+  __device__ __forceinline__ T operator()(T x, T bias) const { return apply<Unary::leaky_relu>(x + bias, p); }
+};
+
+// The N input pointers of a map (a kernel parameter).
+template <class T, int N>
+struct Inputs {
+  const T* ptr[N];
+};
+
+// W elements of each of N operands, and f of them element by element: the arithmetic of every element is
+// the same whether it comes in a vector or alone.
+template <class T, int N, int W>
+struct Loaded {
+  Pack<T, W> in[N];
+};
+
+template <class F, class T, int N, int W>
+__device__ __forceinline__ Pack<T, W> map(const F& f, const Loaded<T, N, W>& x) {
+  Pack<T, W> y;
+#pragma unroll
+  for (int e = 0; e < W; ++e) {
+    if constexpr (N == 1)
+      y.v[e] = f(x.in[0].v[e]);
+    else
+      y.v[e] = f(x.in[0].v[e], x.in[1].v[e]);
+  }
+  return y;
 }
 
-template <Binary op, class T>
-__device__ __forceinline__ T combine(T x, T y) {
-  if constexpr (op == Binary::add) return x + y;
-  if constexpr (op == Binary::sub) return x - y;
-  if constexpr (op == Binary::mul) return x * y;
-  if constexpr (op == Binary::div) return x / y;
-}
-
-template <Binary op, class T>
-__global__ void binary_contiguous_kernel(const T* a, const T* b, T* out, std::int64_t n) {
-  PIXSYN_GRID_STRIDE(i, n) out[i] = combine<op>(a[i], b[i]);
-}
-
-template <Binary op, class T, class Index>
-__global__ void binary_strided_kernel(const T* a, const T* b, T* out, Index n, StridedWalk<Index, 2> w) {
-  PIXSYN_GRID_STRIDE_AS(Index, i, n) {
-    Index off[2];
-    w.offsets(i, off);
-    out[i] = combine<op>(a[off[0]], b[off[1]]);
+// out[i] = f(in[i]...) over n contiguous elements: whole vectors from element `head` (where every pointer
+// reaches a 16-byte boundary; head = n when they reach none together), then the head and the tail after
+// the last whole vector one element per thread.
+template <int N, class T, class F>
+__global__ void contiguous_kernel(Inputs<T, N> in, T* __restrict__ out, std::int64_t n, std::int64_t head, F f) {
+  constexpr int V = vector_width<T>;
+  const auto load = [&]<int W>(std::int64_t i, Width<W>) {
+    Loaded<T, N, W> x;
+#pragma unroll
+    for (int k = 0; k < N; ++k) x.in[k] = load_pack<W>(in.ptr[k] + i);
+    return x;
+  };
+  const std::int64_t vectors = (n - head) / V, singles = n - vectors * V;
+  grid_stride_pairs(
+      vectors, [&](std::int64_t v) { return load(head + v * V, Width<V>{}); },
+      [&](std::int64_t v, const Loaded<T, N, V>& x) { store_pack(out + head + v * V, map(f, x)); });
+  PIXSYN_GRID_STRIDE(t, singles) {
+    const std::int64_t i = t < head ? t : t + vectors * V;
+    store_pack(out + i, map(f, load(i, Width<1>{})));
   }
 }
 
-template <class T, class Index>
-__global__ void strided_copy_kernel(const T* in, T* out, Index n, StridedWalk<Index, 1> w) {
-  PIXSYN_GRID_STRIDE_AS(Index, i, n) out[i] = in[w.offset(i)];
+// out[i] = f(in[off_k(i)]...) through the walk w of the collapsed axes: one element per thread.
+template <int N, class T, class Index, class F>
+__global__ void strided_kernel(Inputs<T, N> in, T* __restrict__ out, Index n, StridedWalk<Index, N> w, F f) {
+  PIXSYN_GRID_STRIDE_AS(Index, i, n) {
+    Index off[N];
+    w.offsets(i, off);
+    Loaded<T, N, 1> x;
+#pragma unroll
+    for (int k = 0; k < N; ++k) x.in[k].v[0] = in.ptr[k][off[k]];
+    out[i] = map(f, x).v[0];
+  }
 }
 
-// The bias index of element i is its offset through the walk (outer, channels, inner) with strides (0, 1, 0).
-template <class T, class Index>
-__global__ void bias_leaky_relu_kernel(const T* x, const T* bias, T* y, Index n, StridedWalk<Index, 1> w, Params<T> p) {
-  PIXSYN_GRID_STRIDE_AS(Index, i, n) y[i] = apply<Unary::leaky_relu>(x[i] + bias[w.offset(i)], p);
+// The same over whole vectors of the innermost axis, whose extent is a multiple of the vector width V: w
+// walks the vectors (the innermost axis counted in vectors) to each operand's offset of a vector's first
+// element. Operand k (bit k of `whole`) reads its innermost axis contiguously, as a vector; the others
+// broadcast it (stride 0): one element repeated. One division chain per vector instead of one per element.
+template <int N, class T, class F>
+__global__ void strided_vector_kernel(Inputs<T, N> in, T* __restrict__ out, std::int32_t vectors,
+                                      StridedWalk<std::int32_t, N> w, unsigned whole, F f) {
+  constexpr int V = vector_width<T>;
+  grid_stride_pairs(
+      vectors,
+      [&](std::int32_t v) {
+        std::int32_t off[N];
+        w.offsets(v, off);
+        Loaded<T, N, V> x;
+#pragma unroll
+        for (int k = 0; k < N; ++k)
+          x.in[k] = (whole >> k & 1u) ? load_pack<V>(in.ptr[k] + off[k]) : splat<V>(in.ptr[k][off[k]]);
+        return x;
+      },
+      [&](std::int32_t v, const Loaded<T, N, V>& x) { store_pack(out + std::int64_t(v) * V, map(f, x)); });
 }
 
 // The operands' strides of g, and then only the axes the kernel must tell apart (StridedAxes::collapsed).
@@ -108,23 +190,76 @@ Params<T> params(const UnaryArgs& a) {
   return {static_cast<T>(a.a), static_cast<T>(a.b), static_cast<T>(a.c), static_cast<T>(a.d), a.clamped};
 }
 
-template <Unary op, class T>
-void launch_unary(const T* x, T* y, std::int64_t n, const UnaryArgs& args) {
-  unary_kernel<op><<<grid_for(n), block_size, 0, stream()>>>(x, y, n, params<T>(args));
+// The elements before every pointer reaches a 16-byte boundary, or n when they do not reach one together.
+template <class T, int N>
+std::int64_t vector_head(const Inputs<T, N>& in, const T* out, std::int64_t n) {
+  const auto misalignment = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16; };
+  const std::uintptr_t m = misalignment(out);
+  for (int k = 0; k < N; ++k)
+    if (misalignment(in.ptr[k]) != m) return n;
+  if (m % sizeof(T) != 0) return n;
+  return std::min<std::int64_t>(n, static_cast<std::int64_t>((16 - m) % 16 / sizeof(T)));
 }
 
-// Broadcasts often collapse to equal contiguous operands, or to a few axes with cheap 32-bit index math.
-template <Binary op, class T>
-void launch_binary(const T* a, const T* b, T* out, std::int64_t n, const Strided& g, bool contiguous) {
-  const auto axes = collapsed_axes<2>(g);
-  if (contiguous || axes.contiguous()) {
-    binary_contiguous_kernel<op><<<grid_for(n), block_size, 0, stream()>>>(a, b, out, n);
+template <int N, class T, class F>
+void launch_contiguous(const Inputs<T, N>& in, T* out, std::int64_t n, const F& f) {
+  const std::int64_t head = vector_head(in, out, n), vectors = (n - head) / vector_width<T>;
+  const unsigned blocks = std::max(grid_for_pairs(vectors), grid_for(n - vectors * vector_width<T>));
+  contiguous_kernel<<<blocks, block_size, 0, stream()>>>(in, out, n, head, f);
+}
+
+// Whether the strided vector kernel can run `axes`: 32-bit index math; an innermost extent of whole vectors;
+// every operand's innermost stride 0 or 1, with the vector loads of the latter aligned (its pointer, and its
+// other strides in whole vectors); and an aligned output. Sets the bits of the contiguous operands in `whole`.
+template <int N, class T>
+bool vectorizable(const Inputs<T, N>& in, const T* out, const StridedAxes<N>& axes, unsigned& whole) {
+  constexpr int V = vector_width<T>;
+  const int last = axes.rank - 1;
+  if (last < 0 || axes.extent[last] % V != 0 || !vector_aligned(out) || !axes.fits_int32()) return false;
+  whole = 0;
+  for (int k = 0; k < N; ++k) {
+    if (axes.stride[k][last] == 0) continue;
+    if (axes.stride[k][last] != 1 || !vector_aligned(in.ptr[k])) return false;
+    for (int d = 0; d < last; ++d)
+      if (axes.stride[k][d] % V != 0) return false;
+    whole |= 1u << k;
+  }
+  return true;
+}
+
+// out[i] = f(operands at their offsets of i) over the collapsed axes: whole vectors where the layout allows
+// it, else one element per thread with 32-bit index math where it fits.
+template <int N, class T, class F>
+void launch_strided(const Inputs<T, N>& in, T* out, std::int64_t n, const StridedAxes<N>& axes, const F& f) {
+  constexpr int V = vector_width<T>;
+  unsigned whole = 0;
+  if (vectorizable(in, out, axes, whole)) {
+    StridedAxes<N> vectors = axes;
+    const int last = axes.rank - 1;
+    vectors.extent[last] /= V;
+    for (int k = 0; k < N; ++k) vectors.stride[k][last] *= V;
+    strided_vector_kernel<<<grid_for_pairs(n / V), block_size, 0, stream()>>>(
+        in, out, std::int32_t(n / V), StridedWalk<std::int32_t, N>(vectors), whole, f);
     return;
   }
   with_index_type(axes.fits_int32(), [&]<class Index>(Index) {
-    binary_strided_kernel<op>
-        <<<grid_for(n), block_size, 0, stream()>>>(a, b, out, Index(n), StridedWalk<Index, 2>(axes));
+    strided_kernel<<<grid_for(n), block_size, 0, stream()>>>(in, out, Index(n), StridedWalk<Index, N>(axes), f);
   });
+}
+
+template <Unary op, class T>
+void launch_unary(const T* x, T* y, std::int64_t n, const UnaryArgs& args) {
+  launch_contiguous<1>({x}, y, n, UnaryFn<op, T>{params<T>(args)});
+}
+
+// Broadcasts often collapse to equal contiguous operands, or to a few axes.
+template <Binary op, class T>
+void launch_binary(const T* a, const T* b, T* out, std::int64_t n, const Strided& g, bool contiguous) {
+  const Inputs<T, 2> in{{a, b}};
+  if (contiguous) return launch_contiguous(in, out, n, Combine<op>{});
+  const auto axes = collapsed_axes<2>(g);
+  if (axes.contiguous()) return launch_contiguous(in, out, n, Combine<op>{});
+  launch_strided(in, out, n, axes, Combine<op>{});
 }
 
 }  // namespace
@@ -192,25 +327,21 @@ void strided_copy(const T* in, T* out, std::int64_t n, const Strided& g) {
                "cudaMemcpyAsync");
     return;
   }
-  with_index_type(axes.fits_int32(), [&]<class Index>(Index) {
-    strided_copy_kernel<<<grid_for(n), block_size, 0, stream()>>>(in, out, Index(n), StridedWalk<Index, 1>(axes));
-  });
+  launch_strided<1>({in}, out, n, axes, Copy{});
   check_launch("strided copy");
 }
 
+// x read contiguously, the bias through the strides (0, 1, 0) of x viewed as (outer, channels, inner).
 template <class T>
 void bias_leaky_relu(const T* x, const T* bias, T* y, std::int64_t outer, std::int64_t channels, std::int64_t inner,
                      const UnaryArgs& f) {
   const std::int64_t n = outer * channels * inner;
   if (n == 0) return;
-  StridedAxes<1> axes;
-  axes.push(outer, {0});
-  axes.push(channels, {1});
-  axes.push(inner, {0});
-  with_index_type(axes.fits_int32(), [&]<class Index>(Index) {
-    bias_leaky_relu_kernel<<<grid_for(n), block_size, 0, stream()>>>(
-        x, bias, y, Index(n), StridedWalk<Index, 1>(axes.collapsed()), params<T>(f));
-  });
+  StridedAxes<2> axes;
+  axes.push(outer, {channels * inner, 0});
+  axes.push(channels, {inner, 1});
+  axes.push(inner, {1, 0});
+  launch_strided<2>({x, bias}, y, n, axes.collapsed(), BiasLeakyRelu<T>{params<T>(f)});
   check_launch("bias_leaky_relu");
 }
 

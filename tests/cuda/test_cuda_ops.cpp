@@ -3,6 +3,7 @@
 // first- and second-order gradients of a Var<double, Cuda> expression against the CPU's.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -382,6 +383,107 @@ TEST_CASE_TEMPLATE("cuda: permute, transpose and layout ops match the CPU", T, f
   CHECK_THROWS_AS(index_select(to_device(x), 2, Tensor<std::int64_t, Cpu>::from({5}, {1})), pixsyn::Error);
   CHECK_THROWS_AS(slice(to_device(x), 1, 2, 9), pixsyn::Error);
   CHECK_THROWS_AS(concat(std::vector{to_device(x), to_device(randn<T>({3, 4, 5, 7}, 1))}, 1), pixsyn::Error);
+}
+
+// Bit-for-bit equality with the CPU: the elementwise kernels compute every element with the CPU's arithmetic,
+// whichever layout (16-byte vectors or single elements) runs it. NaN (an unwritten, poisoned output) never passes.
+template <class T>
+void check_identical(const Tensor<T, Cuda>& gpu, const Tensor<T, Cpu>& cpu, const std::string& what) {
+  INFO(what << " " << cpu.shape());
+  const auto g = to_host(gpu);
+  REQUIRE(g.shape() == cpu.shape());
+  std::int64_t differing = 0, first = -1;
+  for (std::int64_t i = 0; i < cpu.numel(); ++i)
+    if (std::memcmp(g.data() + i, cpu.data() + i, sizeof(T)) != 0 && differing++ == 0) first = i;
+  INFO(differing << " elements differ, the first at " << first);
+  CHECK(differing == 0);
+}
+
+// A GPU copy of x that starts `shift` elements after a fresh (16-byte aligned) allocation: a view like those
+// narrow() makes, on which the vector loads must not run unaligned.
+template <class T>
+Tensor<T, Cuda> shifted_copy(const Tensor<T, Cpu>& x, std::int64_t shift) {
+  auto base = Tensor<T, Cpu>::zeros({x.numel() + shift});
+  std::copy(x.data(), x.data() + x.numel(), base.data() + shift);
+  return to_device(base).narrow(shift, x.numel()).reshape(x.shape());
+}
+
+// Each layout of the vector paths (elementwise.cu, layout.cu) against the CPU: contiguous ranges of odd lengths
+// with unaligned heads and tails; every broadcast along the innermost or an outer axis, with extents in whole
+// vectors and not; operands shifted off the 16-byte grid (alike, and unlike); with 32- and 64-bit index math.
+TEST_CASE_TEMPLATE("cuda: the vectorised elementwise and layout paths equal the CPU bit for bit", T, float, double) {
+  Poisoned p;
+  const LeakyReluOptions alis{.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 0.8};
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shifts = {{0, 0}, {1, 0}, {0, 3}, {2, 2}, {1, 3}};
+  std::uint64_t seed = 100;
+  for (const bool wide : {false, true}) {
+    INFO((wide ? "64-bit" : "32-bit") << " index math");
+    const WideIndices w(wide);
+    for (const std::int64_t n : {1, 3, 4, 7, 8, 33, 1021, 4100}) {
+      const auto a = randn<T>({n}, seed++), b = add(abs(randn<T>({n}, seed++)), T(0.5));
+      for (const auto& [sa, sb] : shifts) {
+        INFO("contiguous, shifts " << sa << " " << sb);
+        const auto da = shifted_copy(a, sa), db = shifted_copy(b, sb);
+        check_identical(add(da, db), add(a, b), "add");
+        check_identical(div(da, db), div(a, b), "div");
+        check_identical(mul(da, T(-1.3)), mul(a, T(-1.3)), "mul scalar");
+        check_identical(leaky_relu(da, alis), leaky_relu(a, alis), "leaky_relu");
+        check_close(exp(da), exp(a), "exp");
+      }
+    }
+    // (a, b): ALIS's modulation (B, C, H, W) x (B, C, 1, W); per-channel scales; channels-last biases; per-row
+    // scales; scalars; an operand broadcast along an outer axis; both operands broadcast.
+    const std::vector<std::pair<Shape, Shape>> patterns = {{{6, 5, 7, 12}, {6, 5, 1, 12}},
+                                                           {{6, 5, 7, 10}, {6, 5, 1, 10}},
+                                                           {{4, 3, 5, 9}, {4, 3, 1, 9}},
+                                                           {{4, 6, 5, 8}, {1, 6, 1, 1}},
+                                                           {{4, 6, 3, 3}, {6, 1, 1}},
+                                                           {{50, 12}, {12}},
+                                                           {{50, 13}, {13}},
+                                                           {{50, 12}, {50, 1}},
+                                                           {{1001}, {}},
+                                                           {{1000}, {1}},
+                                                           {{9, 64}, {1, 64}},
+                                                           {{3, 8, 16}, {3, 1, 16}},
+                                                           {{9, 1}, {1, 16}},
+                                                           {{5, 1, 6}, {1, 7, 1}}};
+    for (const auto& [sa, sb] : patterns) {
+      const auto a = randn<T>(sa, seed++), b = add(abs(randn<T>(sb, seed++)), T(0.5));
+      const Shape full = mul(a, b).shape();
+      for (const auto& [ha, hb] : shifts) {
+        INFO("broadcast " << sa << " " << sb << ", shifts " << ha << " " << hb);
+        const auto da = shifted_copy(a, ha), db = shifted_copy(b, hb);
+        check_identical(mul(da, db), mul(a, b), "mul");
+        check_identical(sub(db, da), sub(b, a), "sub");
+        check_identical(div(da, db), div(a, b), "div");
+        check_identical(broadcast_to(da, full), broadcast_to(a, full), "broadcast_to a");
+        check_identical(broadcast_to(db, full), broadcast_to(b, full), "broadcast_to b");
+      }
+    }
+    // bias_leaky_relu: NCHW with planes in whole vectors and not, channels last with and without.
+    const std::vector<std::pair<Shape, int>> biased = {{{4, 6, 5, 8}, 1}, {{4, 6, 3, 3}, 1}, {{50, 12}, -1},
+                                                       {{50, 13}, -1},    {{3, 8, 12}, 2},   {{2, 3, 4}, 0}};
+    for (const auto& [shape, axis] : biased) {
+      const auto x = mul(randn<T>(shape, seed++), T(2));
+      const auto bias = randn<T>({shape[axis < 0 ? shape.rank() + axis : axis]}, seed++);
+      for (const auto& [hx, hb] : shifts) {
+        INFO("bias_leaky_relu " << shape << " axis " << axis << ", shifts " << hx << " " << hb);
+        check_identical(bias_leaky_relu(shifted_copy(x, hx), shifted_copy(bias, hb), axis, alis),
+                        bias_leaky_relu(x, bias, axis, alis), "bias_leaky_relu");
+      }
+    }
+    // Row blocks (concat, slice, pad_slice) with rows in whole vectors and not, from shifted views.
+    for (const std::int64_t inner : {8, 5}) {
+      const auto x = randn<T>({3, 4, inner}, seed++), y = randn<T>({3, 2, inner}, seed++);
+      for (const auto& [hx, hy] : shifts) {
+        INFO("rows of " << inner << ", shifts " << hx << " " << hy);
+        const auto dx = shifted_copy(x, hx), dy = shifted_copy(y, hy);
+        check_identical(concat(std::vector{dx, dy}, 1), concat(std::vector{x, y}, 1), "concat");
+        check_identical(slice(dx, 1, 1, 2), slice(x, 1, 1, 2), "slice");
+        check_identical(pad_slice(dy, 1, 1, 5), pad_slice(y, 1, 1, 5), "pad_slice");
+      }
+    }
+  }
 }
 
 TEST_CASE_TEMPLATE("cuda: biline_compose matches the CPU, and so do its derivatives", T, float, double) {
