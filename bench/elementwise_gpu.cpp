@@ -4,8 +4,8 @@
 // one is read from cache after the first time). Rows:
 //   ALIS inference at 256² batch 16 (32 = 16 frames · 2 patches): the modulation x (32, C, r, r/2) times the
 //   styles (32, C, 1, r/2) and bias + leaky ReLU at each resolution r, the modulation of an x shifted off the
-//   16-byte grid (a view), the patches repeated for the batch (broadcast_to), the coordinate channels
-//   concatenated (training);
+//   16-byte grid (a view), the patches repeated for the batch (broadcast_to), the demodulation's square and
+//   sum of a 512 x 512 x 3 x 3 weight, the coordinate channels concatenated (training);
 //   training at 256² batch 16: the D's per-channel bias + leaky ReLU (NCHW) and its backward (derivative,
 //   product, bias gradient), the G's channels-last bias + leaky ReLU of a CIPS MLP layer, a gradient sum, a
 //   scaled residual, a permute.
@@ -92,6 +92,12 @@ int main(int argc, char** argv) {
     const Shape batch{16, one.dim(1)};
     bench.row("ALIS patches repeated (broadcast_to)", shapes({one.shape(), batch}), bytes_of({one.shape(), batch}),
               [&] { (void)broadcast_to(one, batch); });
+    const auto w = random({512, 512, 3, 3}, ++seed);
+    bench.row("ALIS demodulation square", shapes({w.shape()}), bytes_of({w.shape(), w.shape()}),
+              [&] { (void)square(w); });
+    bench.row("ALIS demodulation sum over I, kh, kw", shapes({w.shape()}), bytes_of({w.shape(), Shape{512}}), [&] {
+      (void)sum(w, {1, 2, 3});
+    });
     const auto coords = random({32, 16, 256, 128}, ++seed);
     bench.row("ALIS coordinates concat (axis 1)", shapes({x.shape(), coords.shape()}),
               2 * bytes_of({x.shape(), coords.shape()}), [&] {

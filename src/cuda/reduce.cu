@@ -46,12 +46,29 @@ __device__ __forceinline__ void store(T* out, double* partial, const Reduction<I
     partial[o * r.parts + p] = total;
 }
 
+// base[walk.offset(i)] for i = first, first + step, ... < end added to acc in that order, loading `unrolled`
+// inputs before adding them: a load's latency is then paid once per `unrolled` inputs, not per input (the
+// additions wait for their loads), and the sum stays the same bits.
+template <class T, class Index>
+__device__ __forceinline__ double add_inputs(double acc, const T* base, const StridedWalk<Index, 1>& walk, Index first,
+                                             Index end, Index step) {
+  constexpr int unrolled = 4;
+  Index i = first;
+  for (; i + (unrolled - 1) * step < end; i += unrolled * step) {
+    T x[unrolled];
+#pragma unroll
+    for (int u = 0; u < unrolled; ++u) x[u] = base[walk.offset(i + u * step)];
+#pragma unroll
+    for (int u = 0; u < unrolled; ++u) acc += x[u];
+  }
+  for (; i < end; i += step) acc += base[walk.offset(i)];
+  return acc;
+}
+
 template <class T, class Index>
 __global__ void sum_per_thread_kernel(const T* in, T* out, Reduction<Index> r, T scale) {
   PIXSYN_GRID_STRIDE_AS(Index, o, r.outputs) {
-    const T* base = in + r.kept.offset(o);
-    double acc = 0;
-    for (Index i = 0; i < r.count; ++i) acc += base[r.reduced.offset(i)];
+    const double acc = add_inputs(0.0, in + r.kept.offset(o), r.reduced, Index(0), r.count, Index(1));
     out[o] = static_cast<T>(acc) * scale;
   }
 }
@@ -63,10 +80,9 @@ __global__ void sum_per_block_kernel(const T* in, T* out, double* partial, Reduc
   __shared__ typename Reduce::TempStorage temp;
   for (Index b = blockIdx.x; b < r.outputs * r.parts; b += gridDim.x) {
     const Index o = b / r.parts, p = b % r.parts;
-    const T* base = in + r.kept.offset(o);
     const Index end = min(r.count, (p + 1) * r.chunk);
-    double acc = 0;
-    for (Index i = p * r.chunk + threadIdx.x; i < end; i += block_size) acc += base[r.reduced.offset(i)];
+    const double acc =
+        add_inputs(0.0, in + r.kept.offset(o), r.reduced, Index(p * r.chunk + threadIdx.x), end, Index(block_size));
     const double total = Reduce(temp).Sum(acc);
     if (threadIdx.x == 0) store(out, partial, r, o, p, total, scale);
     __syncthreads();  // temp is reused by the next block's worth of work
@@ -82,11 +98,9 @@ __global__ void sum_columns_kernel(const T* in, T* out, double* partial, Reducti
   for (Index b = blockIdx.x; b < tiles * r.parts; b += gridDim.x) {
     const Index o = b / r.parts * tile_outputs + threadIdx.x, p = b % r.parts;
     double acc = 0;
-    if (o < r.outputs) {
-      const T* base = in + r.kept.offset(o);
-      const Index end = min(r.count, (p + 1) * r.chunk);
-      for (Index i = p * r.chunk + threadIdx.y; i < end; i += tile_lanes) acc += base[r.reduced.offset(i)];
-    }
+    if (o < r.outputs)
+      acc = add_inputs(acc, in + r.kept.offset(o), r.reduced, Index(p * r.chunk + threadIdx.y),
+                       min(r.count, (p + 1) * r.chunk), Index(tile_lanes));
     lanes[threadIdx.y][threadIdx.x] = acc;
     __syncthreads();
     if (threadIdx.y == 0 && o < r.outputs) {
