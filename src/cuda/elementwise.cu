@@ -1,10 +1,11 @@
 // Elementwise kernels: unary maps, broadcasting binary maps, strided copies, bias + leaky ReLU. They move
 // 16-byte vectors (vectors.cuh) wherever the operands allow it: a contiguous range between its unaligned head
 // and tail, or a strided index space whose innermost axis every operand reads contiguously or broadcasts, in
-// whole vectors (an ALIS modulation x (B, C, H, W) times styles (B, C, 1, W), a per-channel bias). Other
-// strided layouts run one element per thread. Both collapse their axes first and use 32-bit index math where
-// it fits (strided_index.cuh). Formulas mirror the CPU kernels in backend/eigen and ops/ so both devices
-// agree to rounding; every layout computes each element with the same arithmetic.
+// whole vectors (an ALIS modulation x (B, C, H, W) times styles (B, C, 1, W), a per-channel bias). Transposing
+// copies go through tiles in shared memory; other strided layouts run one element per thread. All collapse
+// their axes first and use 32-bit index math where it fits (strided_index.cuh). Formulas mirror the CPU kernels in
+// backend/eigen and ops/ so both devices agree to rounding; every layout computes each element with the same
+// arithmetic.
 #include <algorithm>
 #include <cmath>
 
@@ -172,6 +173,59 @@ __global__ void strided_vector_kernel(Inputs<T, N> in, T* __restrict__ out, std:
       [&](std::int32_t v, const Loaded<T, N, V>& x) { store_pack(out + std::int64_t(v) * V, map(f, x)); });
 }
 
+// A transposing copy: the index space (outer, m, l) read with strides (walked, 1, stride_l), i.e. a permute that
+// moved the input's contiguous axis off the innermost one (NCHW to NHWC, a matrix transpose). Block b copies
+// tile b % tiles of the (m, l) plane b / tiles through shared memory: read along m, written along l, both
+// coalesced (an element per thread would read with stride stride_l).
+constexpr int tile = 32, tile_rows = 8;
+
+struct TransposeGeometry {
+  std::int32_t planes, m, l, stride_l, tiles_m, tiles_l;
+};
+
+template <class T>
+__global__ void transpose_kernel(const T* __restrict__ in, T* __restrict__ out, TransposeGeometry g,
+                                 StridedWalk<std::int32_t, 1> planes) {
+  __shared__ T staged[tile][tile + 1];  // +1: the column reads hit 32 different banks
+  const std::int32_t tiles = g.tiles_m * g.tiles_l;
+  for (std::int32_t b = blockIdx.x; b < g.planes * tiles; b += gridDim.x) {
+    const std::int32_t q = b / tiles, r = b - q * tiles, m0 = r / g.tiles_l * tile, l0 = r % g.tiles_l * tile;
+    const T* src = in + planes.offset(q);
+    for (int j = threadIdx.y; j < tile; j += tile_rows)
+      if (m0 + int(threadIdx.x) < g.m && l0 + j < g.l)
+        staged[j][threadIdx.x] = src[m0 + threadIdx.x + (l0 + j) * g.stride_l];
+    __syncthreads();
+    T* dst = out + q * (g.m * g.l);
+    for (int j = threadIdx.y; j < tile; j += tile_rows)
+      if (m0 + j < g.m && l0 + int(threadIdx.x) < g.l) dst[(m0 + j) * g.l + l0 + threadIdx.x] = staged[threadIdx.x][j];
+    __syncthreads();  // staged is reused by the block's next tile
+  }
+}
+
+// Whether a copy over `axes` transposes (the input's contiguous axis just before the innermost, which the input
+// steps over with a larger stride) with extents that fill tiles well and 32-bit indices.
+bool transposes(const StridedAxes<1>& axes) {
+  const int r = axes.rank;
+  return r >= 2 && axes.stride[0][r - 2] == 1 && axes.stride[0][r - 1] > 1 && axes.extent[r - 2] >= tile / 2 &&
+         axes.extent[r - 1] >= tile / 2 && axes.fits_int32();
+}
+
+template <class T>
+void launch_transpose(const T* in, T* out, const StridedAxes<1>& axes) {
+  const int r = axes.rank;
+  StridedAxes<1> planes;
+  for (int d = 0; d < r - 2; ++d) planes.push(axes.extent[d], {axes.stride[0][d]});
+  const TransposeGeometry g{std::int32_t(planes.numel()),
+                            std::int32_t(axes.extent[r - 2]),
+                            std::int32_t(axes.extent[r - 1]),
+                            std::int32_t(axes.stride[0][r - 1]),
+                            std::int32_t((axes.extent[r - 2] + tile - 1) / tile),
+                            std::int32_t((axes.extent[r - 1] + tile - 1) / tile)};
+  const std::int64_t blocks = std::min<std::int64_t>(std::int64_t(g.planes) * g.tiles_m * g.tiles_l, 65536);
+  transpose_kernel<<<unsigned(blocks), dim3(tile, tile_rows), 0, stream()>>>(in, out, g,
+                                                                             StridedWalk<std::int32_t, 1>(planes));
+}
+
 // The operands' strides of g, and then only the axes the kernel must tell apart (StridedAxes::collapsed).
 template <int N>
 StridedAxes<N> collapsed_axes(const Strided& g) {
@@ -327,7 +381,10 @@ void strided_copy(const T* in, T* out, std::int64_t n, const Strided& g) {
                "cudaMemcpyAsync");
     return;
   }
-  launch_strided<1>({in}, out, n, axes, Copy{});
+  if (transposes(axes))
+    launch_transpose(in, out, axes);
+  else
+    launch_strided<1>({in}, out, n, axes, Copy{});
   check_launch("strided copy");
 }
 

@@ -410,7 +410,8 @@ Tensor<T, Cuda> shifted_copy(const Tensor<T, Cpu>& x, std::int64_t shift) {
 
 // Each layout of the vector paths (elementwise.cu, layout.cu) against the CPU: contiguous ranges of odd lengths
 // with unaligned heads and tails; every broadcast along the innermost or an outer axis, with extents in whole
-// vectors and not; operands shifted off the 16-byte grid (alike, and unlike); with 32- and 64-bit index math.
+// vectors and not; operands shifted off the 16-byte grid (alike, and unlike); transposing permutes; with 32- and
+// 64-bit index math.
 TEST_CASE_TEMPLATE("cuda: the vectorised elementwise and layout paths equal the CPU bit for bit", T, float, double) {
   Poisoned p;
   const LeakyReluOptions alis{.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 0.8};
@@ -459,6 +460,19 @@ TEST_CASE_TEMPLATE("cuda: the vectorised elementwise and layout paths equal the 
         check_identical(broadcast_to(da, full), broadcast_to(a, full), "broadcast_to a");
         check_identical(broadcast_to(db, full), broadcast_to(b, full), "broadcast_to b");
       }
+    }
+    // Permutes: transposing ones (tiles through shared memory where both extents are >= 16; partial tiles, planes
+    // over several axes) and others.
+    const std::vector<std::pair<Shape, std::vector<int>>> permutes = {
+        {{2, 24, 9, 7}, {0, 2, 3, 1}},  {{50, 70}, {1, 0}},
+        {{3, 40, 17}, {0, 2, 1}},       {{3, 20, 4, 18}, {0, 2, 3, 1}},
+        {{2, 3, 20, 17}, {1, 0, 3, 2}}, {{4, 3, 20, 18}, {2, 0, 3, 1}},
+        {{2, 5, 40, 33}, {0, 2, 3, 1}}, {{6, 4, 8}, {1, 0, 2}}};
+    for (const auto& [shape, perm] : permutes) {
+      const auto x = randn<T>(shape, seed++);
+      INFO("permute of " << shape);
+      check_identical(permute(shifted_copy(x, 1), perm), permute(x, perm), "permute");
+      check_identical(permute(to_device(x), perm), permute(x, perm), "permute");
     }
     // bias_leaky_relu: NCHW with planes in whole vectors and not, channels last with and without.
     const std::vector<std::pair<Shape, int>> biased = {{{4, 6, 5, 8}, 1}, {{4, 6, 3, 3}, 1}, {{50, 12}, -1},
