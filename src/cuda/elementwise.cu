@@ -1,6 +1,6 @@
 // Elementwise kernels: unary maps, broadcasting binary maps, strided copies, bias + leaky ReLU. They move
-// 16-byte vectors (vectors.cuh) wherever the operands allow it: a contiguous range between its unaligned head
-// and tail, or a strided index space whose innermost axis every operand reads contiguously or broadcasts, in
+// 16-byte vectors (vectors.cuh) wherever the operands allow it: a contiguous range of aligned operands up to
+// its tail, or a strided index space whose innermost axis every operand reads contiguously or broadcasts, in
 // whole vectors (an ALIS modulation x (B, C, H, W) times styles (B, C, 1, W), a per-channel bias). Transposing
 // copies go through tiles in shared memory; other strided layouts run one element per thread. All collapse
 // their axes first and use 32-bit index math where it fits (strided_index.cuh). Formulas mirror the CPU kernels in
@@ -116,11 +116,10 @@ __device__ __forceinline__ Pack<T, W> map(const F& f, const Loaded<T, N, W>& x) 
   return y;
 }
 
-// out[i] = f(in[i]...) over n contiguous elements: whole vectors from element `head` (where every pointer
-// reaches a 16-byte boundary; head = n when they reach none together), then the head and the tail after
-// the last whole vector one element per thread.
+// out[i] = f(in[i]...) over n contiguous elements: `vectors` whole vectors (none when a pointer is off the
+// 16-byte grid), then the tail one element per thread.
 template <int N, class T, class F>
-__global__ void contiguous_kernel(Inputs<T, N> in, T* __restrict__ out, std::int64_t n, std::int64_t head, F f) {
+__global__ void contiguous_kernel(Inputs<T, N> in, T* __restrict__ out, std::int64_t n, std::int64_t vectors, F f) {
   constexpr int V = vector_width<T>;
   const auto load = [&]<int W>(std::int64_t i, Width<W>) {
     Loaded<T, N, W> x;
@@ -128,12 +127,11 @@ __global__ void contiguous_kernel(Inputs<T, N> in, T* __restrict__ out, std::int
     for (int k = 0; k < N; ++k) x.in[k] = load_pack<W>(in.ptr[k] + i);
     return x;
   };
-  const std::int64_t vectors = (n - head) / V, singles = n - vectors * V;
   grid_stride_pairs(
-      vectors, [&](std::int64_t v) { return load(head + v * V, Width<V>{}); },
-      [&](std::int64_t v, const Loaded<T, N, V>& x) { store_pack(out + head + v * V, map(f, x)); });
-  PIXSYN_GRID_STRIDE(t, singles) {
-    const std::int64_t i = t < head ? t : t + vectors * V;
+      vectors, [&](std::int64_t v) { return load(v * V, Width<V>{}); },
+      [&](std::int64_t v, const Loaded<T, N, V>& x) { store_pack(out + v * V, map(f, x)); });
+  PIXSYN_GRID_STRIDE(t, n - vectors * V) {
+    const std::int64_t i = vectors * V + t;
     store_pack(out + i, map(f, load(i, Width<1>{})));
   }
 }
@@ -244,22 +242,13 @@ Params<T> params(const UnaryArgs& a) {
   return {static_cast<T>(a.a), static_cast<T>(a.b), static_cast<T>(a.c), static_cast<T>(a.d), a.clamped};
 }
 
-// The elements before every pointer reaches a 16-byte boundary, or n when they do not reach one together.
-template <class T, int N>
-std::int64_t vector_head(const Inputs<T, N>& in, const T* out, std::int64_t n) {
-  const auto misalignment = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16; };
-  const std::uintptr_t m = misalignment(out);
-  for (int k = 0; k < N; ++k)
-    if (misalignment(in.ptr[k]) != m) return n;
-  if (m % sizeof(T) != 0) return n;
-  return std::min<std::int64_t>(n, static_cast<std::int64_t>((16 - m) % 16 / sizeof(T)));
-}
-
 template <int N, class T, class F>
 void launch_contiguous(const Inputs<T, N>& in, T* out, std::int64_t n, const F& f) {
-  const std::int64_t head = vector_head(in, out, n), vectors = (n - head) / vector_width<T>;
+  bool aligned = vector_aligned(out);
+  for (int k = 0; k < N; ++k) aligned = aligned && vector_aligned(in.ptr[k]);
+  const std::int64_t vectors = aligned ? n / vector_width<T> : 0;
   const unsigned blocks = std::max(grid_for_pairs(vectors), grid_for(n - vectors * vector_width<T>));
-  contiguous_kernel<<<blocks, block_size, 0, stream()>>>(in, out, n, head, f);
+  contiguous_kernel<<<blocks, block_size, 0, stream()>>>(in, out, n, vectors, f);
 }
 
 // Whether the strided vector kernel can run `axes`: 32-bit index math; an innermost extent of whole vectors;

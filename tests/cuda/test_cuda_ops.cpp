@@ -409,7 +409,7 @@ Tensor<T, Cuda> shifted_copy(const Tensor<T, Cpu>& x, std::int64_t shift) {
 }
 
 // Each layout of the vector paths (elementwise.cu, layout.cu) against the CPU: contiguous ranges of odd lengths
-// with unaligned heads and tails; every broadcast along the innermost or an outer axis, with extents in whole
+// (tails after the whole vectors); every broadcast along the innermost or an outer axis, with extents in whole
 // vectors and not; operands shifted off the 16-byte grid (alike, and unlike); transposing permutes; with 32- and
 // 64-bit index math.
 TEST_CASE_TEMPLATE("cuda: the vectorised elementwise and layout paths equal the CPU bit for bit", T, float, double) {
