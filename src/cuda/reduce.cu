@@ -52,7 +52,7 @@ __device__ __forceinline__ void store(T* out, double* partial, const Reduction<I
 template <class T, class Index>
 __device__ __forceinline__ double add_inputs(double acc, const T* base, const StridedWalk<Index, 1>& walk, Index first,
                                              Index end, Index step) {
-  constexpr int unrolled = 4;
+  constexpr int unrolled = 8;
   Index i = first;
   for (; i + (unrolled - 1) * step < end; i += unrolled * step) {
     T x[unrolled];
