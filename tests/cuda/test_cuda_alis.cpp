@@ -90,11 +90,14 @@ TEST_CASE(
     const auto basis = alis::logarithmic_basis<T>(static_cast<int>(size), alis::Config::coordinate_dims(size), true);
     Poisoned poisoned;
     CHECK(to_host(gpu.weights(size)).to_vector() == cpu.weights(size).to_vector());
-    const auto noise = to_host(gpu.seeded_noise(7, 3, 2, size)), want_noise = cpu.seeded_noise(7, 3, 2, size);
-    if constexpr (sizeof(T) == 4)
-      CHECK(noise.to_vector() == want_noise.to_vector());
-    else
-      CHECK(largest_difference(noise, want_noise) < 1e-14);  // |z| < 7: a few ulp
+    for (const nn::SampleShard shard : {nn::SampleShard{}, {1, 3}}) {  // one process; rank 1 of 3 (training)
+      const nn::ShardedNoise sharded(shard);
+      const auto noise = to_host(gpu.seeded_noise(7, 3, 2, size)), want_noise = cpu.seeded_noise(7, 3, 2, size);
+      if constexpr (sizeof(T) == 4)
+        CHECK(noise.to_vector() == want_noise.to_vector());
+      else
+        CHECK(largest_difference(noise, want_noise) < 1e-14);  // |z| < 7: a few ulp
+    }
     const double err =
         largest_difference(to_host(gpu.coordinates(to_device(basis), size)), cpu.coordinates(basis, size));
     MESSAGE("coordinates: largest |GPU - CPU| " << err);

@@ -142,6 +142,43 @@ TEST_CASE("coordinate channels, interpolation weights and seeded noise equal an 
   CHECK(contains(error_of([] { alis::anchor_weights<float>({7}, 32, 2, 4); }), "left border 7 lies outside the strip"));
 }
 
+TEST_CASE("seeded noise under nn::ShardedNoise is the whole batch's noise of those samples, different per rank") {
+  // Data-parallel training: rank r of 2 renders samples r and r + 2 of a batch of 4 (train::Trainer's
+  // strided shard); a shard of consecutive samples (first 2, stride 1) is the same function.
+  const std::vector<std::int64_t> delta = {0, 5, 2, 3};
+  const std::int64_t size = 16, patches = 2, plane = patches * size * (size / patches);
+  const auto whole = alis::Frames<float>(delta, patches, 4).seeded_noise(7, 2, 1, size);
+  const auto rows_of = [&](const Tensor<float>& noise, std::int64_t b) {
+    return std::vector<float>(noise.data() + b * plane, noise.data() + (b + 1) * plane);
+  };
+  for (const auto& [first, stride] : {std::pair<int, int>{0, 2}, {1, 2}, {2, 1}}) {
+    CAPTURE(first);
+    CAPTURE(stride);
+    const alis::Frames<float> local({delta[first], delta[first + stride]}, patches, 4);
+    const nn::ShardedNoise shard({static_cast<std::uint64_t>(first), static_cast<std::uint64_t>(stride)});
+    const auto noise = local.seeded_noise(7, 2, 1, size);
+    REQUIRE(noise.shape() == Shape{2 * patches, 1, size, size / patches});
+    CHECK(rows_of(noise, 0) == rows_of(whole, first));
+    CHECK(rows_of(noise, 1) == rows_of(whole, first + stride));
+  }
+  // The same frames on two ranks: different noise (keyed by the local index, both would draw rank 0's).
+  const alis::Frames<float> same({0, 0}, patches, 4);
+  const auto rank_noise = [&](std::uint64_t rank) {
+    const nn::ShardedNoise shard({rank, 2});
+    return same.seeded_noise(7, 2, 1, size);
+  };
+  const auto unsharded = same.seeded_noise(7, 2, 1, size);  // the guard is gone: samples 0 and 1 again
+  CHECK(rows_of(rank_noise(0), 0) == rows_of(unsharded, 0));
+  CHECK(rows_of(rank_noise(1), 0) == rows_of(unsharded, 1));
+  const auto rank0 = rank_noise(0).to_vector(), rank1 = rank_noise(1).to_vector();
+  int equal = 0;
+  for (std::size_t i = 0; i < rank0.size(); ++i) equal += rank0[i] == rank1[i];
+  CHECK(equal == 0);
+  // A shard reaching past the noise's 2^16 samples is refused.
+  const nn::ShardedNoise far({65535, 2});
+  CHECK(contains(error_of([&] { same.seeded_noise(7, 2, 1, size); }), "reaches past the 65536 samples"));
+}
+
 namespace {
 
 // Channel c of images (B, 3, H, W) as (B, 1, H, W).

@@ -76,7 +76,10 @@ struct AlisFrameGeometry {
   }
 };
 
-// Disjoint Philox block ranges per (layer, sample) of ALIS's seeded noise.
+// Disjoint Philox block ranges per (layer, sample) of ALIS's seeded noise. `sample` is the sample's index in
+// the whole batch (first_sample + sample_stride * b for local sample b of a data-parallel rank's shard), so
+// ranks draw the noise one process drawing the whole batch would; below max_noise_samples.
+inline constexpr std::uint64_t max_noise_samples = std::uint64_t(1) << 16;
 PIXSYN_HOST_DEVICE inline std::uint64_t alis_noise_offset(std::uint64_t layer, std::uint64_t sample) {
   return (layer << 56) | (sample << 40);
 }

@@ -17,7 +17,8 @@ enum class NoiseMode { off, seeded, given };
 
 // Which samples of a larger batch this thread draws seeded noise for: local sample b is sample
 // offset + stride · b of the whole batch. Data-parallel training (train/trainer.hpp) sets it, so that the
-// ranks' shards of one step see the noise that one process drawing the whole batch would.
+// ranks' shards of one step see the noise that one process drawing the whole batch would (NoiseSource
+// below, and ALIS's alis::Frames::seeded_noise).
 struct SampleShard {
   std::uint64_t offset = 0, stride = 1;
 };

@@ -26,6 +26,7 @@
 #include "pixsyn/models/alis/anchors.hpp"
 #include "pixsyn/models/alis/coordinates.hpp"
 #include "pixsyn/nn/equal_linear.hpp"
+#include "pixsyn/nn/noise.hpp"
 
 namespace pixsyn::alis {
 
@@ -94,15 +95,26 @@ class Frames {
   // The seeded N(0, 1) noise (B * g, 1, size, size / g) of convolution `layer` on strip `strip`, in patch
   // layout: a function of the seed, the layer, the sample and the pixel's place along the strip
   // (backend::AlisFrameGeometry::noise_number), so that adjacent frames and strips continue each other.
+  // The sample is the index in the whole batch under nn::ShardedNoise (a data-parallel rank's shard: the
+  // noise one process drawing the whole batch draws for those samples), else the local one.
   Tensor<T, D> seeded_noise(std::uint64_t seed, std::uint64_t layer, std::int64_t strip, std::int64_t size) const {
     const auto g = geometry(size);
+    const nn::SampleShard shard = nn::current_sample_shard();
+    constexpr std::uint64_t most = backend::max_noise_samples;
+    const auto last = static_cast<std::uint64_t>(std::max<std::int64_t>(batch() - 1, 0));
+    pixsyn::detail::check(
+        shard.offset < most && shard.stride < most && last < most && shard.offset + shard.stride * last < most,
+        "alis: seeded noise for ", batch(), " samples from ", shard.offset, " in steps of ", shard.stride,
+        " reaches past the ", most, " samples it has");
     auto out = Tensor<T, D>::empty({batch() * patches_, 1, size, g.patch_width()});
     if constexpr (std::is_same_v<D, Cuda>) {
-      backend::cuda::alis_seeded_noise(device_delta_.data(), batch(), g, seed, layer, strip, out.data());
+      backend::cuda::alis_seeded_noise(device_delta_.data(), batch(), g, seed, layer, strip, shard.offset, shard.stride,
+                                       out.data());
     } else {
       T* p = out.data();
       for (std::int64_t b = 0; b < batch(); ++b) {
-        const std::uint64_t offset = backend::alis_noise_offset(layer, static_cast<std::uint64_t>(b));
+        const std::uint64_t offset =
+            backend::alis_noise_offset(layer, shard.offset + shard.stride * static_cast<std::uint64_t>(b));
         for (std::int64_t patch = 0; patch < patches_; ++patch)
           for (std::int64_t i = 0; i < size; ++i)
             for (std::int64_t j = 0; j < g.patch_width(); ++j)
