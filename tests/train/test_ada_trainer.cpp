@@ -31,13 +31,13 @@ void write_images(const std::filesystem::path& dir) {
                   Tensor<float>::rand({3, 9 + i, 10}, Philox{std::uint64_t(i)}));
 }
 
-// Trains a fresh tiny G (seed 3) with the family's official settings in `run` up to `steps` (as a rank of
-// `comm` when given); returns G's state (with its buffers).
+// Trains a fresh tiny G (seed 3) with the family's official settings in `run` up to `steps` at `batch` images
+// a step (as a rank of `comm` when given); returns G's state (with its buffers).
 template <class G, class Recipe>
 nn::StateDict<float> run_training(const std::filesystem::path& data_dir, const std::filesystem::path& run,
                                   std::int64_t steps, bool resume,
                                   train::TrainerOptions (*settings)(train::TrainerOptions),
-                                  dist::Communicator* comm = nullptr, bool overlap = true) {
+                                  dist::Communicator* comm = nullptr, bool overlap = true, std::int64_t batch = 4) {
   G g(3), g_ema(3);
   Recipe recipe;
   if constexpr (requires { Recipe::set_shift_strength(g, 0.0); }) {
@@ -47,7 +47,7 @@ nn::StateDict<float> run_training(const std::filesystem::path& data_dir, const s
   TinyD d(test::tiny_ada_d, 4);
   const auto data = train::Dataset::folder(data_dir, {.size = 8, .crop = train::Crop::random});
   train::Trainer<float, G, TinyD, Recipe> trainer(g, g_ema, d, data, recipe,
-                                                  settings({.batch = 4,
+                                                  settings({.batch = batch,
                                                             .steps = steps,
                                                             .seed = 9,
                                                             .z_dim = 8,
@@ -62,6 +62,14 @@ nn::StateDict<float> run_training(const std::filesystem::path& data_dir, const s
   if (comm != nullptr && overlap) CHECK(trainer.overlap_counts().after_backward == 0);
   if (comm != nullptr && overlap) CHECK(trainer.overlap_counts().overlapped >= 2 * steps);
   return g.state_dict();
+}
+
+double largest_difference(const nn::StateDict<float>& a, const nn::StateDict<float>& b) {
+  double out = 0;
+  for (const auto& [name, value] : a)
+    for (std::int64_t i = 0; i < value.numel(); ++i)
+      out = std::max(out, double(std::abs(value.data()[i] - b.at(name).data()[i])));
+  return out;
 }
 
 train::TrainerOptions alis_settings(train::TrainerOptions o) { return train::alis_trainer_options(o); }
@@ -106,18 +114,25 @@ TEST_CASE("CREPS trains in the StyleGAN2-ADA loop, and a resumed run writes the 
 }
 
 TEST_CASE(
-    "ALIS over two ranks: every rank holds the same weights and w_avg, the run trains, and averaging the "
-    "gradients after the backward pass instead of during it changes no bit") {
+    "ALIS over two ranks at batch 8 trains the weights one process trains at batch 8 (its draws and seeded "
+    "noise sharded), every rank holds the same weights and w_avg, and averaging the gradients after the "
+    "backward pass instead of during it changes no bit") {
   test::TempDir dir;
   write_images(dir / "data");
+  using Recipe = train::AlisRecipe<TinyAlis>;
+  const auto single =
+      run_training<TinyAlis, Recipe>(dir / "data", dir / "single", 5, false, alis_settings, nullptr, true, 8);
   std::vector<nn::StateDict<float>> states(2), after(2);
   dist::run_ranks(2, [&](dist::Communicator& comm) {
     const auto run = dir / ("run" + std::to_string(comm.rank()));
-    states[comm.rank()] =
-        run_training<TinyAlis, train::AlisRecipe<TinyAlis>>(dir / "data", run, 5, false, alis_settings, &comm);
-    after[comm.rank()] = run_training<TinyAlis, train::AlisRecipe<TinyAlis>>(dir / "data", run / "after", 5, false,
-                                                                             alis_settings, &comm, false);
+    states[comm.rank()] = run_training<TinyAlis, Recipe>(dir / "data", run, 5, false, alis_settings, &comm, true, 8);
+    after[comm.rank()] =
+        run_training<TinyAlis, Recipe>(dir / "data", run / "after", 5, false, alis_settings, &comm, false, 8);
   });
+  // Float rounding; keyed by the local sample (every rank drawing samples 0, 1, ...'s noise), 1.2e-2.
+  const double to_single = largest_difference(single, states[0]);
+  MESSAGE("two ranks vs one process after 5 steps (float): largest difference " << to_single);
+  CHECK(to_single < 1e-5);
   for (const auto& [name, value] : states[0]) {
     CAPTURE(name);
     CHECK(std::equal(value.data(), value.data() + value.numel(), after[0].at(name).data()));
@@ -137,4 +152,21 @@ TEST_CASE(
       io::read_safetensors(dir / "run0/checkpoint-5.safetensors").tensors.at("pl.pl_mean").to<double>().item();
   CHECK(std::isfinite(pl_mean));
   CHECK(pl_mean > 0);
+}
+
+TEST_CASE("CREPS over two ranks at batch 8 trains the weights one process trains at batch 8 (its draws sharded)") {
+  test::TempDir dir;
+  write_images(dir / "data");
+  using Recipe = train::CrepsRecipe<TinyCreps>;
+  const auto single =
+      run_training<TinyCreps, Recipe>(dir / "data", dir / "single", 5, false, creps_settings, nullptr, true, 8);
+  std::vector<nn::StateDict<float>> states(2);
+  dist::run_ranks(2, [&](dist::Communicator& comm) {
+    states[comm.rank()] = run_training<TinyCreps, Recipe>(dir / "data", dir / ("run" + std::to_string(comm.rank())), 5,
+                                                          false, creps_settings, &comm, true, 8);
+  });
+  const double to_single = largest_difference(single, states[0]);
+  MESSAGE("two ranks vs one process after 5 steps (float): largest difference " << to_single);
+  CHECK(to_single < 1e-5);
+  CHECK(largest_difference(single, TinyCreps(3).state_dict()) > 1e-3);  // it trained
 }

@@ -1,6 +1,7 @@
 #pragma once
 // ALIS's side of the StyleGAN2-ADA loop (alis.md §4) for train::Trainer: three anchors per sample with
-// style mixing (probability 0.9, alis.yml), a random left border, seeded noise, w_avg tracked from every
+// style mixing (probability 0.9, alis.yml), a random left border, seeded noise (a data-parallel rank
+// keeps its samples' rows of the whole batch's draws and noise), w_avg tracked from every
 // phase's centre anchor (SG2-ADA: beta 0.995), and max_shift_strength ramped after every step. The path
 // length is measured against the centre anchor's styles. The family's other settings (lr 0.0025, γ 10,
 // EMA half-life batch · 10/32 kimg with ramp-up 0.05, Adam stepping every parameter as the official
@@ -18,10 +19,16 @@ struct AlisRecipe {
   using Device = typename G::device_type;
   double mixing_probability = 0.9;
 
-  Generated<T, Device> operator()(G& g, AdaPhase, std::int64_t batch, Philox& gen, std::uint64_t noise_seed) const {
-    const auto draw = alis::draw_training<G::config, T>(gen, batch, mixing_probability);
-    const auto frames = alis::synthesize_training(
-        g, draw, batch, alis::SynthesisOptions<T>{.noise = alis::NoiseMode::seeded, .seed = noise_seed});
+  Generated<T, Device> operator()(G& g, AdaPhase, std::int64_t batch, Philox& gen, std::uint64_t noise_seed,
+                                  nn::SampleShard shard = {}) const {
+    auto draw = alis::draw_training<G::config, T>(gen, batch, mixing_probability);
+    draw.z = shard_rows(draw.z, shard);
+    draw.mix_z = shard_rows(draw.mix_z, shard);
+    draw.delta = shard_rows(draw.delta, shard);
+    const nn::ShardedNoise sharded(shard);  // the noise of these samples of the whole batch
+    const auto frames =
+        alis::synthesize_training(g, draw, static_cast<std::int64_t>(draw.delta.size()),
+                                  alis::SynthesisOptions<T>{.noise = alis::NoiseMode::seeded, .seed = noise_seed});
     alis::track_w_avg(g, frames);
     return {frames.images, frames.ws};
   }

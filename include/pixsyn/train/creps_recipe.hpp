@@ -17,11 +17,15 @@ struct CrepsRecipe {
   using Device = typename G::device_type;
   double mixing_probability = 0;
 
-  Generated<T, Device> operator()(G& g, AdaPhase phase, std::int64_t batch, Philox& gen, std::uint64_t) const {
-    const auto draw = creps::draw_training<G::config, T>(gen, batch, mixing_probability);
-    const auto out = creps::synthesize_training(g, draw, batch);
+  Generated<T, Device> operator()(G& g, AdaPhase phase, std::int64_t batch, Philox& gen, std::uint64_t,
+                                  nn::SampleShard shard = {}) const {
+    auto draw = creps::draw_training<G::config, T>(gen, batch, mixing_probability);
+    draw.z = shard_rows(draw.z, shard);  // a data-parallel rank's rows of the whole batch's draws
+    draw.mix_z = shard_rows(draw.mix_z, shard);
+    const std::int64_t local = draw.z.dim(0);
+    const auto out = creps::synthesize_training(g, draw, local);
     if (phase != AdaPhase::discriminator)
-      g.mapping.track_w_avg(reshape(slice(out.ws.value(), 1, 0, 1), Shape{batch, G::config.w_dim}), 0.998);
+      g.mapping.track_w_avg(reshape(slice(out.ws.value(), 1, 0, 1), Shape{local, G::config.w_dim}), 0.998);
     return {out.images, out.ws};
   }
 

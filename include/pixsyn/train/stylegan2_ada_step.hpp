@@ -23,6 +23,7 @@
 #include "pixsyn/train/frozen_parameters.hpp"
 #include "pixsyn/train/losses.hpp"
 #include "pixsyn/train/path_length.hpp"
+#include "pixsyn/train/sample_shard.hpp"
 
 namespace pixsyn::train {
 
@@ -36,12 +37,15 @@ struct Generated {
 
 // A generator's side of the StyleGAN2-ADA loop as train::Trainer runs it (train/alis_recipe.hpp,
 // train/creps_recipe.hpp):
-//   recipe(g, phase, batch, gen, noise_seed) -> Generated   that phase's images and styles, every random
-//                                                           number drawn from gen (Philox&) or noise_seed
-//   recipe.after_step(g, images_seen)                       G's buffer updates after a step (ALIS's shift)
+//   recipe(g, phase, batch, gen, noise_seed, shard) -> Generated
+//       that phase's images and styles of the samples `shard` of a batch of `batch` (all of them when left
+//       out; a data-parallel rank's share, train/sample_shard.hpp), every random number drawn from gen
+//       (Philox&) or noise_seed for the whole batch, so that the ranks' shards make up one process's batch
+//   recipe.after_step(g, images_seen)   G's buffer updates after a step (ALIS's shift)
 template <class R, class G>
 concept AdaRecipe = requires(R& recipe, G& g, Philox& gen) {
   recipe(g, AdaPhase::generator, std::int64_t{1}, gen, std::uint64_t{0});
+  recipe(g, AdaPhase::generator, std::int64_t{1}, gen, std::uint64_t{0}, nn::SampleShard{});
   recipe.after_step(g, std::int64_t{0});
 };
 

@@ -20,15 +20,15 @@
 //
 // Data-parallel training (TrainerOptions::communicator, dist/): `batch` stays the step's batch, split over
 // the ranks: rank r of W runs the samples r, r + W, r + 2W, ... of the batch one process would run (its data
-// rows, latents, patch crops and, through nn::ShardedNoise, its noise), so the minibatch-stddev groups of D
-// (strided, min(4, batch) samples) fall on one rank, whole; the gradients of G and D are averaged over the
-// ranks before every optimizer step (bucketed; each bucket's all-reduce starts during the backward pass, as
-// soon as its gradients are final: dist/gradient_averager.hpp), the path-length mean is the whole batch's,
-// and G's and D's buffers are averaged after every step. W ranks at batch B then train what one process
-// trains at batch B: the same weights to rounding (tests/train/test_data_parallel.cpp) for the CIPS loop
-// when batch / W is a multiple of the stddev group (4). In the StyleGAN2-ADA loop each rank draws its own
-// latents and noise (the recipes draw per call; exact sharding there is not built): the same training in
-// distribution, as PyTorch DDP. Rank 0 reads and writes the run folder; at the start of run() its state
+// rows, latents, patch crops, the ADA recipes' draws and, through nn::ShardedNoise, its noise:
+// train/sample_shard.hpp), so the minibatch-stddev groups of D (strided, min(4, batch) samples) fall on one
+// rank, whole; the gradients of G and D are averaged over the ranks before every optimizer step (bucketed;
+// each bucket's all-reduce starts during the backward pass, as soon as its gradients are final:
+// dist/gradient_averager.hpp), the path-length mean is the whole batch's, and G's and D's buffers are
+// averaged after every step. W ranks at batch B then train what one process trains at batch B: the same
+// weights to rounding (tests/train/test_data_parallel.cpp, test_ada_trainer.cpp) when batch / W is a
+// multiple of the stddev group (4) and, in the StyleGAN2-ADA loop, of the path length's batch_shrink.
+// Rank 0 reads and writes the run folder; at the start of run() its state
 // (weights, G_ema, optimizer moments, step, path-length mean) is broadcast, so every rank continues from
 // rank 0's checkpoint.
 #include <algorithm>
@@ -67,6 +67,7 @@
 #include "pixsyn/train/ema.hpp"
 #include "pixsyn/train/gan_step.hpp"
 #include "pixsyn/train/multiscale_patches.hpp"
+#include "pixsyn/train/sample_shard.hpp"
 #include "pixsyn/train/stylegan2_ada_step.hpp"
 
 namespace pixsyn::train {
@@ -268,8 +269,8 @@ class Trainer {
 
   GanStepLosses train_step() {
     const std::int64_t s = step_;
-    // Noise of this rank's samples of the whole batch (CIPS's seeded noise; the ADA recipes draw their own).
-    const nn::ShardedNoise sharded_noise({static_cast<std::uint64_t>(rank_), static_cast<std::uint64_t>(world_)});
+    // Noise of this rank's samples of the whole batch (CIPS's and ALIS's seeded noise).
+    const nn::ShardedNoise sharded_noise(sample_shard());
     const auto reals_float = loader_.get(s);
     Tensor<T> reals_host;
     if constexpr (std::is_same_v<T, float>) {
@@ -312,15 +313,14 @@ class Trainer {
     return losses;
   }
 
-  // This rank's rows r, r + W, ... of a tensor of the whole batch (dim 0).
+  // This rank's samples r, r + W, ... of the whole batch (train/sample_shard.hpp).
+  nn::SampleShard sample_shard() const {
+    return {static_cast<std::uint64_t>(rank_), static_cast<std::uint64_t>(world_)};
+  }
+  // This rank's rows of a tensor of the whole batch (dim 0).
   template <class U, class Dv>
   Tensor<U, Dv> shard(const Tensor<U, Dv>& whole) const {
-    if (world_ == 1) return whole;
-    const std::int64_t n = whole.dim(0);
-    Shape rows = whole.shape();
-    rows[0] = n / world_;
-    const auto grouped = reshape(whole, Shape{n / world_, world_, whole.numel() / n});
-    return reshape(slice(grouped, 1, rank_, rank_ + 1), rows);
+    return shard_rows(whole, sample_shard());
   }
 
   // The mean of buffers updated from the batch (w_avg): with every rank starting from the same value and
@@ -365,37 +365,34 @@ class Trainer {
     }
   }
 
-  // The Philox stream of the latents of phase p of step s; `stream` > 0: the StyleGAN2-ADA loop's rank
-  // stream - 1 draws its own.
-  Philox latent_stream_of(std::int64_t s, int p, std::uint64_t stream = 0) const {
-    return {options_.seed ^ (latent_stream << 48) ^ (stream << 36),
-            (static_cast<std::uint64_t>(s) << 33) | (std::uint64_t(p) << 32)};
+  // The Philox stream of the latents of phase p of step s.
+  Philox latent_stream_of(std::int64_t s, int p) const {
+    return {options_.seed ^ (latent_stream << 48), (static_cast<std::uint64_t>(s) << 33) | (std::uint64_t(p) << 32)};
   }
-  // The generator's noise seed of phase p of step s (the same `stream` as latent_stream_of).
-  std::uint64_t noise_seed(std::int64_t s, int p, std::uint64_t stream = 0) const {
-    const auto b =
-        pixsyn::detail::philox4x32_10(options_.seed ^ (noise_stream << 48) ^ (stream << 36), 2 * std::uint64_t(s) + p);
+  // The generator's noise seed of phase p of step s.
+  std::uint64_t noise_seed(std::int64_t s, int p) const {
+    const auto b = pixsyn::detail::philox4x32_10(options_.seed ^ (noise_stream << 48), 2 * std::uint64_t(s) + p);
     return (std::uint64_t(b.v[0]) << 32) | b.v[1];
   }
-  // The ADA loop's stream of this rank: 0 (the single-process numbers) in a world of one.
-  std::uint64_t rank_stream() const { return world_ == 1 ? 0 : static_cast<std::uint64_t>(rank_) + 1; }
 
   // One iteration of the StyleGAN2-ADA loop: phases 0 (G), 1 (G reg), 2 (D) draw their latents from their
-  // streams; the path-length noise is stream 3.
+  // streams; the path-length noise is stream 3. A rank draws them for the whole batch and keeps its rows: the
+  // G reg phase's batch is path_length.batch of each rank's share (one process's when the share divides by
+  // batch_shrink).
   GanStepLosses ada_step(const Tensor<T, Device>& reals, std::int64_t s) {
+    const std::int64_t local = options_.batch / world_, shrunk = world_ * path_length_.batch(local);
     const auto generate = [&](AdaPhase phase) {
       const int p = static_cast<int>(phase);
-      Philox gen = latent_stream_of(s, p, rank_stream());
-      const std::int64_t local = options_.batch / world_;
-      const std::int64_t batch = phase == AdaPhase::generator_regularization ? path_length_.batch(local) : local;
-      return generate_(g_, phase, batch, gen, noise_seed(s, p, rank_stream()));
+      Philox gen = latent_stream_of(s, p);
+      const std::int64_t batch = phase == AdaPhase::generator_regularization ? shrunk : options_.batch;
+      return generate_(g_, phase, batch, gen, noise_seed(s, p), sample_shard());
     };
     AdaRegularization<T, Device> regularize{.r1 = s % options_.gan.d_reg_interval == 0};
     if (options_.path_length.weight > 0 && s % options_.g_reg_interval == 0) {
       regularize.path_length = &path_length_;
-      Philox gen = latent_stream_of(s, 3, rank_stream());
-      regularize.path_length_noise = Tensor<T, Device>::randn(
-          {path_length_.batch(options_.batch / world_), reals.dim(1), reals.dim(2), reals.dim(3)}, gen);
+      Philox gen = latent_stream_of(s, 3);
+      regularize.path_length_noise =
+          shard(Tensor<T, Device>::randn({shrunk, reals.dim(1), reals.dim(2), reals.dim(3)}, gen));
     }
     const auto l =
         stylegan2_ada_step(d_, g_adam_, d_adam_, reals, generate, regularize,
