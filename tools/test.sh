@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds pixsyn and runs every CPU test (the README's test command; CI runs it too), three ways:
 #  1. the release build: every test. When nvcc is present the CUDA backend and its tests are compiled
-#     as well; the GPU tests (label gpu) run in tools/gpu-check.sh on a GPU machine.
+#     as well; the GPU tests (label gpu) run in tools/gpu-check.sh on a GPU machine. For CI's time it is a
+#     test build, not the programs' release: the tests, the program and the examples compile at -O1 (they
+#     run here), the benchmarks, test_cuda and the program's GPU training files at -O0 (compiled, never run
+#     here); docs/reliability.md. The programs users run come from tools/demo.sh or a plain cmake build (-O3).
 #  2. build-asan: the tests of the input-facing areas built with clang, AddressSanitizer and
 #     UndefinedBehaviorSanitizer (no CUDA, ops, models, examples or benchmarks); any report fails the test;
 #  3. from the same build, the readers' libFuzzer harnesses of tests/fuzz (tools/fuzz.sh), 20000 inputs each
@@ -20,7 +23,8 @@ nvcc=$(command -v nvcc || true)
 command -v node >/dev/null || bash tools/install-deps.sh nodejs
 bash tools/data/inception.sh build/inception
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DPIXSYN_REQUIRE_JPEG=ON \
-  -DPIXSYN_INCEPTION_DIR="$PWD/build/inception" -DPIXSYN_REQUIRE_INCEPTION=ON -DPIXSYN_TEST_OPTIMIZATION=-O1 "${cuda[@]}"
+  -DPIXSYN_INCEPTION_DIR="$PWD/build/inception" -DPIXSYN_REQUIRE_INCEPTION=ON -DPIXSYN_TEST_OPTIMIZATION=-O1 \
+  -DPIXSYN_PROGRAM_OPTIMIZATION=-O1 -DPIXSYN_COMPILE_CHECK_OPTIMIZATION=-O0 "${cuda[@]}"
 cmake --build build --parallel "$jobs"
 ctest --test-dir build --output-on-failure --parallel "$jobs" -LE gpu
 
