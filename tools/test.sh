@@ -29,7 +29,8 @@ cmake --build build --parallel "$jobs"
 ctest --test-dir build --output-on-failure --parallel "$jobs" -LE gpu
 
 # One clang build for the sanitizers and the fuzz harnesses: ASan + UBSan (any report fails the test)
-# and libFuzzer's coverage instrumentation; Debug at -O1 (assertions on, reports with line numbers).
+# and libFuzzer's coverage instrumentation; Debug at -O1 (assertions on), with line tables only: the reports'
+# stack frames keep their files and lines (15% less compile time than full -g, no variables for a debugger).
 # It builds and runs the tests of the code that takes outside input or manages memory (sizes and
 # allocation, coordinates, readers and outputs, weights, autograd, metrics). The numeric kernels'
 # areas (ops, models, examples), the program's tests (cli; its parser is fuzzed here), the example
@@ -40,7 +41,7 @@ bash tools/install-deps.sh clang-14 libclang-rt-14-dev libomp-14-dev
 # The readers' harnesses only: the program's parser harness (cli_parse) links the whole program's library,
 # about 4 minutes of CI on 2 cores; it runs with `tools/fuzz.sh cli_parse` (docs/reliability.md).
 harnesses=(image npy safetensors)
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" \
   -DCMAKE_CXX_COMPILER=clang++-14 -DPIXSYN_SANITIZE=ON -DPIXSYN_FUZZ=ON -DPIXSYN_BUILD_BENCH=OFF \
   -DPIXSYN_BUILD_EXAMPLES=OFF -DPIXSYN_REQUIRE_JPEG=ON
 cmake --build build-asan --parallel "$jobs" --target "${sanitized[@]/#/test_}" "${harnesses[@]/#/fuzz_}"
