@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common.cuh"
+#include "index.cuh"
 #include "pixsyn/backend/cuda/alis.hpp"
 #include "pixsyn/core/philox.hpp"
 
@@ -36,24 +37,35 @@ __global__ void coordinates_kernel(const T* basis, std::int64_t rows, const std:
   }
 }
 
-template <class T>
-__global__ void modulated_coordinates_kernel(const T* x, std::int64_t channels, const T* basis, std::int64_t rows,
-                                             const std::int64_t* delta, AlisFrameGeometry geometry, const T* scale,
-                                             T* out, std::int64_t n) {
-  const std::int64_t size = geometry.size, width = geometry.patch_width(), plane = size * width;
-  const std::int64_t total = channels + 2 * rows;
-  PIXSYN_GRID_STRIDE(e, n) {
-    const std::int64_t j = e % width, i = e / width % size, c = e / plane % total, sample = e / (plane * total);
+// The index arithmetic of modulated_coordinates_kernel, in the index type I (index.cuh): the element
+// (sample, channel, row, column) of the output (samples, channels + 2 rows, size, width).
+template <class I>
+struct FuserIndex {
+  I n, channels, rows, total;
+  Divider<I> by_width, by_size, by_total, by_patches;
+};
+
+// One thread per output element; sin or cos where the coordinate channels lie (as coordinates_kernel).
+template <class T, class I>
+__global__ void modulated_coordinates_kernel(FuserIndex<I> c, const T* __restrict__ x, const T* __restrict__ basis,
+                                             const std::int64_t* __restrict__ delta, AlisFrameGeometry geometry,
+                                             const T* __restrict__ scale, T* __restrict__ out) {
+  const I width = c.by_width.divisor(), size = c.by_size.divisor();
+  PIXSYN_GRID_STRIDE_AS(I, e, c.n) {
+    const I r = c.by_width.div(e), j = e - r * width;
+    const I q = c.by_size.div(r), i = r - q * size;
+    const I sample = c.by_total.div(q), ch = q - sample * c.total;
     T value;
-    if (c < channels) {
-      value = x[(sample * channels + c) * plane + i * width + j];
+    if (ch < c.channels) {
+      value = x[((sample * c.channels + ch) * size + i) * width + j];
     } else {
-      const std::int64_t k = (c - channels) % rows, b = sample / geometry.patches, p = sample % geometry.patches;
+      const I m = ch - c.channels, k = m < c.rows ? m : m - c.rows;
+      const I b = c.by_patches.div(sample), p = sample - b * c.by_patches.divisor();
       const T raw =
           coordinate_phase(basis[2 * k], basis[2 * k + 1], geometry.x<T>(delta[b], p * width + j), geometry.y<T>(i));
-      value = c - channels < rows ? sine(raw) : cosine(raw);
+      value = m < c.rows ? sine(raw) : cosine(raw);
     }
-    out[e] = value * scale[(sample * total + c) * width + j];
+    out[e] = value * scale[q * width + j];
   }
 }
 
@@ -123,10 +135,16 @@ template <class T>
 void alis_modulated_coordinates(const T* x, std::int64_t channels, const T* basis, std::int64_t rows,
                                 const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry,
                                 const T* scale, T* out) {
-  const std::int64_t n = batch * geometry.patches * (channels + 2 * rows) * geometry.size * geometry.patch_width();
+  const std::int64_t total = channels + 2 * rows;
+  const std::int64_t n = batch * geometry.patches * total * geometry.size * geometry.patch_width();
   if (n == 0) return;
-  modulated_coordinates_kernel<<<grid_for(n), block_size, 0, stream()>>>(x, channels, basis, rows, delta, geometry,
-                                                                         scale, out, n);
+  with_index_type(fits_int32({n}), [&](auto index) {
+    using I = decltype(index);
+    const FuserIndex<I> c{static_cast<I>(n),     static_cast<I>(channels),           static_cast<I>(rows),
+                          static_cast<I>(total), Divider<I>(geometry.patch_width()), Divider<I>(geometry.size),
+                          Divider<I>(total),     Divider<I>(geometry.patches)};
+    modulated_coordinates_kernel<<<grid_for(n), block_size, 0, stream()>>>(c, x, basis, delta, geometry, scale, out);
+  });
   check_launch("alis_modulated_coordinates");
 }
 
