@@ -1,7 +1,8 @@
 // The CUDA convolution ops (conv2d, conv_transpose2d, conv2d_weight_grad, upfirdn2d; minibatch_stddev and
 // per_patch built from them and the other CUDA ops) against the CPU path on random inputs, with every GPU
 // allocation poisoned (NaN) so that unwritten outputs fail; bf16 against fp32; first- and second-order
-// gradients of Var<double, Cuda> convolutions against the CPU's.
+// gradients of Var<double, Cuda> convolutions against the CPU's. The fused inference ops (conv2d_scaled,
+// upfirdn2d_bias_leaky_relu) equal the GPU's unfused ops bit for bit.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -78,7 +79,15 @@ TEST_CASE_TEMPLATE("cuda conv: conv2d, conv_transpose2d and the weight gradient 
       check_close(conv_transpose2d(to_device(dy), to_device(w), t), conv_transpose2d(dy, w, t),
                   "conv_transpose2d " + name + " output_padding " + std::to_string(op));
     }
+    // x scaled per (sample, channel, column) as the convolution reads it: the unfused ops' values exactly.
+    const auto s = randn<T>({c.x[0], c.x[1], 1, c.x[3]}, ++seed);
+    const auto scaled = conv2d_scaled(to_device(x), to_device(s), to_device(w), o);
+    CHECK(to_host(scaled).to_vector() == to_host(conv2d(mul(to_device(x), to_device(s)), to_device(w), o)).to_vector());
+    check_close(scaled, conv2d_scaled(x, s, w, o), "conv2d_scaled " + name);
   }
+  const auto x = to_device(randn<float>({2, 3, 4, 5}, 1)), w = to_device(randn<float>({2, 3, 3, 3}, 2));
+  CHECK_THROWS_WITH_AS(conv2d_scaled(x, to_device(randn<float>({2, 3, 4, 5}, 3)), w),
+                       doctest::Contains("is not one factor per sample, channel and column"), Error);
 }
 
 TEST_CASE("cuda conv: a sample larger than the im2col workspace runs in row chunks") {
@@ -143,6 +152,9 @@ TEST_CASE("cuda conv: bf16 convolutions follow fp32 within bf16's rounding") {
     {
       const backend::cuda::ConvPrecisionScope scope(backend::cuda::Precision::bf16);
       CHECK(max_relative_error(to_host(conv2d(xd, wd, o)), to_host(yd)) == 0);
+      // The column scale rounds the fp32 product to bf16, as the unfused ops do.
+      const auto s = to_device(randn<float>({c.x[0], c.x[1], 1, c.x[3]}, 10));
+      CHECK(to_host(conv2d_scaled(xd, s, wd, o)).to_vector() == to_host(conv2d(mul(xd, s), wd, o)).to_vector());
       if (c.w.rank() == 4 && c.stride == 1)
         CHECK(max_relative_error(to_host(conv_transpose2d(dyd, wd, {.stride = c.stride, .padding = c.padding})),
                                  to_host(dx)) == 0);
@@ -183,8 +195,13 @@ TEST_CASE_TEMPLATE("cuda conv: upfirdn2d matches the CPU in every mode", T, floa
   std::uint64_t seed = 200;
   for (const auto& c : firs) {
     const auto x = randn<T>(c.x, ++seed), f = randn<T>(c.f, ++seed);
-    check_close(upfirdn2d(to_device(x), to_device(f), c.o), upfirdn2d(x, f, c.o),
-                "upfirdn2d " + c.x.to_string() + " filter " + c.f.to_string());
+    const auto y = upfirdn2d(to_device(x), to_device(f), c.o);
+    check_close(y, upfirdn2d(x, f, c.o), "upfirdn2d " + c.x.to_string() + " filter " + c.f.to_string());
+    // With the activation applied as the outputs are stored: the unfused ops' values exactly (clamped too).
+    const auto bias = to_device(randn<T>({c.x[1]}, ++seed));
+    const LeakyReluOptions act{.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 1.5};
+    CHECK(to_host(upfirdn2d_bias_leaky_relu(to_device(x), to_device(f), c.o, bias, act)).to_vector() ==
+          to_host(bias_leaky_relu(y, bias, 1, act)).to_vector());
   }
   const auto f = setup_filter<T>({1, 3, 3, 1});
   for (const Shape& shape : {Shape{2, 3, 8, 6}, Shape{2, 3, 40, 33}}) {

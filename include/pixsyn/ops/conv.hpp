@@ -15,6 +15,10 @@
 //   conv2d_weight_grad(x, dy, weight_shape, {.stride, .padding})
 //       the gradient of <conv2d(x, w), dy> with respect to w of weight_shape: (O, I, kh, kw) sums over the
 //       batch, (B, O, I, kh, kw) keeps one per sample.
+//   conv2d_scaled(x, scale, w, {.stride, .padding})
+//       conv2d(mul(x, scale), w) for a scale (B, I, 1, W): one factor per sample, input channel and column
+//       (ALIS's spatially aligned modulation). Tensor only (inference, no gradient); on CUDA the products are
+//       formed as the convolution reads x (no product tensor), equal to the two ops bit for bit.
 //   modulate_weight(w, s, {.demodulate, .eps})
 //       StyleGAN2's per-sample weights w[o, i] · s[b, i] · d[b, o], d = rsqrt(Σ_{i,ky,kx} (w s)² + eps) when
 //       demodulating: (B, O, I, kh, kw) for conv2d; permute({0, 2, 1, 3, 4}) for conv_transpose2d.
@@ -181,6 +185,30 @@ Tensor<T, Cuda> conv_weight_grad(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>
 template <class T, class D>
 Tensor<T, D> conv2d(const Tensor<T, D>& x, const Tensor<T, D>& w, Conv2dOptions options = {}) {
   return detail::conv_forward(x, w, detail::conv2d_geometry(x.shape(), w.shape(), options));
+}
+
+namespace detail {
+inline void check_column_scale(const char* op, const Shape& x, const Shape& scale) {
+  check(x.rank() == 4 && scale == Shape{x[0], x[1], 1, x[3]}, op, ": scale ", scale,
+        " is not one factor per sample, channel and column of x ", x, " (expected (B, C, 1, W))");
+}
+}  // namespace detail
+
+template <class T>
+Tensor<T, Cpu> conv2d_scaled(const Tensor<T, Cpu>& x, const Tensor<T, Cpu>& scale, const Tensor<T, Cpu>& w,
+                             Conv2dOptions options = {}) {
+  detail::check_column_scale("conv2d_scaled", x.shape(), scale.shape());
+  return conv2d(mul(x, scale), w, options);
+}
+
+template <class T>
+Tensor<T, Cuda> conv2d_scaled(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& scale, const Tensor<T, Cuda>& w,
+                              Conv2dOptions options = {}) {
+  detail::check_column_scale("conv2d_scaled", x.shape(), scale.shape());
+  const auto g = detail::conv2d_geometry(x.shape(), w.shape(), options);
+  auto y = Tensor<T, Cuda>::empty(detail::y_side(g));
+  backend::cuda::conv2d(g, x.data(), scale.data(), w.data(), y.data());
+  return y;
 }
 
 template <class T, class D>

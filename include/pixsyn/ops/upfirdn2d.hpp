@@ -8,6 +8,10 @@
 //       channel with the FIR filter f · gain (flipped as a true convolution unless flip_filter), keep every
 //       down-th sample. f is 2-D (fh, fw), or 1-D (n): separable, f applied along the width and then the height,
 //       each time scaled by √gain. The official op's reference definition.
+//   upfirdn2d_bias_leaky_relu(x, f, options, bias, activation)
+//       bias_leaky_relu(upfirdn2d(x, f, options), bias, 1, activation): Tensor only (inference, no gradient); on
+//       CUDA with a 2-D filter one pass (the activation applied as the filtered values are stored), equal to
+//       the two ops bit for bit.
 //   setup_filter(taps, {.normalize, .flip, .gain, .separable})
 //       the official setup_filter: 1-D taps become their outer product (unless separable, which defaults to
 //       ≥ 8 taps), divided by their sum when normalising, times gain^(rank/2). setup_filter({1, 3, 3, 1}) is
@@ -25,6 +29,7 @@
 #include "pixsyn/backend/eigen/upfirdn2d.hpp"
 #include "pixsyn/backend/fir_geometry.hpp"
 #include "pixsyn/core/tensor.hpp"
+#include "pixsyn/ops/activation.hpp"
 
 namespace pixsyn {
 
@@ -127,6 +132,30 @@ template <class T, class D>
 Tensor<T, D> upfirdn2d(const Tensor<T, D>& x, const Tensor<T, D>& f, Upfirdn2dOptions options = {}) {
   Tensor<T, D> y = x;
   for (const auto& g : detail::fir_passes(x.shape(), f.shape(), options)) y = detail::fir_pass(y, f, g);
+  return y;
+}
+
+template <class T>
+Tensor<T, Cpu> upfirdn2d_bias_leaky_relu(const Tensor<T, Cpu>& x, const Tensor<T, Cpu>& f,
+                                         const Upfirdn2dOptions& options, const Tensor<T, Cpu>& bias,
+                                         const LeakyReluOptions& activation) {
+  return bias_leaky_relu(upfirdn2d(x, f, options), bias, 1, activation);
+}
+
+template <class T>
+Tensor<T, Cuda> upfirdn2d_bias_leaky_relu(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& f,
+                                          const Upfirdn2dOptions& options, const Tensor<T, Cuda>& bias,
+                                          const LeakyReluOptions& activation) {
+  const auto passes = detail::fir_passes(x.shape(), f.shape(), options);
+  if (passes.size() != 1) return bias_leaky_relu(upfirdn2d(x, f, options), bias, 1, activation);
+  const auto y_shape = detail::fir_output(x.shape(), passes[0]);
+  detail::check(bias.rank() == 1 && bias.dim(0) == x.dim(1), "upfirdn2d_bias_leaky_relu: bias of shape ", bias.shape(),
+                " does not match the ", x.dim(1), " channels of x ", x.shape());
+  const auto f_act = detail::leaky_relu_fn<T>(activation, "upfirdn2d_bias_leaky_relu");
+  const backend::cuda::FirBiasLeakyRelu<T> act{bias.data(),      bias.dim(0), f_act.gain,
+                                               f_act.slope_gain, f_act.lo,    f_act.hi};
+  auto y = Tensor<T, Cuda>::empty(y_shape);
+  if (y.numel() > 0) backend::cuda::upfirdn2d(passes[0], x.data(), f.data(), act, y.data());
   return y;
 }
 

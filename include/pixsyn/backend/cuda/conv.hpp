@@ -26,6 +26,13 @@ class ConvPrecisionScope {
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, Precision precision);
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);  // conv_precision()
 void conv2d(const ConvGeometry& g, const double* x, const double* w, double* y);
+// The same of x scaled per (sample, channel, column): x[b, i, r, c] · column_scale[b, i, c], column_scale
+// (B, I, W), formed as the convolution reads x (ALIS's spatially aligned modulation, inference): the fp32
+// products an elementwise mul writes, so the result equals conv2d(mul(x, scale), w) bit for bit.
+void conv2d(const ConvGeometry& g, const float* x, const float* column_scale, const float* w, float* y,
+            Precision precision);
+void conv2d(const ConvGeometry& g, const float* x, const float* column_scale, const float* w, float* y);
+void conv2d(const ConvGeometry& g, const double* x, const double* column_scale, const double* w, double* y);
 
 // dx (B, I, H, W) = the adjoint of conv2d applied to dy (B, O, Ho, Wo): conv2d's input gradient and
 // conv_transpose2d. Precision as for conv2d.

@@ -148,10 +148,16 @@ V column_styles(const V& styles, const Frames<T, D>& frames, std::int64_t width)
   return interpolate_styles(styles, frames.weights(width * frames.patches()), frames.patches());
 }
 
-// x (B * g, C, H, W / g) scaled per column by the interpolated styles (B, 3, C).
-template <class V, class T, class D>
-V modulate(const V& x, const V& styles, const Frames<T, D>& frames) {
-  return mul(x, column_styles(styles, frames, x.dim(3)));
+// conv2d(x modulated per column by gamma (B * g, C, 1, W / g), w): in inference (Tensor) one op whose GPU
+// path forms the products as the convolution reads x (equal bit for bit); in training the differentiable two.
+template <class V>
+V modulated_conv2d(const V& x, const V& gamma, const V& w, Conv2dOptions options = {}) {
+  using T = typename V::value_type;
+  using D = typename V::device_type;
+  if constexpr (std::is_same_v<V, Tensor<T, D>>)
+    return conv2d_scaled(x, gamma, w, options);
+  else
+    return conv2d(mul(x, gamma), w, options);
 }
 
 // The patches (g, ...) of one frame repeated for every sample of a batch: (batch * g, ...).
@@ -236,24 +242,29 @@ class PatchwiseConv : public nn::Module<T, D> {
                const CoordFuser<T, D>* fuser = nullptr) const {
     V styles = detail::anchor_styles(affine, w3);
     if (fp16_block_) styles = normalize_styles(styles);
-    const V xm = fuser ? fuser->modulated(x, detail::column_styles(styles, frames, x.dim(3)), frames)
-                       : detail::modulate(x, styles, frames);
+    const V gamma = detail::column_styles(styles, frames, x.dim(3));
     // The demodulation scales output channels: folded into the weights (O x I x 9 products instead of
     // one per output value), which the convolution and the upsampling leave linear.
     const V w = as_value<V>(weight);
     const V demod = rsqrt(add(sum(square(w), {1, 2, 3}), static_cast<T>(1e-8)));
     const V wd = mul(w, reshape(demod, Shape{out_channels(), 1, 1, 1}));
+    const LeakyReluOptions activation{.slope = 0.2, .gain = std::numbers::sqrt2, .clamp = clamp_};
     V y;
     if (up_) {
+      const V xm = fuser ? fuser->modulated(x, gamma, frames) : mul(x, gamma);
       y = conv_transpose2d(xm, permute(wd, {1, 0, 2, 3}), {.stride = 2});
-      y = upfirdn2d(y, resample_filter, {.pad_x0 = 1, .pad_x1 = 1, .pad_y0 = 1, .pad_y1 = 1, .gain = 4});
+      const Upfirdn2dOptions blur{.pad_x0 = 1, .pad_x1 = 1, .pad_y0 = 1, .pad_y1 = 1, .gain = 4};
+      // In inference without noise the activation is applied as the blur stores its outputs (equal bit for bit).
+      if constexpr (std::is_same_v<V, Tensor<T, D>>)
+        if (!noise.defined()) return upfirdn2d_bias_leaky_relu(y, resample_filter, blur, bias.value(), activation);
+      y = upfirdn2d(y, resample_filter, blur);
     } else {
-      y = conv2d(xm, wd, {.padding = 1});
+      y = fuser ? conv2d(fuser->modulated(x, gamma, frames), wd, {.padding = 1})
+                : detail::modulated_conv2d(x, gamma, wd, {.padding = 1});
     }
     if (noise.defined())
       y = add(y, mul(as_constant<V>(noise), reshape(as_value<V>(noise_strength), Shape{1, 1, 1, 1})));
-    return bias_leaky_relu(y, as_value<V>(bias), 1,
-                           LeakyReluOptions{.slope = 0.2, .gain = std::numbers::sqrt2, .clamp = clamp_});
+    return bias_leaky_relu(y, as_value<V>(bias), 1, activation);
   }
 
   Var<T, D> weight, noise_strength, bias;
@@ -285,7 +296,8 @@ class ToRgb : public nn::Module<T, D> {
   template <class V>
   V operator()(const V& x, const V& w3, const Frames<T, D>& frames) const {
     const T gain = static_cast<T>(1 / std::sqrt(static_cast<double>(weight.dim(1))));
-    const V y = conv2d(detail::modulate(x, mul(detail::anchor_styles(affine, w3), gain), frames), as_value<V>(weight));
+    const V gamma = detail::column_styles(mul(detail::anchor_styles(affine, w3), gain), frames, x.dim(3));
+    const V y = detail::modulated_conv2d(x, gamma, as_value<V>(weight));
     return bias_leaky_relu(y, as_value<V>(bias), 1, LeakyReluOptions{.slope = 1, .gain = 1, .clamp = clamp_});
   }
 
