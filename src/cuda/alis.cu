@@ -2,6 +2,7 @@
 // pair for the coordinates), the formulas of backend/alis_geometry.hpp; one warp per row for the mask.
 #include <cmath>
 
+#include "bias_leaky_relu.cuh"
 #include "common.cuh"
 #include "index.cuh"
 #include "pixsyn/backend/cuda/alis.hpp"
@@ -45,11 +46,13 @@ struct FuserIndex {
   Divider<I> by_width, by_size, by_total, by_patches;
 };
 
-// One thread per output element; sin or cos where the coordinate channels lie (as coordinates_kernel).
+// One thread per output element; sin or cos where the coordinate channels lie (as coordinates_kernel), x through
+// its activation (if act.bias) where the features lie.
 template <class T, class I>
-__global__ void modulated_coordinates_kernel(FuserIndex<I> c, const T* __restrict__ x, const T* __restrict__ basis,
-                                             const std::int64_t* __restrict__ delta, AlisFrameGeometry geometry,
-                                             const T* __restrict__ scale, T* __restrict__ out) {
+__global__ void modulated_coordinates_kernel(FuserIndex<I> c, const T* __restrict__ x, BiasLeakyRelu<T> act,
+                                             const T* __restrict__ basis, const std::int64_t* __restrict__ delta,
+                                             AlisFrameGeometry geometry, const T* __restrict__ scale,
+                                             T* __restrict__ out) {
   const I width = c.by_width.divisor(), size = c.by_size.divisor();
   PIXSYN_GRID_STRIDE_AS(I, e, c.n) {
     const I r = c.by_width.div(e), j = e - r * width;
@@ -57,7 +60,7 @@ __global__ void modulated_coordinates_kernel(FuserIndex<I> c, const T* __restric
     const I sample = c.by_total.div(q), ch = q - sample * c.total;
     T value;
     if (ch < c.channels) {
-      value = x[((sample * c.channels + ch) * size + i) * width + j];
+      value = activate_if(act, x[((sample * c.channels + ch) * size + i) * width + j], channel_bias(act, ch));
     } else {
       const I m = ch - c.channels, k = m < c.rows ? m : m - c.rows;
       const I b = c.by_patches.div(sample), p = sample - b * c.by_patches.divisor();
@@ -132,9 +135,9 @@ void alis_coordinates(const T* basis, std::int64_t rows, const std::int64_t* del
 }
 
 template <class T>
-void alis_modulated_coordinates(const T* x, std::int64_t channels, const T* basis, std::int64_t rows,
-                                const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry,
-                                const T* scale, T* out) {
+void alis_modulated_coordinates(const T* x, const BiasLeakyRelu<T>& x_activation, std::int64_t channels, const T* basis,
+                                std::int64_t rows, const std::int64_t* delta, std::int64_t batch,
+                                const AlisFrameGeometry& geometry, const T* scale, T* out) {
   const std::int64_t total = channels + 2 * rows;
   const std::int64_t n = batch * geometry.patches * total * geometry.size * geometry.patch_width();
   if (n == 0) return;
@@ -143,7 +146,8 @@ void alis_modulated_coordinates(const T* x, std::int64_t channels, const T* basi
     const FuserIndex<I> c{static_cast<I>(n),     static_cast<I>(channels),           static_cast<I>(rows),
                           static_cast<I>(total), Divider<I>(geometry.patch_width()), Divider<I>(geometry.size),
                           Divider<I>(total),     Divider<I>(geometry.patches)};
-    modulated_coordinates_kernel<<<grid_for(n), block_size, 0, stream()>>>(c, x, basis, delta, geometry, scale, out);
+    modulated_coordinates_kernel<<<grid_for(n), block_size, 0, stream()>>>(c, x, x_activation, basis, delta, geometry,
+                                                                           scale, out);
   });
   check_launch("alis_modulated_coordinates");
 }
@@ -174,14 +178,15 @@ void largest_magnitude_mask(const T* x, std::int64_t rows, std::int64_t channels
   check_launch("largest_magnitude_mask");
 }
 
-#define PIXSYN_INSTANTIATE(T)                                                                                      \
-  template void alis_coordinates<T>(const T*, std::int64_t, const std::int64_t*, std::int64_t,                     \
-                                    const AlisFrameGeometry&, T*);                                                 \
-  template void alis_modulated_coordinates<T>(const T*, std::int64_t, const T*, std::int64_t, const std::int64_t*, \
-                                              std::int64_t, const AlisFrameGeometry&, const T*, T*);               \
-  template void alis_anchor_weights<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, T*);           \
-  template void alis_seeded_noise<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, std::uint64_t,   \
-                                     std::uint64_t, std::int64_t, std::uint64_t, std::uint64_t, T*);               \
+#define PIXSYN_INSTANTIATE(T)                                                                                          \
+  template void alis_coordinates<T>(const T*, std::int64_t, const std::int64_t*, std::int64_t,                         \
+                                    const AlisFrameGeometry&, T*);                                                     \
+  template void alis_modulated_coordinates<T>(const T*, const BiasLeakyRelu<T>&, std::int64_t, const T*, std::int64_t, \
+                                              const std::int64_t*, std::int64_t, const AlisFrameGeometry&, const T*,   \
+                                              T*);                                                                     \
+  template void alis_anchor_weights<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, T*);               \
+  template void alis_seeded_noise<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, std::uint64_t,       \
+                                     std::uint64_t, std::int64_t, std::uint64_t, std::uint64_t, T*);                   \
   template void largest_magnitude_mask<T>(const T*, std::int64_t, std::int64_t, T*);
 PIXSYN_INSTANTIATE(float)
 PIXSYN_INSTANTIATE(double)

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bias_leaky_relu.cuh"
 #include "common.cuh"
 #include "fast_render.cuh"
 #include "gemm.cuh"
@@ -99,11 +100,13 @@ bool slice_fits_int32(const ConvGeometry& g, const Slice& s) {
 
 // col (count, K, n) = the inputs under the slice's output pixels, zero where a tap reads the padding; x is
 // the slice's first sample. Sample b's tap row q lands at col + b · sample_stride + q · tap_stride, which
-// also writes the layout (K, count, n) of the weight gradient's single GEMM. A column scale (count, I, W) (or
-// nullptr) multiplies x[b, i, :, ix] by scale[b, i, ix] as it is read: the product an elementwise mul forms.
+// also writes the layout (K, count, n) of the weight gradient's single GEMM. Inference fusions: x is read through
+// an activation (act.bias set: bias_leaky_relu along the channels) and then times a column scale (count, I, W)
+// (unless nullptr), x'[b, i, iy, ix] = act(x[b, i, iy, ix]) · scale[b, i, ix]: the values the elementwise ops
+// would write (the padding stays 0).
 template <class T, class C, class I>
-__global__ void im2col_kernel(ConvIndex<I> c, const T* __restrict__ x, const T* __restrict__ scale, C* __restrict__ col,
-                              I sample_stride, I tap_stride) {
+__global__ void im2col_kernel(ConvIndex<I> c, const T* __restrict__ x, BiasLeakyRelu<T> act,
+                              const T* __restrict__ scale, C* __restrict__ col, I sample_stride, I tap_stride) {
   PIXSYN_GRID_STRIDE_AS(I, idx, c.count * c.k * c.n) {
     const I row = c.by_n.div(idx), j = idx - row * c.n;
     const I b = c.by_k.div(row), q = row - b * c.k;
@@ -113,8 +116,11 @@ __global__ void im2col_kernel(ConvIndex<I> c, const T* __restrict__ x, const T* 
     const I iy = static_cast<I>(conv_source(c.r0 + oy, ky, c.stride, c.padding));
     const I ix = static_cast<I>(conv_source(ox, kx, c.stride, c.padding));
     const bool inside = iy >= 0 && iy < c.height && ix >= 0 && ix < c.width;
-    T v = inside ? x[((b * c.in_channels + i) * c.height + iy) * c.width + ix] : T(0);
-    if (scale && inside) v *= scale[(b * c.in_channels + i) * c.width + ix];
+    T v = T(0);
+    if (inside) {
+      v = activate_if(act, x[((b * c.in_channels + i) * c.height + iy) * c.width + ix], channel_bias(act, i));
+      if (scale) v *= scale[(b * c.in_channels + i) * c.width + ix];
+    }
     col[b * sample_stride + q * tap_stride + j] = convert<C>(v);
   }
 }
@@ -132,7 +138,7 @@ constexpr int pack_size = 16 / static_cast<int>(sizeof(T));
 // col aligned to the pack, 32-bit indices): one index decomposition and one vector store per V entries.
 template <class T, class C, int V>
 __global__ void im2col_packed_kernel(ConvIndex<std::int32_t> c, Divider<std::int32_t> by_packs,
-                                     Divider<std::int32_t> by_rows, const T* __restrict__ x,
+                                     Divider<std::int32_t> by_rows, const T* __restrict__ x, BiasLeakyRelu<T> act,
                                      const T* __restrict__ scale, C* __restrict__ col, std::int32_t sample_stride,
                                      std::int32_t tap_stride) {
   using I = std::int32_t;
@@ -147,13 +153,17 @@ __global__ void im2col_packed_kernel(ConvIndex<std::int32_t> c, Divider<std::int
     const bool row_inside = iy >= 0 && iy < c.height;
     const T* xrow = x + ((b * c.in_channels + i) * c.height + (row_inside ? iy : 0)) * c.width;
     const T* srow = scale ? scale + (b * c.in_channels + i) * c.width : nullptr;
+    const T bias = channel_bias(act, i);
     Pack<C, V> out;
 #pragma unroll
     for (int v = 0; v < V; ++v) {
       const I ix = static_cast<I>(conv_source(ox0 + v, kx, c.stride, c.padding));
       const bool inside = row_inside && ix >= 0 && ix < c.width;
-      T value = inside ? xrow[ix] : T(0);
-      if (srow && inside) value *= srow[ix];
+      T value = T(0);
+      if (inside) {
+        value = activate_if(act, xrow[ix], bias);
+        if (srow) value *= srow[ix];
+      }
       out.v[v] = convert<C>(value);
     }
     *reinterpret_cast<Pack<C, V>*>(col + b * sample_stride + q * tap_stride + oy * c.out_width + ox0) = out;
@@ -165,7 +175,7 @@ __global__ void im2col_packed_kernel(ConvIndex<std::int32_t> c, Divider<std::int
 // instead of reading the input once per tap.
 template <class T, class C, int V, int K, int S>
 __global__ void im2col_window_kernel(ConvIndex<std::int32_t> c, Divider<std::int32_t> by_packs,
-                                     Divider<std::int32_t> by_rows, const T* __restrict__ x,
+                                     Divider<std::int32_t> by_rows, const T* __restrict__ x, BiasLeakyRelu<T> act,
                                      const T* __restrict__ scale, C* __restrict__ col, std::int32_t sample_stride,
                                      std::int32_t tap_stride) {
   using I = std::int32_t;
@@ -178,6 +188,7 @@ __global__ void im2col_window_kernel(ConvIndex<std::int32_t> c, Divider<std::int
     const I ix0 = static_cast<I>(conv_source(ox0, 0, S, c.padding));
     const T* plane = x + (b * c.in_channels + i) * c.height * c.width;
     C* out = col + b * sample_stride + i * (K * K) * tap_stride + oy * c.out_width + ox0;
+    const T bias = channel_bias(act, i);
     // The window's column scales, the same for every kernel row (1 where there is no scale or no column).
     T column_scale[span];
 #pragma unroll
@@ -193,7 +204,7 @@ __global__ void im2col_window_kernel(ConvIndex<std::int32_t> c, Divider<std::int
 #pragma unroll
       for (int u = 0; u < span; ++u) {
         const bool inside = row_inside && ix0 + u >= 0 && ix0 + u < c.width;
-        window[u] = inside ? xrow[ix0 + u] * column_scale[u] : T(0);  // x · 1 is x, bit for bit
+        window[u] = inside ? activate_if(act, xrow[ix0 + u], bias) * column_scale[u] : T(0);  // v · 1 is v, bit for bit
       }
 #pragma unroll
       for (int kx = 0; kx < K; ++kx) {
@@ -324,7 +335,8 @@ bool aligned(const void* p, std::size_t bytes) { return reinterpret_cast<std::ui
 // im2col of a slice into col: (count, K, n), or (K, count, n) when by_tap; x (and the column scale
 // (B, I, W), or nullptr) of the whole batch.
 template <class T, class C>
-void im2col(const ConvGeometry& g, const Slice& s, const T* x, const T* scale, C* col, bool by_tap, const char* op) {
+void im2col(const ConvGeometry& g, const Slice& s, const T* x, const BiasLeakyRelu<T>& act, const T* scale, C* col,
+            bool by_tap, const char* op) {
   const std::int64_t n = s.pixels(g), k = g.depth();
   constexpr int V = pack_size<T>;
   x += s.b0 * g.in_channels * g.in_plane();
@@ -337,7 +349,7 @@ void im2col(const ConvGeometry& g, const Slice& s, const T* x, const T* scale, C
     if (g.kernel_h == 3 && g.kernel_w == 3 && (g.stride == 1 || g.stride == 2)) {
       const auto launch = [&](auto kernel) {
         kernel<<<grid_for(s.count * g.in_channels * s.rows * packs), block_size, 0, stream()>>>(
-            ConvIndex<I>(g, s), Divider<I>(packs), Divider<I>(s.rows), x, scale, col,
+            ConvIndex<I>(g, s), Divider<I>(packs), Divider<I>(s.rows), x, act, scale, col,
             static_cast<I>(by_tap ? n : k * n), static_cast<I>(by_tap ? s.count * n : n));
       };
       if (g.stride == 1)
@@ -348,14 +360,14 @@ void im2col(const ConvGeometry& g, const Slice& s, const T* x, const T* scale, C
       return;
     }
     im2col_packed_kernel<T, C, V><<<grid_for(s.count * k * s.rows * packs), block_size, 0, stream()>>>(
-        ConvIndex<I>(g, s), Divider<I>(packs), Divider<I>(s.rows), x, scale, col, static_cast<I>(by_tap ? n : k * n),
-        static_cast<I>(by_tap ? s.count * n : n));
+        ConvIndex<I>(g, s), Divider<I>(packs), Divider<I>(s.rows), x, act, scale, col,
+        static_cast<I>(by_tap ? n : k * n), static_cast<I>(by_tap ? s.count * n : n));
     check_launch(op);
     return;
   }
   with_index_type(slice_fits_int32(g, s), [&](auto index) {
     using I = decltype(index);
-    im2col_kernel<<<grid_for(s.count * k * n), block_size, 0, stream()>>>(ConvIndex<I>(g, s), x, scale, col,
+    im2col_kernel<<<grid_for(s.count * k * n), block_size, 0, stream()>>>(ConvIndex<I>(g, s), x, act, scale, col,
                                                                           static_cast<I>(by_tap ? n : k * n),
                                                                           static_cast<I>(by_tap ? s.count * n : n));
   });
@@ -395,24 +407,26 @@ struct ColOperand {
   const void* data = nullptr;
   std::int64_t ld = 0, stride = 0;
 
-  ColOperand(const ConvGeometry& g, const Slice& s, const T* x, const T* scale, bool half, const char* op) {
+  ColOperand(const ConvGeometry& g, const Slice& s, const T* x, const BiasLeakyRelu<T>& act, const T* scale, bool half,
+             const char* op) {
     const std::int64_t n = s.pixels(g), k = g.depth();
-    if (is_pointwise(g) && !half && !scale) {
+    if (is_pointwise(g) && !half && !scale && !act.bias) {
       data = x + s.b0 * g.in_channels * g.in_plane() + s.r0 * g.width;
       ld = g.in_plane(), stride = g.in_channels * g.in_plane();
       return;
     }
     workspace = Buffer((half ? sizeof(bf16) : sizeof(T)) * static_cast<std::size_t>(s.count * k * n));
     if (half)
-      im2col(g, s, x, scale, workspace.get<bf16>(), false, op);
+      im2col(g, s, x, act, scale, workspace.get<bf16>(), false, op);
     else
-      im2col(g, s, x, scale, workspace.get<T>(), false, op);
+      im2col(g, s, x, act, scale, workspace.get<T>(), false, op);
     data = workspace.get(), ld = n, stride = k * n;
   }
 };
 
 template <class T>
-void conv2d_impl(const ConvGeometry& g, const T* x, const T* scale, const T* w, T* y, bool half) {
+void conv2d_impl(const ConvGeometry& g, const T* x, const BiasLeakyRelu<T>& act, const T* scale, const T* w, T* y,
+                 bool half) {
   const std::int64_t k = g.depth(), plane = g.out_plane();
   if (g.batch == 0 || g.out_channels == 0 || plane == 0) return;
   if (k == 0) {
@@ -422,7 +436,7 @@ void conv2d_impl(const ConvGeometry& g, const T* x, const T* scale, const T* w, 
   }
   const Buffer w16 = bf16_weights(g, w, half);
   for (const Slice& s : slices(g)) {
-    const ColOperand<T> col(g, s, x, scale, half, "conv2d");
+    const ColOperand<T> col(g, s, x, act, scale, half, "conv2d");
     // Column-major per sample: yᵀ (n, O) = colᵀ (n, K) · Wᵀ (K, O); y's rows are `plane` apart.
     const std::int64_t w_stride = g.weight_stride();
     const void* wp = half ? static_cast<const void*>(w16.get<bf16>() + s.b0 * w_stride)
@@ -509,13 +523,13 @@ void conv2d_weight_grad_impl(const ConvGeometry& g, const T* x, const T* dy, T* 
     // and the copy of dy is no larger than col; else one GEMM per sample.
     if (!g.per_sample && s.count > 1 && o <= k && !is_pointwise(g)) {
       Buffer col(sizeof(T) * static_cast<std::size_t>(k * m)), dy_t(sizeof(T) * static_cast<std::size_t>(o * m));
-      im2col(g, s, x, static_cast<const T*>(nullptr), col.get<T>(), true, "conv2d_weight_grad");
+      im2col(g, s, x, BiasLeakyRelu<T>{}, static_cast<const T*>(nullptr), col.get<T>(), true, "conv2d_weight_grad");
       dy_rows(g, s, dy, dy_t.get<T>(), true, "conv2d_weight_grad");
       gemm_ex(true, false, k, o, m, col.get(), data_type<T>, m, 0, dy_t.get(), data_type<T>, m, 0, 1.0, dw,
               data_type<T>, k, 0, 1, compute_type<T>, "conv2d_weight_grad");
       continue;
     }
-    const ColOperand<T> col(g, s, x, nullptr, false, "conv2d_weight_grad");
+    const ColOperand<T> col(g, s, x, BiasLeakyRelu<T>{}, nullptr, false, "conv2d_weight_grad");
     // Column-major: dwᵀ (K, O) += col (K, n) · dyᵀ (n, O), col read transposed from (n, K).
     const T* dy_slice = dy + s.b0 * o * plane + s.r0 * g.out_width;
     if (g.per_sample) {
@@ -542,22 +556,24 @@ ConvPrecisionScope::ConvPrecisionScope(Precision precision) : previous_(current_
 ConvPrecisionScope::~ConvPrecisionScope() { current_precision = previous_; }
 
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, Precision precision) {
-  conv2d_impl(g, x, static_cast<const float*>(nullptr), w, y, precision == Precision::bf16);
+  conv2d_impl(g, x, BiasLeakyRelu<float>{}, static_cast<const float*>(nullptr), w, y, precision == Precision::bf16);
 }
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y) { conv2d(g, x, w, y, conv_precision()); }
 void conv2d(const ConvGeometry& g, const double* x, const double* w, double* y) {
-  conv2d_impl(g, x, static_cast<const double*>(nullptr), w, y, false);
+  conv2d_impl(g, x, BiasLeakyRelu<double>{}, static_cast<const double*>(nullptr), w, y, false);
 }
 
-void conv2d(const ConvGeometry& g, const float* x, const float* column_scale, const float* w, float* y,
-            Precision precision) {
-  conv2d_impl(g, x, column_scale, w, y, precision == Precision::bf16);
+void conv2d(const ConvGeometry& g, const float* x, const BiasLeakyRelu<float>& x_activation, const float* column_scale,
+            const float* w, float* y, Precision precision) {
+  conv2d_impl(g, x, x_activation, column_scale, w, y, precision == Precision::bf16);
 }
-void conv2d(const ConvGeometry& g, const float* x, const float* column_scale, const float* w, float* y) {
-  conv2d(g, x, column_scale, w, y, conv_precision());
+void conv2d(const ConvGeometry& g, const float* x, const BiasLeakyRelu<float>& x_activation, const float* column_scale,
+            const float* w, float* y) {
+  conv2d(g, x, x_activation, column_scale, w, y, conv_precision());
 }
-void conv2d(const ConvGeometry& g, const double* x, const double* column_scale, const double* w, double* y) {
-  conv2d_impl(g, x, column_scale, w, y, false);
+void conv2d(const ConvGeometry& g, const double* x, const BiasLeakyRelu<double>& x_activation,
+            const double* column_scale, const double* w, double* y) {
+  conv2d_impl(g, x, x_activation, column_scale, w, y, false);
 }
 
 void conv2d_input_grad(const ConvGeometry& g, const float* dy, const float* w, float* dx, Precision precision) {

@@ -5,6 +5,7 @@
 // runs one thread per output, reading global memory per tap.
 #include <cstdlib>
 
+#include "bias_leaky_relu.cuh"
 #include "index.cuh"
 #include "pixsyn/backend/cuda/upfirdn2d.hpp"
 #include "pixsyn/backend/fir_taps.hpp"
@@ -14,38 +15,12 @@ namespace pixsyn::backend::cuda {
 
 namespace {
 
-template <class T>
-__device__ __forceinline__ T add_rn(T a, T b) {
-  if constexpr (sizeof(T) == 4)
-    return __fadd_rn(a, b);
-  else
-    return __dadd_rn(a, b);
-}
-template <class T>
-__device__ __forceinline__ T mul_rn(T a, T b) {
-  if constexpr (sizeof(T) == 4)
-    return __fmul_rn(a, b);
-  else
-    return __dmul_rn(a, b);
-}
-
-// The bias of plane p's outputs (0 without an activation).
-template <class T, class I>
-__device__ __forceinline__ T plane_bias(const FirBiasLeakyRelu<T>& act, I plane) {
-  return act.bias ? act.bias[plane % static_cast<I>(act.channels)] : T(0);
-}
-
 // The value stored for an output whose taps sum to acc: gain · acc, then the activation if there is one
-// (act.bias) with the output's plane_bias. Rounded one operation at a time: nvcc would contract gain · acc +
-// bias into a fused multiply-add, where the unfused ops round the filtered value when they store it.
+// (act.bias) with its plane's channel_bias (whose rounded add keeps gain · acc from being contracted into a
+// fused multiply-add: the unfused ops round the filtered value when they store it).
 template <class T>
-__device__ __forceinline__ T finish(T gain, T acc, const FirBiasLeakyRelu<T>& act, T bias) {
-  const T v = mul_rn(gain, acc);
-  if (!act.bias) return v;
-  const T u = add_rn(v, bias);
-  T y = u * (u > 0 ? act.gain : act.slope_gain);
-  y = y < act.lo ? act.lo : y;
-  return y > act.hi ? act.hi : y;
+__device__ __forceinline__ T finish(T gain, T acc, const BiasLeakyRelu<T>& act, T bias) {
+  return activate_if(act, gain * acc, bias);
 }
 
 template <class I>
@@ -58,7 +33,7 @@ struct FirIndex {
 
 template <class T, class I>
 __global__ void upfirdn2d_kernel(FirIndex<I> g, T gain, const T* __restrict__ x, const T* __restrict__ f,
-                                 FirBiasLeakyRelu<T> act, T* __restrict__ y) {
+                                 BiasLeakyRelu<T> act, T* __restrict__ y) {
   PIXSYN_GRID_STRIDE_AS(I, idx, g.count) {
     const I row = g.by_out_x.div(idx), mx = idx - row * g.by_out_x.divisor();
     const I plane = g.by_out_y.div(row), my = row - plane * g.by_out_y.divisor();
@@ -74,7 +49,7 @@ __global__ void upfirdn2d_kernel(FirIndex<I> g, T gain, const T* __restrict__ x,
       for (I kx = kx0, ix = ix0; kx < g.x.taps; kx += g.x.up, ++ix)
         if (ix >= 0 && ix < g.x.in) acc += frow[g.flip ? kx : g.x.taps - 1 - kx] * xrow[ix];
     }
-    y[idx] = finish(gain, acc, act, plane_bias(act, plane));
+    y[idx] = finish(gain, acc, act, channel_bias(act, plane % static_cast<decltype(plane)>(act.channels)));
   }
 }
 
@@ -95,7 +70,7 @@ struct FirTile {
 // For float, registers for 6 resident blocks per SM (instead of 5) without spilling: more loads in flight.
 template <class T, int Up, int Down>
 __global__ void __launch_bounds__(tile* tile_rows, sizeof(T) == 4 ? 6 : 1)
-    upfirdn2d_tiled_kernel(FirTile g, T gain, const T* __restrict__ x, const T* __restrict__ f, FirBiasLeakyRelu<T> act,
+    upfirdn2d_tiled_kernel(FirTile g, T gain, const T* __restrict__ x, const T* __restrict__ f, BiasLeakyRelu<T> act,
                            T* __restrict__ y) {
   constexpr int n = fir_tile_window<Up, Down>;
   __shared__ T staged[n][n];
@@ -130,7 +105,7 @@ __global__ void __launch_bounds__(tile* tile_rows, sizeof(T) == 4 ? 6 : 1)
   const std::int32_t mx = ox0 + lx;
   if (mx >= g.out_x) return;
   const std::int32_t ly0 = static_cast<std::int32_t>(threadIdx.y) * rows_per_thread;
-  const T bias = plane_bias(act, plane);
+  const T bias = channel_bias(act, plane % static_cast<decltype(plane)>(act.channels));
   if constexpr (Up == 1) {
     // Without upsampling every tap reads a staged sample: output ly0 + j reads window rows (ly0 + j) · Down + ky.
     // Each window row is loaded once and added to the outputs that read it, each output's taps still in
@@ -191,7 +166,7 @@ bool tiled(const FirGeometry& g, bool fits) {
 }
 
 template <class T, int Up, int Down>
-void launch_tiled(const FirGeometry& g, const T* x, const T* f, const FirBiasLeakyRelu<T>& act, T* y) {
+void launch_tiled(const FirGeometry& g, const T* x, const T* f, const BiasLeakyRelu<T>& act, T* y) {
   const std::int64_t tiles_x = (g.x.out + tile - 1) / tile, tiles_y = (g.y.out + tile - 1) / tile;
   const FirTile t{
       static_cast<std::int32_t>(g.y.in),  static_cast<std::int32_t>(g.x.in),   static_cast<std::int32_t>(g.y.out),
@@ -203,7 +178,7 @@ void launch_tiled(const FirGeometry& g, const T* x, const T* f, const FirBiasLea
 }
 
 template <class T>
-void upfirdn2d_impl(const FirGeometry& g, const T* x, const T* f, const FirBiasLeakyRelu<T>& act, T* y) {
+void upfirdn2d_impl(const FirGeometry& g, const T* x, const T* f, const BiasLeakyRelu<T>& act, T* y) {
   const std::int64_t n = g.planes * g.y.out * g.x.out;
   if (n == 0) return;
   const bool fits = fits_int32({n, g.planes * g.y.in * g.x.in, axis_extent(g.y), axis_extent(g.x)});
@@ -233,15 +208,15 @@ void upfirdn2d_impl(const FirGeometry& g, const T* x, const T* f, const FirBiasL
 }  // namespace
 
 void upfirdn2d(const FirGeometry& g, const float* x, const float* f, float* y) {
-  upfirdn2d_impl(g, x, f, FirBiasLeakyRelu<float>{}, y);
+  upfirdn2d_impl(g, x, f, BiasLeakyRelu<float>{}, y);
 }
 void upfirdn2d(const FirGeometry& g, const double* x, const double* f, double* y) {
-  upfirdn2d_impl(g, x, f, FirBiasLeakyRelu<double>{}, y);
+  upfirdn2d_impl(g, x, f, BiasLeakyRelu<double>{}, y);
 }
-void upfirdn2d(const FirGeometry& g, const float* x, const float* f, const FirBiasLeakyRelu<float>& act, float* y) {
+void upfirdn2d(const FirGeometry& g, const float* x, const float* f, const BiasLeakyRelu<float>& act, float* y) {
   upfirdn2d_impl(g, x, f, act, y);
 }
-void upfirdn2d(const FirGeometry& g, const double* x, const double* f, const FirBiasLeakyRelu<double>& act, double* y) {
+void upfirdn2d(const FirGeometry& g, const double* x, const double* f, const BiasLeakyRelu<double>& act, double* y) {
   upfirdn2d_impl(g, x, f, act, y);
 }
 

@@ -1,6 +1,6 @@
 // ALIS on the GPU: alis::Generator<C, float, Cuda> (the same layers on the CUDA ops) against the PyTorch
-// fixtures and the CPU generator (fp32, ≤ 1e-5 of the largest output), adjacent frames tiling bit for bit,
-// and panoramas whose resampled anchor leaves every other frame bit-identical.
+// fixtures and the CPU generator (fp32, ≤ 1e-5 of the largest output; inference runs the fused ops), adjacent
+// frames tiling bit for bit, and panoramas whose resampled anchor leaves every other frame bit-identical.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -107,6 +107,10 @@ TEST_CASE(
     const auto x = to_device(randn<T>({4 * patches, 3, size, size / patches}, 5));
     const auto gamma = to_device(randn<T>({4 * patches, 3 + fuser.channels(), 1, size / patches}, 6));
     CHECK(to_host(fuser.modulated(x, gamma, gpu)).to_vector() == to_host(mul(fuser(x, gpu), gamma)).to_vector());
+    // The features read through the previous layer's pending bias + leaky ReLU + clamp.
+    const PendingBiasLeakyRelu<T, Cuda> pending{to_device(randn<T>({3}, 7)), {.slope = 0.2, .gain = 1.4, .clamp = 1}};
+    CHECK(to_host(fuser.modulated(x, gamma, gpu, &pending)).to_vector() ==
+          to_host(mul(fuser(bias_leaky_relu(x, pending.bias, 1, pending.options), gpu), gamma)).to_vector());
   };
   check(0.0f, 256, 2, 4);
   check(0.0f, 16, 4, 6);

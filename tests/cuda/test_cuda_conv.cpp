@@ -79,11 +79,21 @@ TEST_CASE_TEMPLATE("cuda conv: conv2d, conv_transpose2d and the weight gradient 
       check_close(conv_transpose2d(to_device(dy), to_device(w), t), conv_transpose2d(dy, w, t),
                   "conv_transpose2d " + name + " output_padding " + std::to_string(op));
     }
-    // x scaled per (sample, channel, column) as the convolution reads it: the unfused ops' values exactly.
+    // x scaled per (sample, channel, column) as the convolution reads it, and before that through a pending
+    // bias + leaky ReLU + clamp: the unfused ops' values exactly.
     const auto s = randn<T>({c.x[0], c.x[1], 1, c.x[3]}, ++seed);
-    const auto scaled = conv2d_scaled(to_device(x), to_device(s), to_device(w), o);
-    CHECK(to_host(scaled).to_vector() == to_host(conv2d(mul(to_device(x), to_device(s)), to_device(w), o)).to_vector());
+    const auto xd = to_device(x), sd = to_device(s), wd = to_device(w);
+    const auto scaled = conv2d_scaled(xd, sd, wd, o);
+    CHECK(to_host(scaled).to_vector() == to_host(conv2d(mul(xd, sd), wd, o)).to_vector());
     check_close(scaled, conv2d_scaled(x, s, w, o), "conv2d_scaled " + name);
+    const auto bias = randn<T>({c.x[1]}, ++seed);
+    const LeakyReluOptions act{.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 1.0};
+    const PendingBiasLeakyRelu<T, Cuda> pending{to_device(bias), act};
+    const auto activated = conv2d_scaled(xd, sd, wd, o, &pending);
+    CHECK(to_host(activated).to_vector() ==
+          to_host(conv2d(mul(bias_leaky_relu(xd, pending.bias, 1, act), sd), wd, o)).to_vector());
+    const PendingBiasLeakyRelu<T, Cpu> on_cpu{bias, act};
+    check_close(activated, conv2d_scaled(x, s, w, o, &on_cpu), "conv2d_scaled with an activation " + name);
   }
   const auto x = to_device(randn<float>({2, 3, 4, 5}, 1)), w = to_device(randn<float>({2, 3, 3, 3}, 2));
   CHECK_THROWS_WITH_AS(conv2d_scaled(x, to_device(randn<float>({2, 3, 4, 5}, 3)), w),
@@ -152,9 +162,12 @@ TEST_CASE("cuda conv: bf16 convolutions follow fp32 within bf16's rounding") {
     {
       const backend::cuda::ConvPrecisionScope scope(backend::cuda::Precision::bf16);
       CHECK(max_relative_error(to_host(conv2d(xd, wd, o)), to_host(yd)) == 0);
-      // The column scale rounds the fp32 product to bf16, as the unfused ops do.
+      // The column scale (and a pending activation) round the fp32 value to bf16, as the unfused ops do.
       const auto s = to_device(randn<float>({c.x[0], c.x[1], 1, c.x[3]}, 10));
       CHECK(to_host(conv2d_scaled(xd, s, wd, o)).to_vector() == to_host(conv2d(mul(xd, s), wd, o)).to_vector());
+      const PendingBiasLeakyRelu<float, Cuda> pending{to_device(randn<float>({c.x[1]}, 11)), {.gain = 1.5}};
+      CHECK(to_host(conv2d_scaled(xd, s, wd, o, &pending)).to_vector() ==
+            to_host(conv2d(mul(bias_leaky_relu(xd, pending.bias, 1, pending.options), s), wd, o)).to_vector());
       if (c.w.rank() == 4 && c.stride == 1)
         CHECK(max_relative_error(to_host(conv_transpose2d(dyd, wd, {.stride = c.stride, .padding = c.padding})),
                                  to_host(dx)) == 0);

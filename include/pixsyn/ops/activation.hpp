@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "pixsyn/backend/cuda/bias_leaky_relu.hpp"
 #include "pixsyn/backend/cuda/elementwise.hpp"
 #include "pixsyn/backend/eigen/activation.hpp"
 #include "pixsyn/backend/eigen/elementwise.hpp"
@@ -16,6 +17,14 @@ struct LeakyReluOptions {
   double slope = 0.2;  // for negative inputs; must be >= 0
   double gain = 1;     // multiplies the result (CIPS uses sqrt(2)); must be > 0
   double clamp = -1;   // clamps the result to [-clamp, clamp]; negative means off
+};
+
+// bias_leaky_relu(x, bias, 1, options) not yet applied to a tensor x (B, C, ...): inference ops that read x
+// anyway apply it as they read it (conv2d_scaled, ALIS's coordinate fuser). An undefined bias: none pending.
+template <class T, class D>
+struct PendingBiasLeakyRelu {
+  Tensor<T, D> bias;
+  LeakyReluOptions options;
 };
 
 namespace detail {
@@ -32,6 +41,18 @@ template <class T>
 backend::cuda::UnaryArgs leaky_relu_args(const LeakyReluOptions& o, const char* op) {
   const auto f = leaky_relu_fn<T>(o, op);
   return {.a = f.gain, .b = f.slope_gain, .c = f.lo, .d = f.hi, .clamped = f.clamped};
+}
+
+// bias_leaky_relu's constants for the fused GPU kernels (backend/cuda/bias_leaky_relu.hpp), bias checked against
+// the channels it runs along.
+template <class T>
+backend::cuda::BiasLeakyRelu<T> bias_leaky_relu_args(const Tensor<T, Cuda>& bias, std::int64_t channels,
+                                                     const LeakyReluOptions& o, const char* op) {
+  check(bias.rank() == 1 && bias.dim(0) == channels, op, ": bias of shape ", bias.shape(), " does not match the ",
+        channels, " channels it is added along");
+  const auto f = leaky_relu_fn<T>(o, op);
+  return {
+      .bias = bias.data(), .channels = channels, .gain = f.gain, .slope_gain = f.slope_gain, .lo = f.lo, .hi = f.hi};
 }
 
 // dy/dx of leaky_relu from its output y: slope * gain, gain, or 0 where y was clamped.
@@ -94,6 +115,12 @@ Tensor<T, Cuda> bias_leaky_relu(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>&
   auto out = Tensor<T, Cuda>::empty(x.shape());
   backend::cuda::bias_leaky_relu(x.data(), bias.data(), out.data(), outer, x.dim(a), inner, f);
   return out;
+}
+
+// x with its pending activation applied (x itself when none is pending).
+template <class T, class D>
+Tensor<T, D> apply_pending(const Tensor<T, D>& x, const PendingBiasLeakyRelu<T, D>* pending) {
+  return pending && pending->bias.defined() ? bias_leaky_relu(x, pending->bias, 1, pending->options) : x;
 }
 
 template <class T>

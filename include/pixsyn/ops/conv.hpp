@@ -15,10 +15,11 @@
 //   conv2d_weight_grad(x, dy, weight_shape, {.stride, .padding})
 //       the gradient of <conv2d(x, w), dy> with respect to w of weight_shape: (O, I, kh, kw) sums over the
 //       batch, (B, O, I, kh, kw) keeps one per sample.
-//   conv2d_scaled(x, scale, w, {.stride, .padding})
+//   conv2d_scaled(x, scale, w, {.stride, .padding}, x_activation = nullptr)
 //       conv2d(mul(x, scale), w) for a scale (B, I, 1, W): one factor per sample, input channel and column
-//       (ALIS's spatially aligned modulation). Tensor only (inference, no gradient); on CUDA the products are
-//       formed as the convolution reads x (no product tensor), equal to the two ops bit for bit.
+//       (ALIS's spatially aligned modulation); with a pending activation (ops/activation.hpp) x is read through
+//       it first. Tensor only (inference, no gradient); on CUDA the values are formed as the convolution reads x
+//       (no product tensor), equal to the unfused ops bit for bit.
 //   modulate_weight(w, s, {.demodulate, .eps})
 //       StyleGAN2's per-sample weights w[o, i] · s[b, i] · d[b, o], d = rsqrt(Σ_{i,ky,kx} (w s)² + eps) when
 //       demodulating: (B, O, I, kh, kw) for conv2d; permute({0, 2, 1, 3, 4}) for conv_transpose2d.
@@ -31,6 +32,7 @@
 #include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/backend/eigen/conv.hpp"
 #include "pixsyn/core/tensor.hpp"
+#include "pixsyn/ops/activation.hpp"
 #include "pixsyn/ops/arithmetic.hpp"
 #include "pixsyn/ops/math.hpp"
 #include "pixsyn/ops/reduce.hpp"
@@ -196,18 +198,22 @@ inline void check_column_scale(const char* op, const Shape& x, const Shape& scal
 
 template <class T>
 Tensor<T, Cpu> conv2d_scaled(const Tensor<T, Cpu>& x, const Tensor<T, Cpu>& scale, const Tensor<T, Cpu>& w,
-                             Conv2dOptions options = {}) {
+                             Conv2dOptions options = {}, const PendingBiasLeakyRelu<T, Cpu>* x_activation = nullptr) {
   detail::check_column_scale("conv2d_scaled", x.shape(), scale.shape());
-  return conv2d(mul(x, scale), w, options);
+  return conv2d(mul(apply_pending(x, x_activation), scale), w, options);
 }
 
 template <class T>
 Tensor<T, Cuda> conv2d_scaled(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& scale, const Tensor<T, Cuda>& w,
-                              Conv2dOptions options = {}) {
+                              Conv2dOptions options = {}, const PendingBiasLeakyRelu<T, Cuda>* x_activation = nullptr) {
   detail::check_column_scale("conv2d_scaled", x.shape(), scale.shape());
   const auto g = detail::conv2d_geometry(x.shape(), w.shape(), options);
+  const auto act =
+      x_activation && x_activation->bias.defined()
+          ? detail::bias_leaky_relu_args(x_activation->bias, x.dim(1), x_activation->options, "conv2d_scaled")
+          : backend::cuda::BiasLeakyRelu<T>{};
   auto y = Tensor<T, Cuda>::empty(detail::y_side(g));
-  backend::cuda::conv2d(g, x.data(), scale.data(), w.data(), y.data());
+  backend::cuda::conv2d(g, x.data(), act, scale.data(), w.data(), y.data());
   return y;
 }
 

@@ -149,11 +149,7 @@ Tensor<T, Cuda> upfirdn2d_bias_leaky_relu(const Tensor<T, Cuda>& x, const Tensor
   const auto passes = detail::fir_passes(x.shape(), f.shape(), options);
   if (passes.size() != 1) return bias_leaky_relu(upfirdn2d(x, f, options), bias, 1, activation);
   const auto y_shape = detail::fir_output(x.shape(), passes[0]);
-  detail::check(bias.rank() == 1 && bias.dim(0) == x.dim(1), "upfirdn2d_bias_leaky_relu: bias of shape ", bias.shape(),
-                " does not match the ", x.dim(1), " channels of x ", x.shape());
-  const auto f_act = detail::leaky_relu_fn<T>(activation, "upfirdn2d_bias_leaky_relu");
-  const backend::cuda::FirBiasLeakyRelu<T> act{bias.data(),      bias.dim(0), f_act.gain,
-                                               f_act.slope_gain, f_act.lo,    f_act.hi};
+  const auto act = detail::bias_leaky_relu_args(bias, x.dim(1), activation, "upfirdn2d_bias_leaky_relu");
   auto y = Tensor<T, Cuda>::empty(y_shape);
   if (y.numel() > 0) backend::cuda::upfirdn2d(passes[0], x.data(), f.data(), act, y.data());
   return y;

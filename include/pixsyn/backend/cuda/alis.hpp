@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "pixsyn/backend/alis_geometry.hpp"
+#include "pixsyn/backend/cuda/bias_leaky_relu.hpp"
 #include "pixsyn/backend/cuda/runtime.hpp"
 
 namespace pixsyn::backend::cuda {
@@ -17,12 +18,13 @@ template <class T>
 void alis_coordinates(const T* basis, std::int64_t rows, const std::int64_t* delta, std::int64_t batch,
                       const AlisFrameGeometry& geometry, T* out);
 // A coordinate fuser's output already modulated for the next convolution, in one pass (inference):
-// out (batch * g, C + 2m, size, size / g) = concat(x (batch * g, C, size, size / g), the coordinate
-// channels above) * scale (batch * g, C + 2m, 1, size / g), each entry the product the unfused ops form.
+// out (batch * g, C + 2m, size, size / g) = concat(act(x) (batch * g, C, size, size / g), the coordinate
+// channels above) * scale (batch * g, C + 2m, 1, size / g), each entry the value the unfused ops form; act is
+// the previous layer's bias_leaky_relu (x_activation.bias set) or none.
 template <class T>
-void alis_modulated_coordinates(const T* x, std::int64_t channels, const T* basis, std::int64_t rows,
-                                const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry,
-                                const T* scale, T* out);
+void alis_modulated_coordinates(const T* x, const BiasLeakyRelu<T>& x_activation, std::int64_t channels, const T* basis,
+                                std::int64_t rows, const std::int64_t* delta, std::int64_t batch,
+                                const AlisFrameGeometry& geometry, const T* scale, T* out);
 // out (batch, size, 3): the weights of the left, centre and right anchor for every frame column.
 template <class T>
 void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry, T* out);

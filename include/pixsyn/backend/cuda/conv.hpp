@@ -2,6 +2,7 @@
 // 2-D convolutions on the GPU (declarations; kernels in src/cuda/conv.cu): im2col into a workspace, then
 // cuBLAS strided-batched GEMMs, as the CPU path (backend/eigen/conv.hpp) computes them. No cuDNN.
 #include "pixsyn/backend/conv_geometry.hpp"
+#include "pixsyn/backend/cuda/bias_leaky_relu.hpp"
 #include "pixsyn/backend/cuda/fast_render.hpp"
 
 namespace pixsyn::backend::cuda {
@@ -26,13 +27,16 @@ class ConvPrecisionScope {
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y, Precision precision);
 void conv2d(const ConvGeometry& g, const float* x, const float* w, float* y);  // conv_precision()
 void conv2d(const ConvGeometry& g, const double* x, const double* w, double* y);
-// The same of x scaled per (sample, channel, column): x[b, i, r, c] · column_scale[b, i, c], column_scale
-// (B, I, W), formed as the convolution reads x (ALIS's spatially aligned modulation, inference): the fp32
-// products an elementwise mul writes, so the result equals conv2d(mul(x, scale), w) bit for bit.
-void conv2d(const ConvGeometry& g, const float* x, const float* column_scale, const float* w, float* y,
-            Precision precision);
-void conv2d(const ConvGeometry& g, const float* x, const float* column_scale, const float* w, float* y);
-void conv2d(const ConvGeometry& g, const double* x, const double* column_scale, const double* w, double* y);
+// The same of x read through bias_leaky_relu along its channels (x_activation.bias set) and then scaled per
+// (sample, channel, column) (column_scale (B, I, W), or nullptr): x'[b, i, r, c] = act(x[b, i, r, c]) ·
+// column_scale[b, i, c], formed as the convolution reads x (inference: ALIS's spatially aligned modulation and the
+// previous layer's activation). The values the elementwise ops would write, so equal to the unfused ops bit for bit.
+void conv2d(const ConvGeometry& g, const float* x, const BiasLeakyRelu<float>& x_activation, const float* column_scale,
+            const float* w, float* y, Precision precision);
+void conv2d(const ConvGeometry& g, const float* x, const BiasLeakyRelu<float>& x_activation, const float* column_scale,
+            const float* w, float* y);  // conv_precision()
+void conv2d(const ConvGeometry& g, const double* x, const BiasLeakyRelu<double>& x_activation,
+            const double* column_scale, const double* w, double* y);
 
 // dx (B, I, H, W) = the adjoint of conv2d applied to dy (B, O, Ho, Wo): conv2d's input gradient and
 // conv_transpose2d. Precision as for conv2d.

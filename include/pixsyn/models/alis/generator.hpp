@@ -132,6 +132,10 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
     const Frames<T, D> frames(effective_delta(delta, w.dim(0)), C.patches, C.anchor_distance);
     const auto noise = noise_maps(frames, options);
     V x, img;
+    // Inference (Tensor): conv1 leaves its bias + activation pending on x, and ToRGB and the next conv0 apply it
+    // as they read x (one pass over the largest tensors fewer; equal bit for bit). Training applies it at once.
+    detail::Pending<V> pending;
+    detail::Pending<V>* const defer = std::is_same_v<V, Tensor<T, D>> ? &pending : nullptr;
     int layer = 0;
     for (std::size_t k = 0; k < synthesis.blocks.size(); ++k) {
       const Block<T, D>& block = *synthesis.blocks[k];
@@ -139,14 +143,15 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
       if (k == 0) {
         x = (*block.input)(style(w, row), frames);
         const int i = block.input->modulated() ? 1 : 0;  // the CoordConst input takes the first row
-        x = (*block.conv1)(x, style(w, row + i), frames, noise[layer++]);
-        img = (*block.torgb)(x, style(w, row + i + 1), frames);
+        x = (*block.conv1)(x, style(w, row + i), frames, noise[layer++], nullptr, nullptr, defer);
+        img = (*block.torgb)(x, style(w, row + i + 1), frames, defer);
         continue;
       }
-      x = (*block.conv0)(x, style(w, row), frames, noise[layer++], block.fuser.get());  // the fuser's channels too
-      x = (*block.conv1)(x, style(w, row + 1), frames, noise[layer++]);
+      // The fuser's channels too; conv0 applies its own activation.
+      x = (*block.conv0)(x, style(w, row), frames, noise[layer++], block.fuser.get(), defer);
+      x = (*block.conv1)(x, style(w, row + 1), frames, noise[layer++], nullptr, nullptr, defer);
       if (block.conv0->upsamples()) img = upsample2d(img, block.resample_filter);
-      img = add(img, (*block.torgb)(x, style(w, row + 2), frames));
+      img = add(img, (*block.torgb)(x, style(w, row + 2), frames, defer));
     }
     return patches_from_batch(img, C.patches);
   }

@@ -80,14 +80,19 @@ class Frames {
     }
   }
 
-  // On the GPU: concat(x, coordinates(basis, x.dim(2))) * gamma in one pass (CoordFuser::modulated).
-  Tensor<T, D> modulated_coordinates(const Tensor<T, D>& x, const Tensor<T, D>& basis,
-                                     const Tensor<T, D>& gamma) const {
+  // On the GPU: concat(x, coordinates(basis, x.dim(2))) * gamma in one pass (CoordFuser::modulated), x read
+  // through its pending activation if there is one.
+  Tensor<T, D> modulated_coordinates(const Tensor<T, D>& x, const Tensor<T, D>& basis, const Tensor<T, D>& gamma,
+                                     const PendingBiasLeakyRelu<T, D>* x_activation = nullptr) const {
     const std::int64_t n = x.dim(0), c = x.dim(1) + 2 * basis.dim(0), size = x.dim(2);
     pixsyn::detail::check(gamma.shape() == Shape{n, c, 1, x.dim(3)}, "alis: styles of shape ", gamma.shape(),
                           " for features ", x.shape(), " and ", 2 * basis.dim(0), " coordinate channels");
+    const auto act = x_activation && x_activation->bias.defined()
+                         ? pixsyn::detail::bias_leaky_relu_args(x_activation->bias, x.dim(1), x_activation->options,
+                                                                "alis: the coordinate fuser")
+                         : backend::cuda::BiasLeakyRelu<T>{};
     auto out = Tensor<T, D>::empty({n, c, size, x.dim(3)});
-    backend::cuda::alis_modulated_coordinates(x.data(), x.dim(1), basis.data(), basis.dim(0), device_delta_.data(),
+    backend::cuda::alis_modulated_coordinates(x.data(), act, x.dim(1), basis.data(), basis.dim(0), device_delta_.data(),
                                               batch(), geometry(size), gamma.data(), out.data());
     return out;
   }
@@ -148,16 +153,32 @@ V column_styles(const V& styles, const Frames<T, D>& frames, std::int64_t width)
   return interpolate_styles(styles, frames.weights(width * frames.patches()), frames.patches());
 }
 
-// conv2d(x modulated per column by gamma (B * g, C, 1, W / g), w): in inference (Tensor) one op whose GPU
-// path forms the products as the convolution reads x (equal bit for bit); in training the differentiable two.
+// The activation a layer leaves pending on its output in inference (Tensor), or none (Var: undefined).
 template <class V>
-V modulated_conv2d(const V& x, const V& gamma, const V& w, Conv2dOptions options = {}) {
+using Pending = PendingBiasLeakyRelu<typename V::value_type, typename V::device_type>;
+
+// conv2d(x modulated per column by gamma (B * g, C, 1, W / g), w): in inference (Tensor) one op whose GPU
+// path forms the values as the convolution reads x, through x's pending activation if any (equal bit for bit);
+// in training the differentiable two.
+template <class V>
+V modulated_conv2d(const V& x, const V& gamma, const V& w, Conv2dOptions options, const Pending<V>* x_activation) {
   using T = typename V::value_type;
   using D = typename V::device_type;
   if constexpr (std::is_same_v<V, Tensor<T, D>>)
-    return conv2d_scaled(x, gamma, w, options);
+    return conv2d_scaled(x, gamma, w, options, x_activation);
   else
     return conv2d(mul(x, gamma), w, options);
+}
+
+// x with its pending activation applied (Var: never pending).
+template <class V>
+V activated(const V& x, const Pending<V>* x_activation) {
+  using T = typename V::value_type;
+  using D = typename V::device_type;
+  if constexpr (std::is_same_v<V, Tensor<T, D>>)
+    return apply_pending(x, x_activation);
+  else
+    return x;
 }
 
 // The patches (g, ...) of one frame repeated for every sample of a batch: (batch * g, ...).
@@ -190,13 +211,15 @@ class CoordFuser : public nn::Module<T, D> {
   }
 
   // The same times the interpolated styles gamma (B * g, C + 2m, 1, W / g) of the convolution that reads
-  // it; in inference on the GPU one pass (no concatenated copy, no separate product), equal bit for bit.
+  // it, x through its pending activation (inference only); in inference on the GPU one pass (no concatenated
+  // copy, no separate product), equal bit for bit.
   template <class V>
-  V modulated(const V& x, const V& gamma, const Frames<T, D>& frames) const {
+  V modulated(const V& x, const V& gamma, const Frames<T, D>& frames,
+              const detail::Pending<V>* x_activation = nullptr) const {
     if constexpr (std::is_same_v<V, Tensor<T, Cuda>>)
-      return frames.modulated_coordinates(x, basis, gamma);
+      return frames.modulated_coordinates(x, basis, gamma, x_activation);
     else
-      return mul((*this)(x, frames), gamma);
+      return mul((*this)(detail::activated(x, x_activation), frames), gamma);
   }
 
   Tensor<T, D> basis;
@@ -236,10 +259,13 @@ class PatchwiseConv : public nn::Module<T, D> {
   bool upsamples() const { return up_; }
 
   // x (B * g, in, H, W / g), w3 (B, 3, w_dim), noise (B * g, 1, H', W' / g) or undefined -> (B * g, out, H', W' / g);
-  // with a fuser, x holds the features before its coordinate channels (in - 2m of them).
+  // with a fuser, x holds the features before its coordinate channels (in - 2m of them). Inference (Tensor) may
+  // pass x's pending activation (x_activation), and `defer` to receive this layer's own instead of applying it
+  // (a 3x3 layer defers; an up layer applies it in its blur and leaves *defer undefined).
   template <class V>
   V operator()(const V& x, const V& w3, const Frames<T, D>& frames, const Tensor<T, D>& noise,
-               const CoordFuser<T, D>* fuser = nullptr) const {
+               const CoordFuser<T, D>* fuser = nullptr, const detail::Pending<V>* x_activation = nullptr,
+               detail::Pending<V>* defer = nullptr) const {
     V styles = detail::anchor_styles(affine, w3);
     if (fp16_block_) styles = normalize_styles(styles);
     const V gamma = detail::column_styles(styles, frames, x.dim(3));
@@ -251,19 +277,30 @@ class PatchwiseConv : public nn::Module<T, D> {
     const LeakyReluOptions activation{.slope = 0.2, .gain = std::numbers::sqrt2, .clamp = clamp_};
     V y;
     if (up_) {
-      const V xm = fuser ? fuser->modulated(x, gamma, frames) : mul(x, gamma);
+      const V xm =
+          fuser ? fuser->modulated(x, gamma, frames, x_activation) : mul(detail::activated(x, x_activation), gamma);
       y = conv_transpose2d(xm, permute(wd, {1, 0, 2, 3}), {.stride = 2});
       const Upfirdn2dOptions blur{.pad_x0 = 1, .pad_x1 = 1, .pad_y0 = 1, .pad_y1 = 1, .gain = 4};
       // In inference without noise the activation is applied as the blur stores its outputs (equal bit for bit).
-      if constexpr (std::is_same_v<V, Tensor<T, D>>)
-        if (!noise.defined()) return upfirdn2d_bias_leaky_relu(y, resample_filter, blur, bias.value(), activation);
+      if constexpr (std::is_same_v<V, Tensor<T, D>>) {
+        if (!noise.defined()) {
+          if (defer) *defer = {};
+          return upfirdn2d_bias_leaky_relu(y, resample_filter, blur, bias.value(), activation);
+        }
+      }
       y = upfirdn2d(y, resample_filter, blur);
     } else {
-      y = fuser ? conv2d(fuser->modulated(x, gamma, frames), wd, {.padding = 1})
-                : detail::modulated_conv2d(x, gamma, wd, {.padding = 1});
+      y = fuser ? conv2d(fuser->modulated(x, gamma, frames, x_activation), wd, {.padding = 1})
+                : detail::modulated_conv2d(x, gamma, wd, {.padding = 1}, x_activation);
     }
     if (noise.defined())
       y = add(y, mul(as_constant<V>(noise), reshape(as_value<V>(noise_strength), Shape{1, 1, 1, 1})));
+    if constexpr (std::is_same_v<V, Tensor<T, D>>) {
+      if (defer) {
+        *defer = {bias.value(), activation};
+        return y;
+      }
+    }
     return bias_leaky_relu(y, as_value<V>(bias), 1, activation);
   }
 
@@ -292,12 +329,13 @@ class ToRgb : public nn::Module<T, D> {
     this->register_module("affine", affine);
   }
 
-  // x (B * g, C, H, W / g), w3 (B, 3, w_dim) -> (B * g, 3, H, W / g)
+  // x (B * g, C, H, W / g), w3 (B, 3, w_dim) -> (B * g, 3, H, W / g); x through its pending activation if any.
   template <class V>
-  V operator()(const V& x, const V& w3, const Frames<T, D>& frames) const {
+  V operator()(const V& x, const V& w3, const Frames<T, D>& frames,
+               const detail::Pending<V>* x_activation = nullptr) const {
     const T gain = static_cast<T>(1 / std::sqrt(static_cast<double>(weight.dim(1))));
     const V gamma = detail::column_styles(mul(detail::anchor_styles(affine, w3), gain), frames, x.dim(3));
-    const V y = detail::modulated_conv2d(x, gamma, as_value<V>(weight));
+    const V y = detail::modulated_conv2d(x, gamma, as_value<V>(weight), {}, x_activation);
     return bias_leaky_relu(y, as_value<V>(bias), 1, LeakyReluOptions{.slope = 1, .gain = 1, .clamp = clamp_});
   }
 
