@@ -1,5 +1,7 @@
 // ALIS's layer inputs on the GPU (backend/cuda/alis.hpp): one thread per output element (per sine-cosine
 // pair for the coordinates), the formulas of backend/alis_geometry.hpp; one warp per row for the mask.
+#include <cub/block/block_reduce.cuh>
+
 #include <cmath>
 
 #include "bias_leaky_relu.cuh"
@@ -69,6 +71,27 @@ __global__ void modulated_coordinates_kernel(FuserIndex<I> c, const T* __restric
       value = m < c.rows ? sine(raw) : cosine(raw);
     }
     out[e] = value * scale[q * width + j];
+  }
+}
+
+// One block per output channel o of w (O, K = I · taps): the sum of its squares, d = 1 / sqrt(sum + eps), and
+// out = w[o] · d, in w's layout or transposed to (I, O, taps).
+template <class T>
+__global__ void demodulated_weight_kernel(const T* __restrict__ w, std::int64_t out_channels, std::int64_t in_channels,
+                                          std::int64_t taps, T eps, bool transposed, T* __restrict__ out) {
+  using Reduce = cub::BlockReduce<T, block_size>;
+  __shared__ typename Reduce::TempStorage storage;
+  __shared__ T scale;
+  const std::int64_t o = blockIdx.x, k = in_channels * taps;
+  const T* row = w + o * k;
+  T partial = 0;
+  for (std::int64_t e = threadIdx.x; e < k; e += block_size) partial += row[e] * row[e];
+  const T total = Reduce(storage).Sum(partial);
+  if (threadIdx.x == 0) scale = T(1) / sqrt(total + eps);
+  __syncthreads();
+  for (std::int64_t e = threadIdx.x; e < k; e += block_size) {
+    const std::int64_t i = e / taps, tap = e - i * taps;
+    out[transposed ? (i * out_channels + o) * taps + tap : o * k + e] = row[e] * scale;
   }
 }
 
@@ -151,6 +174,19 @@ void alis_modulated_coordinates(const T* x, const BiasLeakyRelu<T>& x_activation
   });
   check_launch("alis_modulated_coordinates");
 }
+
+template <class T>
+void alis_demodulated_weight(const T* w, std::int64_t out_channels, std::int64_t in_channels, std::int64_t taps, T eps,
+                             bool transposed, T* out) {
+  if (out_channels == 0 || in_channels * taps == 0) return;
+  demodulated_weight_kernel<<<static_cast<unsigned>(out_channels), block_size, 0, stream()>>>(
+      w, out_channels, in_channels, taps, eps, transposed, out);
+  check_launch("alis_demodulated_weight");
+}
+template void alis_demodulated_weight<float>(const float*, std::int64_t, std::int64_t, std::int64_t, float, bool,
+                                             float*);
+template void alis_demodulated_weight<double>(const double*, std::int64_t, std::int64_t, std::int64_t, double, bool,
+                                              double*);
 
 template <class T>
 void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry, T* out) {

@@ -119,6 +119,28 @@ TEST_CASE(
   CHECK_THROWS_WITH_AS(GpuFrames({7}, 2, 4), doctest::Contains("left border 7 lies outside"), Error);
 }
 
+TEST_CASE("ALIS's demodulated weights on the GPU equal the CPU's ops, in both layouts") {
+  const auto check = [](auto zero, const Shape& shape) {
+    using T = decltype(zero);
+    INFO(shape << ", " << sizeof(T) * 8 << "-bit");
+    const auto w = randn<T>(shape, 21);
+    const T eps = static_cast<T>(1e-8);
+    const auto want = mul(w, rsqrt(add(sum(square(w), {1, 2, 3}, true), eps)));
+    const auto wd = to_device(w);
+    Poisoned poisoned;
+    for (const bool transposed : {false, true}) {
+      auto out = Tensor<T, Cuda>::empty(transposed ? Shape{shape[1], shape[0], shape[2], shape[3]} : shape);
+      backend::cuda::alis_demodulated_weight(wd.data(), shape[0], shape[1], shape[2] * shape[3], eps, transposed,
+                                             out.data());
+      CHECK(max_relative_error(to_host(out), transposed ? permute(want, {1, 0, 2, 3}) : want) <
+            (sizeof(T) == 4 ? 1e-6 : 1e-14));
+    }
+  };
+  check(0.0f, Shape{40, 300, 3, 3});
+  check(0.0f, Shape{3, 5, 1, 1});
+  check(0.0, Shape{7, 70, 3, 3});
+}
+
 TEST_CASE("the style normalisation's mask on the GPU equals the CPU's: first largest magnitude, ties, NaN") {
   auto x = randn<float>({50, 520}, 3);
   float* p = x.data();

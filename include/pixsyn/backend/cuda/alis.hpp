@@ -3,7 +3,8 @@
 // (backend/alis_geometry.hpp): the coordinate channels, the anchor interpolation weights and the seeded
 // noise, each one launch, from the frames' left borders `delta` (batch entries, device memory); and the
 // mask of the style normalisation, so that a forward never waits for the GPU. The CPU code makes the
-// same tensors on the host (models/alis/).
+// same tensors on the host (models/alis/). Inference fusions: the coordinate fuser's modulated channels, the
+// demodulated weights.
 #include <cstdint>
 
 #include "pixsyn/backend/alis_geometry.hpp"
@@ -25,6 +26,11 @@ template <class T>
 void alis_modulated_coordinates(const T* x, const BiasLeakyRelu<T>& x_activation, std::int64_t channels, const T* basis,
                                 std::int64_t rows, const std::int64_t* delta, std::int64_t batch,
                                 const AlisFrameGeometry& geometry, const T* scale, T* out);
+// out = w (O, I, taps) times 1 / sqrt(Σ_{i, tap} w[o, i, tap]² + eps) per output channel o (the layers' fixed
+// demodulation, inference), in w's layout or transposed to (I, O, taps); one launch (a block per channel).
+template <class T>
+void alis_demodulated_weight(const T* w, std::int64_t out_channels, std::int64_t in_channels, std::int64_t taps, T eps,
+                             bool transposed, T* out);
 // out (batch, size, 3): the weights of the left, centre and right anchor for every frame column.
 template <class T>
 void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry, T* out);
