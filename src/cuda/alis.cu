@@ -121,28 +121,50 @@ __global__ void seeded_noise_kernel(const std::int64_t* delta, AlisFrameGeometry
   }
 }
 
-// One warp per row: the lanes scan channels lane, lane + 32, ... and the warp keeps the first entry of
-// largest magnitude (ties to the smaller index), as the CPU's left-to-right scan does; a NaN never wins,
-// and a NaN first entry stays chosen, as there.
+// The first channel of largest magnitude of a row, found by one warp (every lane returns it): the lanes scan
+// channels lane, lane + 32, ... and the warp keeps the first entry of largest magnitude (ties to the smaller
+// index), as the CPU's left-to-right scan does; a NaN never wins, and a NaN first entry stays chosen, as there.
+template <class T>
+__device__ int first_largest(const T* row, std::int64_t channels, int lane) {
+  constexpr unsigned all = 0xffffffffu;
+  T best = T(-1);  // below every magnitude: nothing seen yet
+  int at = 0;
+  for (std::int64_t c = lane; c < channels; c += 32)
+    if (magnitude(row[c]) > best) best = magnitude(row[c]), at = static_cast<int>(c);
+  for (int offset = 16; offset > 0; offset /= 2) {
+    const T other = __shfl_down_sync(all, best, offset);
+    const int other_at = __shfl_down_sync(all, at, offset);
+    if (other > best || (other == best && other_at < at)) best = other, at = other_at;
+  }
+  at = __shfl_sync(all, at, 0);
+  return row[0] != row[0] ? 0 : at;
+}
+
+// One warp per row.
 template <class T>
 __global__ void largest_magnitude_kernel(const T* x, std::int64_t rows, std::int64_t channels, T* mask) {
+  const int lane = static_cast<int>(threadIdx.x % 32);
+  const std::int64_t warps = std::int64_t(blockDim.x) * gridDim.x / 32;
+  for (std::int64_t r = (blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x) / 32; r < rows; r += warps) {
+    const int at = first_largest(x + r * channels, channels, lane);
+    for (std::int64_t c = lane; c < channels; c += 32) mask[r * channels + c] = c == at ? T(1) : T(0);
+  }
+}
+
+// One warp per row: the row divided by sum_c abs(x_c) · mask_c, the mask of largest_magnitude_kernel. Every term
+// but one is +0 or NaN (|inf| · 0), so the sum is the same in any order: the unfused ops' values exactly.
+template <class T>
+__global__ void normalize_rows_kernel(const T* x, std::int64_t rows, std::int64_t channels, T* out) {
   constexpr unsigned all = 0xffffffffu;
   const int lane = static_cast<int>(threadIdx.x % 32);
   const std::int64_t warps = std::int64_t(blockDim.x) * gridDim.x / 32;
   for (std::int64_t r = (blockIdx.x * std::int64_t(blockDim.x) + threadIdx.x) / 32; r < rows; r += warps) {
     const T* row = x + r * channels;
-    T best = T(-1);  // below every magnitude: nothing seen yet
-    int at = 0;
-    for (std::int64_t c = lane; c < channels; c += 32)
-      if (magnitude(row[c]) > best) best = magnitude(row[c]), at = static_cast<int>(c);
-    for (int offset = 16; offset > 0; offset /= 2) {
-      const T other = __shfl_down_sync(all, best, offset);
-      const int other_at = __shfl_down_sync(all, at, offset);
-      if (other > best || (other == best && other_at < at)) best = other, at = other_at;
-    }
-    at = __shfl_sync(all, at, 0);
-    if (row[0] != row[0]) at = 0;
-    for (std::int64_t c = lane; c < channels; c += 32) mask[r * channels + c] = c == at ? T(1) : T(0);
+    const int at = first_largest(row, channels, lane);
+    T largest = 0;
+    for (std::int64_t c = lane; c < channels; c += 32) largest += std::abs(row[c]) * (c == at ? T(1) : T(0));
+    for (int offset = 16; offset > 0; offset /= 2) largest += __shfl_xor_sync(all, largest, offset);
+    for (std::int64_t c = lane; c < channels; c += 32) out[r * channels + c] = row[c] / largest;
   }
 }
 
@@ -206,6 +228,15 @@ void alis_seeded_noise(const std::int64_t* delta, std::int64_t batch, const Alis
                                                                 sample_stride, out, n);
   check_launch("alis_seeded_noise");
 }
+
+template <class T>
+void alis_normalize_styles(const T* x, std::int64_t rows, std::int64_t channels, T* out) {
+  if (rows == 0 || channels == 0) return;
+  normalize_rows_kernel<<<grid_for(rows * 32), block_size, 0, stream()>>>(x, rows, channels, out);
+  check_launch("alis_normalize_styles");
+}
+template void alis_normalize_styles<float>(const float*, std::int64_t, std::int64_t, float*);
+template void alis_normalize_styles<double>(const double*, std::int64_t, std::int64_t, double*);
 
 template <class T>
 void largest_magnitude_mask(const T* x, std::int64_t rows, std::int64_t channels, T* mask) {

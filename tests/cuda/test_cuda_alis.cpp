@@ -141,20 +141,31 @@ TEST_CASE("ALIS's demodulated weights on the GPU equal the CPU's ops, in both la
   check(0.0, Shape{7, 70, 3, 3});
 }
 
-TEST_CASE("the style normalisation's mask on the GPU equals the CPU's: first largest magnitude, ties, NaN") {
+TEST_CASE("the style normalisation (and its mask) on the GPU equals the CPU's: first largest magnitude, ties, NaN") {
   auto x = randn<float>({50, 520}, 3);
   float* p = x.data();
-  p[1 * 520 + 7] = 9, p[1 * 520 + 300] = -9;            // a tie of magnitudes: the first wins
-  p[2 * 520 + 519] = 20;                                // the last channel
-  p[3 * 520] = std::nanf("");                           // a NaN first entry stays chosen
-  p[4 * 520 + 5] = std::nanf(""), p[4 * 520 + 6] = 30;  // a NaN elsewhere never wins
-  std::fill(p + 5 * 520, p + 6 * 520, 0.0f);            // all equal: the first
+  p[1 * 520 + 7] = 9, p[1 * 520 + 300] = -9;              // a tie of magnitudes: the first wins
+  p[2 * 520 + 519] = 20;                                  // the last channel
+  p[3 * 520] = std::nanf("");                             // a NaN first entry stays chosen
+  p[4 * 520 + 5] = std::nanf(""), p[4 * 520 + 6] = 30;    // a NaN elsewhere never wins
+  std::fill(p + 5 * 520, p + 6 * 520, 0.0f);              // all equal: the first
+  p[6 * 520 + 2] = INFINITY, p[6 * 520 + 4] = -INFINITY;  // infinite magnitudes tie: the first
   for (const std::int64_t channels : {520, 8}) {
     INFO(channels << " channels");
     const auto rows = slice(x, 1, 0, channels).clone();
     Poisoned poisoned;
     CHECK(to_host(alis::largest_magnitude_mask(to_device(rows))).to_vector() ==
           alis::largest_magnitude_mask(rows).to_vector());
+    // The normalisation in one launch (inference) equals the CPU's ops: the same values and signs (an all-zero
+    // row divides by +0), NaN where they have NaN (the second infinity's |inf| · 0).
+    const auto styles = reshape(slice(rows, 0, 0, 48).clone(), Shape{16, 3, channels});
+    const auto fused = to_host(alis::normalize_styles(to_device(styles))), want = alis::normalize_styles(styles);
+    std::int64_t differ = 0;
+    for (std::int64_t i = 0; i < want.numel(); ++i) {
+      const float a = fused.data()[i], b = want.data()[i];
+      differ += (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b)) ? 0 : 1;
+    }
+    CHECK(differ == 0);
   }
 }
 

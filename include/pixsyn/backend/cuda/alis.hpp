@@ -45,5 +45,9 @@ void alis_seeded_noise(const std::int64_t* delta, std::int64_t batch, const Alis
 // mask (rows, channels): 1 at the first entry of largest magnitude of every row of x, 0 elsewhere.
 template <class T>
 void largest_magnitude_mask(const T* x, std::int64_t rows, std::int64_t channels, T* mask);
+// out (rows, channels) = every row of x divided by the magnitude of that entry (sum(abs(x) · mask) of the
+// mask above): the style normalisation in one launch (inference), equal to the unfused ops bit for bit.
+template <class T>
+void alis_normalize_styles(const T* x, std::int64_t rows, std::int64_t channels, T* out);
 
 }  // namespace pixsyn::backend::cuda

@@ -112,9 +112,16 @@ Tensor<T, D> largest_magnitude_mask(const Tensor<T, D>& x) {
 template <class V>
 V normalize_styles(const V& styles) {
   const std::int64_t batch = styles.dim(0), channels = styles.dim(2);
-  const auto mask = largest_magnitude_mask(reshape(detail::value_of(styles), Shape{batch * 3, channels}));
-  const V largest = sum(mul(abs(styles), as_constant<V>(reshape(mask, styles.shape()))), {2}, true);
-  return div(styles, largest);
+  using T = typename V::value_type;
+  if constexpr (std::is_same_v<V, Tensor<T, Cuda>>) {  // inference on the GPU: one launch, the same values
+    auto out = Tensor<T, Cuda>::empty(styles.shape());
+    backend::cuda::alis_normalize_styles(styles.data(), batch * 3, channels, out.data());
+    return out;
+  } else {
+    const auto mask = largest_magnitude_mask(reshape(detail::value_of(styles), Shape{batch * 3, channels}));
+    const V largest = sum(mul(abs(styles), as_constant<V>(reshape(mask, styles.shape()))), {2}, true);
+    return div(styles, largest);
+  }
 }
 
 }  // namespace pixsyn::alis
