@@ -3,6 +3,7 @@
 #include <cub/block/block_reduce.cuh>
 
 #include <cmath>
+#include <string>
 
 #include "bias_leaky_relu.cuh"
 #include "common.cuh"
@@ -92,6 +93,23 @@ __global__ void demodulated_weight_kernel(const T* __restrict__ w, std::int64_t 
   for (std::int64_t e = threadIdx.x; e < k; e += block_size) {
     const std::int64_t i = e / taps, tap = e - i * taps;
     out[transposed ? (i * out_channels + o) * taps + tap : o * k + e] = row[e] * scale;
+  }
+}
+
+// One thread per output (n = b · g + p, c, j): the three anchors' styles of channel c weighted by column
+// p · W / g + j's interpolation weights, in the anchors' order.
+template <class T>
+__global__ void interpolate_styles_kernel(const T* __restrict__ styles, const T* __restrict__ weights,
+                                          std::int32_t channels, std::int32_t patches, Divider<std::int32_t> by_width,
+                                          Divider<std::int32_t> by_channels, std::int32_t n, T* __restrict__ out) {
+  const std::int32_t width = by_width.divisor();  // a patch's columns
+  PIXSYN_GRID_STRIDE_AS(std::int32_t, e, n) {
+    const std::int32_t row = by_width.div(e), j = e - row * width;
+    const std::int32_t sample = by_channels.div(row), c = row - sample * channels;
+    const std::int32_t b = sample / patches, p = sample - b * patches;
+    const T* w = weights + (std::int64_t(b) * patches * width + p * width + j) * 3;
+    const T* s = styles + std::int64_t(b) * 3 * channels + c;
+    out[e] = w[0] * s[0] + w[1] * s[channels] + w[2] * s[2 * channels];
   }
 }
 
@@ -209,6 +227,23 @@ template void alis_demodulated_weight<float>(const float*, std::int64_t, std::in
                                              float*);
 template void alis_demodulated_weight<double>(const double*, std::int64_t, std::int64_t, std::int64_t, double, bool,
                                               double*);
+
+template <class T>
+void alis_interpolate_styles(const T* styles, std::int64_t batch, std::int64_t channels, const T* weights,
+                             std::int64_t width, std::int64_t patches, T* out) {
+  const std::int64_t n = batch * channels * width;
+  if (n == 0) return;
+  if (!fits_int32({n, batch * width * 3, batch * 3 * channels}))
+    throw Error("alis_interpolate_styles: " + std::to_string(n) + " outputs need 64-bit indices");
+  interpolate_styles_kernel<<<grid_for(n), block_size, 0, stream()>>>(
+      styles, weights, static_cast<std::int32_t>(channels), static_cast<std::int32_t>(patches),
+      Divider<std::int32_t>(width / patches), Divider<std::int32_t>(channels), static_cast<std::int32_t>(n), out);
+  check_launch("alis_interpolate_styles");
+}
+template void alis_interpolate_styles<float>(const float*, std::int64_t, std::int64_t, const float*, std::int64_t,
+                                             std::int64_t, float*);
+template void alis_interpolate_styles<double>(const double*, std::int64_t, std::int64_t, const double*, std::int64_t,
+                                              std::int64_t, double*);
 
 template <class T>
 void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry, T* out) {

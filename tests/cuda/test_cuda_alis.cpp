@@ -119,6 +119,20 @@ TEST_CASE(
   CHECK_THROWS_WITH_AS(GpuFrames({7}, 2, 4), doctest::Contains("left border 7 lies outside"), Error);
 }
 
+TEST_CASE("ALIS's interpolated styles in one launch on the GPU equal the CPU's ops") {
+  for (const int patches : {1, 2, 4}) {
+    CAPTURE(patches);
+    const std::vector<std::int64_t> delta = {0, 3 * patches, patches};
+    const alis::Frames<float> frames(delta, patches, 4);
+    const auto styles = randn<float>({3, 3, 37}, 31);
+    const auto want = alis::interpolate_styles(styles, frames.weights(32), patches);
+    Poisoned poisoned;
+    const auto got = to_host(alis::interpolate_styles(to_device(styles), to_device(frames.weights(32)), patches));
+    CHECK(got.shape() == want.shape());
+    CHECK(max_relative_error(got, want) < 1e-6);
+  }
+}
+
 TEST_CASE("ALIS's demodulated weights on the GPU equal the CPU's ops, in both layouts") {
   const auto check = [](auto zero, const Shape& shape) {
     using T = decltype(zero);

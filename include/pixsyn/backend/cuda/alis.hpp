@@ -31,6 +31,11 @@ void alis_modulated_coordinates(const T* x, const BiasLeakyRelu<T>& x_activation
 template <class T>
 void alis_demodulated_weight(const T* w, std::int64_t out_channels, std::int64_t in_channels, std::int64_t taps, T eps,
                              bool transposed, T* out);
+// out (batch · g, C, 1, width / g) = the styles (batch, 3, C) interpolated with weights (batch, width, 3) for
+// every column, in patch layout (alis::interpolate_styles in one launch, inference).
+template <class T>
+void alis_interpolate_styles(const T* styles, std::int64_t batch, std::int64_t channels, const T* weights,
+                             std::int64_t width, std::int64_t patches, T* out);
 // out (batch, size, 3): the weights of the left, centre and right anchor for every frame column.
 template <class T>
 void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry, T* out);

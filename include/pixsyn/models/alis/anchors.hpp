@@ -79,9 +79,15 @@ Tensor<T> anchor_weights(const std::vector<std::int64_t>& delta, std::int64_t wi
 template <class V, class T, class D>
 V interpolate_styles(const V& styles, const Tensor<T, D>& weights, int patches) {
   const std::int64_t batch = styles.dim(0), channels = styles.dim(2), width = weights.dim(1);
-  const V gamma = matmul(as_constant<V>(weights), styles);  // (B, W, C)
-  const V per_patch = reshape(gamma, Shape{batch * patches, width / patches, channels});
-  return reshape(permute(per_patch, {0, 2, 1}), Shape{batch * patches, channels, 1, width / patches});
+  if constexpr (std::is_same_v<V, Tensor<T, Cuda>>) {  // inference on the GPU: one launch
+    auto out = Tensor<T, Cuda>::empty({batch * patches, channels, 1, width / patches});
+    backend::cuda::alis_interpolate_styles(styles.data(), batch, channels, weights.data(), width, patches, out.data());
+    return out;
+  } else {
+    const V gamma = matmul(as_constant<V>(weights), styles);  // (B, W, C)
+    const V per_patch = reshape(gamma, Shape{batch * patches, width / patches, channels});
+    return reshape(permute(per_patch, {0, 2, 1}), Shape{batch * patches, channels, 1, width / patches});
+  }
 }
 
 // The mask (rows, channels) with 1 at the first entry of largest magnitude of every row of x (rows,
