@@ -11,11 +11,9 @@
 #include "bias_leaky_relu.cuh"
 #include "common.cuh"
 #include "fast_render.cuh"
-#include "fir_tiled.cuh"
 #include "gemm.cuh"
 #include "index.cuh"
 #include "pixsyn/backend/cuda/conv.hpp"
-#include "pixsyn/backend/cuda/upfirdn2d.hpp"
 
 namespace pixsyn::backend::cuda {
 
@@ -265,47 +263,6 @@ __global__ void col2im_kernel(ConvIndex<I> c, I y0, I y1, Divider<I> by_groups, 
   }
 }
 
-// dx of a slice of whole samples (all output rows) as the tiled FIR's source (fir_tiled.cuh): plane b · I + i at
-// (iy, ix) summed from the slice's col as col2im_kernel sums it (the same taps in the same order, from 0), so the
-// FIR reads the values col2im would have stored, without dx in memory.
-template <class T>
-struct Col2imSource {
-  static constexpr bool gathers = true;
-  ConvIndex<std::int32_t> c;
-  const T* col;
-
-  struct Plane {
-    const T* channel;  // the plane's tap rows of col
-    std::int32_t n, kernel_h, kernel_w, padding, out_height, out_width;
-    Divider<std::int32_t> by_stride;
-
-    __device__ T operator()(std::int32_t iy, std::int32_t ix) const {
-      const std::int32_t stride = by_stride.divisor();
-      const std::int32_t ty = iy + padding, qy = by_stride.div(ty), ky0 = ty - qy * stride;
-      const std::int32_t tx = ix + padding, qx = by_stride.div(tx), kx0 = tx - qx * stride;
-      T acc = 0;
-      for (std::int32_t ky = ky0, oy = qy; ky < kernel_h; ky += stride, --oy) {
-        if (oy < 0 || oy >= out_height) continue;
-        const T* taps = channel + ky * kernel_w * n + oy * out_width;
-        for (std::int32_t kx = kx0, ox = qx; kx < kernel_w; kx += stride, --ox)
-          if (ox >= 0 && ox < out_width) acc += taps[kx * n + ox];
-      }
-      return acc;
-    }
-  };
-  __device__ Plane plane(std::int32_t p) const {
-    const std::int32_t b = c.by_in_channels.div(p), i = p - b * c.in_channels;
-    return {col + (b * c.k + i * c.kernel_h * c.kernel_w) * c.n,
-            c.n,
-            c.kernel_h,
-            c.kernel_w,
-            c.padding,
-            c.rows,
-            c.out_width,
-            c.by_stride};
-  }
-};
-
 // out = dy's slice rows, sample b's channel o at out + b · sample_stride + o · channel_stride (n each): the
 // bf16 GEMM operand (count, O, n), or the weight gradient's (O, count, n). dy is the slice's first sample.
 template <class T, class C, class I>
@@ -491,33 +448,8 @@ void conv2d_impl(const ConvGeometry& g, const T* x, const BiasLeakyRelu<T>& act,
   }
 }
 
-// A blur after the transposed convolution (inference): the tiled FIR (1x1 rates) over dx's planes, its outputs
-// y stored through act; dx itself is never stored.
 template <class T>
-struct FirStage {
-  FirGeometry fir;
-  const T* f;
-  BiasLeakyRelu<T> act;
-  T* y;
-};
-
-// Whether the slices of g can feed a FirStage of geometry fir: whole samples whose output rows read every row of
-// dx (col2im would write every pixel of dx once), 32-bit indices, and the tiled blur's geometry on dx's planes.
-bool fir_stage_fits(const ConvGeometry& g, const std::vector<Slice>& all, const FirGeometry& fir) {
-  const std::int64_t y_end = std::min(g.height, (g.out_height - 1) * g.stride - g.padding + g.kernel_h);
-  const bool fits = fits_int32({fir.planes * fir.y.out * fir.x.out, fir.planes * fir.y.in * fir.x.in,
-                                tiled_fir::axis_extent(fir.y), tiled_fir::axis_extent(fir.x)});
-  return !is_pointwise(g) && g.depth() > 0 && g.out_channels > 0 && g.out_plane() > 0 && y_end == g.height &&
-         fir.planes == g.batch * g.in_channels && fir.y.in == g.height && fir.x.in == g.width && fir.y.up == 1 &&
-         fir.y.down == 1 && tiled_fir::tiled(fir, fits) && std::all_of(all.begin(), all.end(), [&](const Slice& s) {
-           return s.r0 == 0 && s.rows == g.out_height && slice_fits_int32(g, s);
-         });
-}
-
-// dx = the transposed convolution of dy; with a FirStage (fir_stage_fits), its blurred outputs instead of dx.
-template <class T>
-void conv2d_input_grad_impl(const ConvGeometry& g, const T* dy, const T* w, T* dx, bool half,
-                            const FirStage<T>* then = nullptr) {
+void conv2d_input_grad_impl(const ConvGeometry& g, const T* dy, const T* w, T* dx, bool half) {
   const std::int64_t k = g.depth(), plane = g.out_plane(), o = g.out_channels;
   const std::int64_t x_elements = g.batch * g.in_channels * g.in_plane();
   if (x_elements == 0) return;
@@ -533,7 +465,7 @@ void conv2d_input_grad_impl(const ConvGeometry& g, const T* dy, const T* w, T* d
       (pointwise || (y_first == 0 && y_end == g.height && std::all_of(all.begin(), all.end(), [&](const Slice& s) {
                        return s.r0 == 0 && s.rows == g.out_height;
                      })));
-  if (!overwrite && !then)
+  if (!overwrite)
     check_cuda(cudaMemsetAsync(dx, 0, sizeof(T) * x_elements, stream()), "conv_transpose2d", "cudaMemsetAsync");
   if (o == 0 || plane == 0) return;
   const Buffer w16 = bf16_weights(g, w, half);
@@ -555,15 +487,6 @@ void conv2d_input_grad_impl(const ConvGeometry& g, const T* dy, const T* w, T* d
               compute_type<T>, "conv_transpose2d");
     }
     if (pointwise) continue;
-    if (then) {
-      FirGeometry slice_fir = then->fir;
-      slice_fir.planes = s.count * g.in_channels;
-      tiled_fir::launch_tiled<T, 1, 1>(slice_fir, Col2imSource<T>{ConvIndex<std::int32_t>(g, s), workspace.get<T>()},
-                                       then->f, then->act,
-                                       then->y + s.b0 * g.in_channels * then->fir.y.out * then->fir.x.out);
-      check_launch("conv_transpose2d_upfirdn2d");
-      continue;
-    }
     // The input rows this slice's output rows read.
     const std::int64_t y0 = std::max<std::int64_t>(0, s.r0 * g.stride - g.padding);
     const std::int64_t y1 = std::min(g.height, (s.r0 + s.rows - 1) * g.stride - g.padding + g.kernel_h);
@@ -661,33 +584,6 @@ void conv2d_input_grad(const ConvGeometry& g, const float* dy, const float* w, f
 }
 void conv2d_input_grad(const ConvGeometry& g, const double* dy, const double* w, double* dx) {
   conv2d_input_grad_impl(g, dy, w, dx, false);
-}
-
-template <class T>
-void conv_transpose2d_upfirdn2d_impl(const ConvGeometry& g, const T* dy, const T* w, const FirGeometry& fir, const T* f,
-                                     const BiasLeakyRelu<T>& act, T* y, bool half) {
-  if (fir.planes * fir.y.out * fir.x.out == 0) return;
-  if (fir_stage_fits(g, slices(g), fir)) {
-    const FirStage<T> then{fir, f, act, y};
-    conv2d_input_grad_impl(g, dy, w, static_cast<T*>(nullptr), half, &then);
-    return;
-  }
-  Buffer dx(sizeof(T) * static_cast<std::size_t>(g.batch * g.in_channels * g.in_plane()));
-  conv2d_input_grad_impl(g, dy, w, dx.get<T>(), half);
-  upfirdn2d(fir, dx.get<T>(), f, act, y);
-}
-
-void conv_transpose2d_upfirdn2d(const ConvGeometry& g, const float* dy, const float* w, const FirGeometry& fir,
-                                const float* f, const BiasLeakyRelu<float>& act, float* y, Precision precision) {
-  conv_transpose2d_upfirdn2d_impl(g, dy, w, fir, f, act, y, precision == Precision::bf16);
-}
-void conv_transpose2d_upfirdn2d(const ConvGeometry& g, const float* dy, const float* w, const FirGeometry& fir,
-                                const float* f, const BiasLeakyRelu<float>& act, float* y) {
-  conv_transpose2d_upfirdn2d(g, dy, w, fir, f, act, y, conv_precision());
-}
-void conv_transpose2d_upfirdn2d(const ConvGeometry& g, const double* dy, const double* w, const FirGeometry& fir,
-                                const double* f, const BiasLeakyRelu<double>& act, double* y) {
-  conv_transpose2d_upfirdn2d_impl(g, dy, w, fir, f, act, y, false);
 }
 
 void conv2d_weight_grad(const ConvGeometry& g, const float* x, const float* dy, float* dw) {

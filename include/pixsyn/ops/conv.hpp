@@ -20,11 +20,6 @@
 //       (ALIS's spatially aligned modulation); with a pending activation (ops/activation.hpp) x is read through
 //       it first. Tensor only (inference, no gradient); on CUDA the values are formed as the convolution reads x
 //       (no product tensor), equal to the unfused ops bit for bit.
-//   conv_transpose2d_upfirdn2d(x, w, {.stride, .padding, .output_padding}, f, fir_options, activation = nullptr)
-//       upfirdn2d(conv_transpose2d(x, w, ...), f, fir_options), then the PendingBiasLeakyRelu `activation` if given
-//       (StyleGAN2's upsampling layer). Tensor only (inference); on CUDA where the slices are whole samples and the
-//       FIR is the tiled blur, the blur reads the transposed convolution's output as col2im would sum it (never
-//       stored) and applies the activation as it stores; equal to the unfused ops bit for bit.
 //   modulate_weight(w, s, {.demodulate, .eps})
 //       StyleGAN2's per-sample weights w[o, i] · s[b, i] · d[b, o], d = rsqrt(Σ_{i,ky,kx} (w s)² + eps) when
 //       demodulating: (B, O, I, kh, kw) for conv2d; permute({0, 2, 1, 3, 4}) for conv_transpose2d.
@@ -42,7 +37,6 @@
 #include "pixsyn/ops/math.hpp"
 #include "pixsyn/ops/reduce.hpp"
 #include "pixsyn/ops/shape.hpp"
-#include "pixsyn/ops/upfirdn2d.hpp"
 
 namespace pixsyn {
 
@@ -233,31 +227,6 @@ Tensor<T, D> conv2d_weight_grad(const Tensor<T, D>& x, const Tensor<T, D>& dy, c
                                 Conv2dOptions options = {}) {
   return detail::conv_weight_grad(x, dy,
                                   detail::conv2d_weight_grad_geometry(x.shape(), dy.shape(), weight_shape, options));
-}
-
-template <class T>
-Tensor<T, Cpu> conv_transpose2d_upfirdn2d(const Tensor<T, Cpu>& x, const Tensor<T, Cpu>& w,
-                                          const ConvTranspose2dOptions& t, const Tensor<T, Cpu>& f,
-                                          const Upfirdn2dOptions& o,
-                                          const PendingBiasLeakyRelu<T, Cpu>* activation = nullptr) {
-  return apply_pending(upfirdn2d(conv_transpose2d(x, w, t), f, o), activation);
-}
-
-template <class T>
-Tensor<T, Cuda> conv_transpose2d_upfirdn2d(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& w,
-                                           const ConvTranspose2dOptions& t, const Tensor<T, Cuda>& f,
-                                           const Upfirdn2dOptions& o,
-                                           const PendingBiasLeakyRelu<T, Cuda>* activation = nullptr) {
-  const auto g = detail::conv_transpose2d_geometry(x.shape(), w.shape(), t);
-  const auto passes = detail::fir_passes(detail::x_side(g), f.shape(), o);
-  if (passes.size() != 1) return apply_pending(upfirdn2d(detail::conv_adjoint(x, w, g), f, o), activation);
-  const auto act = activation && activation->bias.defined()
-                       ? detail::bias_leaky_relu_args(activation->bias, g.in_channels, activation->options,
-                                                      "conv_transpose2d_upfirdn2d")
-                       : backend::cuda::BiasLeakyRelu<T>{};
-  auto y = Tensor<T, Cuda>::empty(detail::fir_output(detail::x_side(g), passes[0]));
-  backend::cuda::conv_transpose2d_upfirdn2d(g, x.data(), w.data(), passes[0], f.data(), act, y.data());
-  return y;
 }
 
 // Per-sample weights (B, O, I, kh, kw) from w (O, I, kh, kw) and styles s (B, I); see the top of this file.

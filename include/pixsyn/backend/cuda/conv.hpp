@@ -4,7 +4,6 @@
 #include "pixsyn/backend/conv_geometry.hpp"
 #include "pixsyn/backend/cuda/bias_leaky_relu.hpp"
 #include "pixsyn/backend/cuda/fast_render.hpp"
-#include "pixsyn/backend/fir_geometry.hpp"
 
 namespace pixsyn::backend::cuda {
 
@@ -44,18 +43,6 @@ void conv2d(const ConvGeometry& g, const double* x, const BiasLeakyRelu<double>&
 void conv2d_input_grad(const ConvGeometry& g, const float* dy, const float* w, float* dx, Precision precision);
 void conv2d_input_grad(const ConvGeometry& g, const float* dy, const float* w, float* dx);  // conv_precision()
 void conv2d_input_grad(const ConvGeometry& g, const double* dy, const double* w, double* dx);
-
-// y = upfirdn2d(conv2d_input_grad(dy, w) (the transposed convolution), f) over its planes, stored through act
-// (act.bias set) (inference: StyleGAN2's upsampling layer, its blur and activation). Where the slices are whole
-// samples and fir is the tiled blur (4x4 taps, no up or down), the blur reads the transposed convolution's output
-// from the im2col workspace as col2im would sum it, so that output is never stored; else the ops one after the
-// other. Either way the unfused ops' values, bit for bit. Precision as for conv2d.
-void conv_transpose2d_upfirdn2d(const ConvGeometry& g, const float* dy, const float* w, const FirGeometry& fir,
-                                const float* f, const BiasLeakyRelu<float>& act, float* y, Precision precision);
-void conv_transpose2d_upfirdn2d(const ConvGeometry& g, const float* dy, const float* w, const FirGeometry& fir,
-                                const float* f, const BiasLeakyRelu<float>& act, float* y);  // conv_precision()
-void conv_transpose2d_upfirdn2d(const ConvGeometry& g, const double* dy, const double* w, const FirGeometry& fir,
-                                const double* f, const BiasLeakyRelu<double>& act, double* y);
 
 // dw = conv2d's weight gradient: (O, I, kh, kw) summed over the batch, or (B, O, I, kh, kw) per sample.
 void conv2d_weight_grad(const ConvGeometry& g, const float* x, const float* dy, float* dw);

@@ -275,19 +275,16 @@ class PatchwiseConv : public nn::Module<T, D> {
     if (up_) {
       const V xm =
           fuser ? fuser->modulated(x, gamma, frames, x_activation) : mul(detail::activated(x, x_activation), gamma);
+      y = conv_transpose2d(xm, wd, {.stride = 2});
       const Upfirdn2dOptions blur{.pad_x0 = 1, .pad_x1 = 1, .pad_y0 = 1, .pad_y1 = 1, .gain = 4};
-      // In inference the blur reads the transposed convolution's output as it is summed (on the GPU never
-      // stored), and without noise it applies the activation as it stores its outputs (equal bit for bit).
+      // In inference without noise the activation is applied as the blur stores its outputs (equal bit for bit).
       if constexpr (std::is_same_v<V, Tensor<T, D>>) {
         if (!noise.defined()) {
           if (defer) *defer = {};
-          const PendingBiasLeakyRelu<T, D> own{bias.value(), activation};
-          return conv_transpose2d_upfirdn2d(xm, wd, {.stride = 2}, resample_filter, blur, &own);
+          return upfirdn2d_bias_leaky_relu(y, resample_filter, blur, bias.value(), activation);
         }
-        y = conv_transpose2d_upfirdn2d(xm, wd, {.stride = 2}, resample_filter, blur);
-      } else {
-        y = upfirdn2d(conv_transpose2d(xm, wd, {.stride = 2}), resample_filter, blur);
       }
+      y = upfirdn2d(y, resample_filter, blur);
     } else {
       y = fuser ? conv2d(fuser->modulated(x, gamma, frames, x_activation), wd, {.padding = 1})
                 : detail::modulated_conv2d(x, gamma, wd, {.padding = 1}, x_activation);
