@@ -3,6 +3,7 @@
 #include <cub/block/block_reduce.cuh>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "bias_leaky_relu.cuh"
@@ -41,37 +42,53 @@ __global__ void coordinates_kernel(const T* basis, std::int64_t rows, const std:
   }
 }
 
-// The index arithmetic of modulated_coordinates_kernel, in the index type I (index.cuh): the element
-// (sample, channel, row, column) of the output (samples, channels + 2 rows, size, width).
+// The index arithmetic of modulated_coordinates_kernel, in the index type I (index.cuh): the pack of V columns
+// (sample, channel, row, columns) of the output (samples, channels + 2 rows, size, width).
 template <class I>
 struct FuserIndex {
-  I n, channels, rows, total;
-  Divider<I> by_width, by_size, by_total, by_patches;
+  I packs, channels, rows, total;  // packs: of the whole output
+  Divider<I> by_row_packs, by_size, by_total, by_patches;
 };
 
-// One thread per output element; sin or cos where the coordinate channels lie (as coordinates_kernel), x through
-// its activation (if act.bias) where the features lie.
-template <class T, class I>
+// V consecutive values loaded or stored as one access.
+template <class T, int V>
+struct alignas(sizeof(T) * V) Values {
+  T v[V];
+};
+
+// One thread per V consecutive outputs of a row (a 16-byte pack where the width and the buffers allow, else one);
+// sin or cos where the coordinate channels lie (as coordinates_kernel), x through its activation (if act.bias)
+// where the features lie.
+template <class T, class I, int V>
 __global__ void modulated_coordinates_kernel(FuserIndex<I> c, const T* __restrict__ x, BiasLeakyRelu<T> act,
                                              const T* __restrict__ basis, const std::int64_t* __restrict__ delta,
                                              AlisFrameGeometry geometry, const T* __restrict__ scale,
                                              T* __restrict__ out) {
-  const I width = c.by_width.divisor(), size = c.by_size.divisor();
-  PIXSYN_GRID_STRIDE_AS(I, e, c.n) {
-    const I r = c.by_width.div(e), j = e - r * width;
+  const I row_packs = c.by_row_packs.divisor(), width = row_packs * V, size = c.by_size.divisor();
+  PIXSYN_GRID_STRIDE_AS(I, e, c.packs) {
+    const I r = c.by_row_packs.div(e), j0 = (e - r * row_packs) * V;
     const I q = c.by_size.div(r), i = r - q * size;
     const I sample = c.by_total.div(q), ch = q - sample * c.total;
-    T value;
+    Values<T, V> value;
     if (ch < c.channels) {
-      value = activate_if(act, x[((sample * c.channels + ch) * size + i) * width + j], channel_bias(act, ch));
+      value = *reinterpret_cast<const Values<T, V>*>(x + ((sample * c.channels + ch) * size + i) * width + j0);
+      const T bias = channel_bias(act, ch);
+#pragma unroll
+      for (int v = 0; v < V; ++v) value.v[v] = activate_if(act, value.v[v], bias);
     } else {
       const I m = ch - c.channels, k = m < c.rows ? m : m - c.rows;
       const I b = c.by_patches.div(sample), p = sample - b * c.by_patches.divisor();
-      const T raw =
-          coordinate_phase(basis[2 * k], basis[2 * k + 1], geometry.x<T>(delta[b], p * width + j), geometry.y<T>(i));
-      value = m < c.rows ? sine(raw) : cosine(raw);
+      const T y = geometry.y<T>(i);
+#pragma unroll
+      for (int v = 0; v < V; ++v) {
+        const T raw = coordinate_phase(basis[2 * k], basis[2 * k + 1], geometry.x<T>(delta[b], p * width + j0 + v), y);
+        value.v[v] = m < c.rows ? sine(raw) : cosine(raw);
+      }
     }
-    out[e] = value * scale[q * width + j];
+    const auto s = *reinterpret_cast<const Values<T, V>*>(scale + q * width + j0);
+#pragma unroll
+    for (int v = 0; v < V; ++v) value.v[v] *= s.v[v];
+    *reinterpret_cast<Values<T, V>*>(out + r * width + j0) = value;
   }
 }
 
@@ -206,11 +223,24 @@ void alis_modulated_coordinates(const T* x, const BiasLeakyRelu<T>& x_activation
   if (n == 0) return;
   with_index_type(fits_int32({n}), [&](auto index) {
     using I = decltype(index);
-    const FuserIndex<I> c{static_cast<I>(n),     static_cast<I>(channels),           static_cast<I>(rows),
-                          static_cast<I>(total), Divider<I>(geometry.patch_width()), Divider<I>(geometry.size),
-                          Divider<I>(total),     Divider<I>(geometry.patches)};
-    modulated_coordinates_kernel<<<grid_for(n), block_size, 0, stream()>>>(c, x, x_activation, basis, delta, geometry,
-                                                                           scale, out);
+    const auto launch = [&](auto kernel, std::int64_t v) {
+      const FuserIndex<I> c{static_cast<I>(n / v),
+                            static_cast<I>(channels),
+                            static_cast<I>(rows),
+                            static_cast<I>(total),
+                            Divider<I>(geometry.patch_width() / v),
+                            Divider<I>(geometry.size),
+                            Divider<I>(total),
+                            Divider<I>(geometry.patches)};
+      kernel<<<grid_for(n / v), block_size, 0, stream()>>>(c, x, x_activation, basis, delta, geometry, scale, out);
+    };
+    // 16-byte packs where every row starts on one (the width a multiple of the pack, the buffers aligned).
+    constexpr int V = 16 / static_cast<int>(sizeof(T));
+    const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+    if (geometry.patch_width() % V == 0 && aligned(x) && aligned(scale) && aligned(out))
+      launch(modulated_coordinates_kernel<T, I, V>, V);
+    else
+      launch(modulated_coordinates_kernel<T, I, 1>, 1);
   });
   check_launch("alis_modulated_coordinates");
 }

@@ -114,6 +114,7 @@ TEST_CASE(
   };
   check(0.0f, 256, 2, 4);
   check(0.0f, 16, 4, 6);
+  check(0.0f, 8, 4, 6);  // patches 2 columns wide: the fuser's kernel without 16-byte packs
   check(0.0, 32, 2, 4);
   using GpuFrames = alis::Frames<float, Cuda>;
   CHECK_THROWS_WITH_AS(GpuFrames({7}, 2, 4), doctest::Contains("left border 7 lies outside"), Error);
