@@ -14,6 +14,9 @@
 #include "pixsyn/nn/serialize.hpp"
 #include "pixsyn/ops/layout.hpp"
 #include "pixsyn/render/alis_panorama.hpp"
+#ifdef PIXSYN_WITH_CUDA
+#include "pixsyn/backend/cuda/conv.hpp"
+#endif
 
 namespace pixsyn::cli::detail {
 
@@ -22,8 +25,8 @@ constexpr Capabilities alis_capabilities() {
   return {.noise = true,
           .fp16_refinement = false,
           .sampled_truncation = false,
-          .cuda = true,  // the generator's forward on the CUDA ops (a pixsyn built with PIXSYN_CUDA)
-          .cuda_bf16 = false,
+          .cuda = true,       // the generator's forward on the CUDA ops (a pixsyn built with PIXSYN_CUDA)
+          .cuda_bf16 = true,  // bf16 convolution operands, fp32 accumulation (backend::cuda::ConvPrecisionScope)
           .anchors = true,
           .max_delta = G::config.max_delta(),
           .constant_noise = true};
@@ -132,11 +135,12 @@ class AlisModel final : public Model {
   Tensor<float> render_cuda(const Tensor<float>& w, const View& view, const CudaSettings& settings) const override {
     pixsyn::detail::check(!view.moved() && view.height == C.size && view.width == C.size, "ALIS renders frames of ",
                           C.size, "x", C.size, " with the camera unmoved");
-    pixsyn::detail::check(!settings.bf16, "ALIS renders in fp32 on the GPU");
     pixsyn::detail::check(band_rows(view, settings) == std::pair<std::int64_t, std::int64_t>{0, C.size},
                           "ALIS renders whole frames, not bands of rows");
     const alis::SynthesisOptions<float> options{.noise = alis_noise(settings.noise, settings.constant_noise),
                                                 .seed = settings.noise_seed};
+    const backend::cuda::ConvPrecisionScope precision(settings.bf16 ? backend::cuda::Precision::bf16
+                                                                    : backend::cuda::Precision::fp32);
     return to_host(gpu_generator().synthesize(to_device(w), {settings.delta}, options));
   }
 #endif

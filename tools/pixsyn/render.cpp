@@ -146,7 +146,7 @@ FamilyOptions add_render_options(CLI::App& render, RenderArgs& r) {
                     "ALIS's forward on the GPU ops");
   add_choice_option(render, "--precision", r.precision, {"fp32", "bf16"},
                     "fp32, or bf16: the 16-bit mode (--device cuda only: bf16 (CIPS) or fp16 (CREPS) weights and "
-                    "activations, fp32 accumulation)");
+                    "activations, bf16 convolution operands (ALIS); fp32 accumulation)");
   family.refinement = add_refinement_option(render, r.refinement);
   add_path_option(render, "--png", r.png, "Write the batch as a PNG grid (values clamped from [-1, 1] to [0, 1])");
   add_path_option(render, "--npy", r.npy, "Write the raw float32 images (B, 3, H, W) as .npy");
