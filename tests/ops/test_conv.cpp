@@ -324,6 +324,9 @@ TEST_CASE("conv: bad shapes and options are refused with messages that name them
                  }),
                  "is not conv2d's output"));
   CHECK(contains(error_of([&] { modulate_weight(w, Tensor<float>({2, 4})); }), "modulate_weight"));
+  // The fused inference op: one factor per sample, channel and column of x, or a clear error.
+  CHECK(contains(error_of([&] { conv2d_scaled(x, Tensor<float>({2, 3, 8, 8}), w); }), "expected (B, C, 1, W)"));
+  CHECK(contains(error_of([&] { conv2d_scaled(x, Tensor<float>({2, 3, 1, 7}), w); }), "conv2d_scaled: scale"));
 }
 
 TEST_CASE("conv: PyTorch's conv2d and conv_transpose2d outputs (fixture)") {
