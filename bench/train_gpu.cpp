@@ -15,6 +15,9 @@
 //                                                     batch ms_official ms_fp32" (several files: merged)
 //   bench_train_gpu --family NAME                     that family's rows only
 //   bench_train_gpu --only FAMILY SIZE WIDTH BATCH    one row (an instantiated size/width; for a profiler)
+//   bench_train_gpu --profile                         one warm plain iteration per row between
+//                                                     cudaProfilerStart/Stop, untimed (`ncu --profile-from-start off`;
+//                                                     with --tf32: the TF32 mode only)
 //   bench_train_gpu --tf32                            each row twice: fp32, then with TF32 GEMMs
 //                                                     (Context::set_allow_tf32, `pixsyn train --precision tf32`)
 #include <cmath>
@@ -150,6 +153,8 @@ int main(int argc, char** argv) {
     } else if (arg == "--family" && i + 1 < argc) {
       const std::string family = argv[++i];
       std::erase_if(selected, [&](const Row& r) { return r.family != family; });
+    } else if (arg == "--profile") {
+      bench::profile_one_iteration = true;
     } else if (arg == "--tf32") {
       tf32_modes = {false, true};
     } else if (arg == "--only" && i + 4 < argc) {
@@ -159,6 +164,7 @@ int main(int argc, char** argv) {
       repeats = std::max(1, std::atoi(argv[i]));
     }
   }
+  if (bench::profile_one_iteration && tf32_modes.size() == 2) tf32_modes = {true};  // profile one mode only
   cudaDeviceProp prop{};
   bench::check(cudaGetDeviceProperties(&prop, backend::cuda::Context::instance().device()), "cudaGetDeviceProperties");
   std::printf(

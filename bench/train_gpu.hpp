@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+#include <cuda_profiler_api.h>
+
 #include "gpu_timing.hpp"
 #include "pixsyn/core/error.hpp"
 
@@ -28,6 +30,10 @@ struct TrainTiming {
   }
 };
 
+// bench_train_gpu --profile: each row runs 3 warm plain iterations, then one between cudaProfilerStart/Stop
+// (for `ncu --profile-from-start off`), and is not timed.
+inline bool profile_one_iteration = false;
+
 // iteration(IterationKind) runs one training iteration of that kind. Plain iterations: the median of
 // `repeats` after 3 warm-ups; the regularised ones: of max(3, repeats / 4) after one. Peak: the memory pool's
 // high-water mark over all of them.
@@ -40,6 +46,15 @@ TrainTiming time_iterations(Iteration&& iteration, bool path_length, int repeats
     return r.median_ms;
   };
   try {
+    if (profile_one_iteration) {
+      for (int i = 0; i < 3; ++i) iteration(IterationKind::plain);
+      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+      check(cudaProfilerStart(), "cudaProfilerStart");
+      iteration(IterationKind::plain);
+      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+      check(cudaProfilerStop(), "cudaProfilerStop");
+      return t;
+    }
     t.plain_ms = time(IterationKind::plain, repeats, 3);
     if (path_length) t.path_length_ms = time(IterationKind::path_length, std::max(3, repeats / 4), 1);
     t.r1_ms = time(IterationKind::r1, std::max(3, repeats / 4), 1);
