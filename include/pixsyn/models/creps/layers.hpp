@@ -16,6 +16,8 @@
 #include "pixsyn/autograd/functions/reduce.hpp"
 #include "pixsyn/coords/grid.hpp"
 #include "pixsyn/nn/modulated_fc.hpp"
+#include "pixsyn/ops/layout.hpp"
+#include "pixsyn/ops/math.hpp"
 #include "pixsyn/ops/transfer.hpp"
 
 namespace pixsyn::creps {
@@ -43,25 +45,21 @@ inline nn::ModulatedFcSpec tores_layer_spec(double clamp) {
 
 namespace detail {
 
-// The Fourier phases of the official input, rounded as it rounds them in float32: theta =
-// (t f) 2pi with each product rounded, and theta + pi/2 rounded (the "cos" channels are sin(theta +
-// pi/2), not cos). Returns theta (N, F) for coordinates t (N) and frequencies f (F).
-template <class T>
-std::vector<T> phases(const Tensor<T>& t, const T* f, std::int64_t count) {
-  const T two_pi = static_cast<T>(2 * std::numbers::pi);
-  std::vector<T> theta(static_cast<std::size_t>(t.numel() * count));
-  for (std::int64_t n = 0; n < t.numel(); ++n)
-    for (std::int64_t j = 0; j < count; ++j) {
-      const T tf = t.data()[n] * f[j];  // its own statement: no fused multiply-add may merge the roundings
-      theta[n * count + j] = tf * two_pi;
-    }
-  return theta;
+// The Fourier phases of the official input on D, (N, F) for host coordinates t (N) and frequencies f
+// (1, F) on D, rounded as the official float32 code rounds them: theta = (t f) 2pi, each product its own op,
+// so no multiply-add merges the roundings.
+template <class T, class D>
+Tensor<T, D> phases(const Tensor<T>& t, const Tensor<T, D>& f) {
+  const auto column = pixsyn::detail::on_device<D>(reshape(t, Shape{t.numel(), 1}));
+  return mul(mul(column, f), static_cast<T>(2 * std::numbers::pi));
 }
 
-template <class T>
-T shifted_sin(T theta, bool shift) {
-  const T half_pi = static_cast<T>(std::numbers::pi / 2);
-  return shift ? std::sin(theta + half_pi) : std::sin(theta);
+// sin(theta), then the "cos" channels as the official computes them, sin(theta + pi/2) with theta + pi/2
+// rounded (not cos), side by side along the last axis.
+template <class T, class D>
+Tensor<T, D> sin_cos_channels(const Tensor<T, D>& theta) {
+  const Tensor<T, D> shifted = add(theta, static_cast<T>(std::numbers::pi / 2));
+  return concat(std::vector<Tensor<T, D>>{sin(theta), sin(shifted)}, theta.rank() - 1);
 }
 
 }  // namespace detail
@@ -73,8 +71,8 @@ T shifted_sin(T theta, bool shift) {
 //   dense (CREPS-NB, docs/creps.md): weight (1, C, 1, 1), freqs (2, C/2) (row and column frequencies),
 //     affine w -> C; pixel (y, x) carries sin(2pi y f_r[c'] + 2pi x f_c[c'] (+ pi/2)) * weight[c] * a[c] / sqrt(C).
 // coords (1, size, 2, 1) is the official buffer of training coordinates: it loads and saves, and
-// pixsyn renders at the coordinates the caller gives instead. Coordinates are host tensors on every device:
-// the host computes the Fourier features (their float32 roundings are the official ones) and copies them to D.
+// pixsyn renders at the coordinates the caller gives instead. Coordinates are host tensors on every device;
+// the Fourier features are computed on D with the official float32 roundings (detail::phases).
 template <class T, class D = Cpu>
 class InputLayer : public nn::Module<T, D> {
  public:
@@ -99,39 +97,27 @@ class InputLayer : public nn::Module<T, D> {
   template <class V>
   V axis(const V& w, const Tensor<T>& t, int slot) const {
     const std::int64_t c = channels(), half = c / 2, d = thickness_, n = t.numel(), batch = w.dim(0);
-    const auto theta = detail::phases(t, pixsyn::detail::on_host(freqs).data(), half * d);
-    auto e = Tensor<T>::empty({1, n, d, c});
-    T* pe = e.data();
-    for (std::int64_t p = 0; p < n; ++p)
-      for (std::int64_t k = 0; k < d; ++k)
-        for (std::int64_t ch = 0; ch < c; ++ch)
-          pe[(p * d + k) * c + ch] = detail::shifted_sin(theta[p * half * d + (ch % half) * d + k], ch >= half);
+    // Channel c of thickness slot k reads frequency (c mod C/2) D + k: the phases (N, C/2, D) as (N, D, C/2).
+    const Tensor<T, D> theta = permute(reshape(detail::phases(t, freqs), Shape{n, half, d}), {0, 2, 1});
+    const Tensor<T, D> e = reshape(detail::sin_cos_channels(theta), Shape{1, n, d, c});
     // weight * affine(w): (B, C, 2D), this slot's D columns, laid out (B, 1, D, C) to scale e.
     const V a = reshape(affine(w), Shape{batch, c, 2 * d});
     const V m = mul(reshape(as_value<V>(weight), Shape{1, c, 2 * d}), a);
     const V ms = reshape(permute(slice(m, 2, slot * d, (slot + 1) * d), {0, 2, 1}), Shape{batch, 1, d, c});
-    const V x = div(mul(as_constant<V>(pixsyn::detail::on_device<D>(e)), ms),
-                    static_cast<T>(std::sqrt(static_cast<double>(c))));
+    const V x = div(mul(as_constant<V>(e), ms), static_cast<T>(std::sqrt(static_cast<double>(c))));
     return reshape(x, Shape{batch, n * d, c});
   }
 
   // Dense input at points (ys[p], xs[p]) -> (B, P, C).
   template <class V>
   V dense(const V& w, const Tensor<T>& ys, const Tensor<T>& xs) const {
-    const std::int64_t c = channels(), half = c / 2, n = ys.numel(), batch = w.dim(0);
-    const Tensor<T> f = pixsyn::detail::on_host(freqs);
-    const auto row_theta = detail::phases(ys, f.data(), half);
-    const auto col_theta = detail::phases(xs, f.data() + half, half);
-    auto e = Tensor<T>::empty({1, n, c});
-    T* pe = e.data();
-    for (std::int64_t p = 0; p < n; ++p)
-      for (std::int64_t ch = 0; ch < c; ++ch) {
-        const std::int64_t j = p * half + ch % half;
-        pe[p * c + ch] = detail::shifted_sin(row_theta[j] + col_theta[j], ch >= half);
-      }
+    const std::int64_t c = channels(), n = ys.numel(), batch = w.dim(0);
+    // Row frequencies in freqs[0], column frequencies in freqs[1]; the two phases added, rounded.
+    const Tensor<T, D> theta =
+        add(detail::phases(ys, slice(freqs, 0, 0, 1)), detail::phases(xs, slice(freqs, 0, 1, 2)));
+    const Tensor<T, D> e = reshape(detail::sin_cos_channels(theta), Shape{1, n, c});
     const V m = mul(reshape(as_value<V>(weight), Shape{1, 1, c}), reshape(affine(w), Shape{batch, 1, c}));
-    return div(mul(as_constant<V>(pixsyn::detail::on_device<D>(e)), m),
-               static_cast<T>(std::sqrt(static_cast<double>(c))));
+    return div(mul(as_constant<V>(e), m), static_cast<T>(std::sqrt(static_cast<double>(c))));
   }
 
  private:
