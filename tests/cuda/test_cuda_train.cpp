@@ -2,7 +2,9 @@
 // R1's weight gradients against the CPU's); train::Trainer with a tiny CIPS and rosinality's D on Cuda against
 // the same run on the CPU (double: every weight of G, G_ema and D after two steps, the first with lazy R1), a
 // CPU checkpoint resumed on the GPU, and a float run that moves G with finite losses. With two GPUs: two
-// ranks over NCCL train what one GPU trains at the same batch (the test launches itself as the two ranks).
+// ranks over NCCL train what one GPU trains at the same batch (the test launches itself as the two ranks), in
+// rosinality's loop (CIPS) and in the StyleGAN2-ADA loop (ALIS, CREPS: draws sharded, ALIS's noise keyed by the
+// sample's index in the whole batch).
 #include <doctest/doctest.h>
 
 #include <cuda_runtime.h>
@@ -25,12 +27,17 @@
 #include "pixsyn/dist/rendezvous.hpp"
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/safetensors.hpp"
+#include "pixsyn/models/alis.hpp"
 #include "pixsyn/models/cips.hpp"
+#include "pixsyn/models/creps.hpp"
 #include "pixsyn/nn/rosinality_discriminator.hpp"
 #include "pixsyn/nn/stylegan2_discriminator.hpp"
+#include "pixsyn/train/alis_recipe.hpp"
+#include "pixsyn/train/creps_recipe.hpp"
 #include "pixsyn/train/trainer.hpp"
 #include "support/cuda.hpp"
 #include "support/temp_files.hpp"
+#include "train/tiny_ada_models.hpp"
 
 namespace {
 
@@ -292,7 +299,7 @@ TEST_CASE("data-parallel over NCCL: two GPUs at batch 8 train the weights one GP
     REQUIRE(n > 0);
     ::setenv("PIXSYN_TEST_DIST_DIR", dir.path().c_str(), 1);
     const int status =
-        dist::launch({std::string(exe, static_cast<std::size_t>(n)), "--test-case=data-parallel over NCCL*"},
+        dist::launch({std::string(exe, static_cast<std::size_t>(n)), "--test-case=data-parallel over NCCL: two*"},
                      {.processes = 2, .master_port = dist::free_port()}, std::cerr);
     ::unsetenv("PIXSYN_TEST_DIST_DIR");
     CHECK(status == 0);
@@ -321,5 +328,111 @@ TEST_CASE("data-parallel over NCCL: two GPUs at batch 8 train the weights one GP
     std::cerr << "gradients averaged during vs after the backward pass: largest relative difference "
               << overlap_difference << "\n";
     CHECK(overlap_difference == 0);
+  }
+}
+
+namespace {
+
+// Trains the tiny G of the StyleGAN2-ADA tests (tests/train/tiny_ada_models.hpp; seed 3, D seed 4, built on the
+// CPU and copied across) in float on the GPU in `run` for 5 steps at batch 8 (path-length steps 0 and 4, R1
+// step 0), as a rank of `comm` when given; returns G's state on the host.
+template <class CpuG, class G, class Recipe>
+nn::StateDict<float> run_ada_training(const std::filesystem::path& data_dir, const std::filesystem::path& run,
+                                      train::TrainerOptions (*settings)(train::TrainerOptions),
+                                      dist::Communicator* comm) {
+  using Disc = nn::StyleGan2Discriminator<float, Cuda>;
+  G g, g_ema;
+  Disc d(test::tiny_ada_d);
+  g.load_state_dict(nn::state_dict_on<Cuda>(CpuG(3).state_dict()));
+  g_ema.load_state_dict(nn::state_dict_on<Cuda>(CpuG(3).state_dict()));
+  if constexpr (requires { Recipe::set_shift_strength(g, 0.0); }) {
+    Recipe::set_shift_strength(g, 0);
+    Recipe::set_shift_strength(g_ema, 0);
+  }
+  d.load_state_dict(nn::state_dict_on<Cuda>(nn::StyleGan2Discriminator<float>(test::tiny_ada_d, 4).state_dict()));
+  const auto data = train::Dataset::folder(data_dir, {.size = 8, .crop = train::Crop::random});
+  train::Trainer<float, G, Disc, Recipe> trainer(g, g_ema, d, data, Recipe{},
+                                                 settings({.batch = 8,
+                                                           .steps = 5,
+                                                           .seed = 9,
+                                                           .z_dim = 8,
+                                                           .run_dir = run,
+                                                           .communicator = comm,
+                                                           .buckets = {.bucket_bytes = 4096}}));
+  trainer.run();
+  nn::StateDict<float> out;
+  for (const auto& [name, value] : g.state_dict()) out.emplace(name, to_host(value));
+  return out;
+}
+
+double largest_difference(const nn::StateDict<float>& a, const nn::StateDict<float>& b) {
+  double out = 0;
+  for (const auto& [name, value] : a) {
+    REQUIRE(b.count(name));
+    for (std::int64_t i = 0; i < value.numel(); ++i)
+      out = std::max(out, double(std::abs(value.data()[i] - b.at(name).data()[i])));
+  }
+  return out;
+}
+
+train::TrainerOptions alis_settings(train::TrainerOptions o) { return train::alis_trainer_options(o); }
+train::TrainerOptions creps_settings(train::TrainerOptions o) { return train::creps_trainer_options(o, 8); }
+
+}  // namespace
+
+// As the CIPS case above, for the StyleGAN2-ADA loop (float, 5 steps, the gradients averaged during the backward
+// pass): ALIS and CREPS on two ranks at batch 8 against one GPU at batch 8 (rank 0 trains the reference first);
+// the CPU tests (tests/train/test_ada_trainer.cpp, in-process ranks) bound the same difference by 1e-5.
+TEST_CASE(
+    "data-parallel over NCCL, StyleGAN2-ADA loop: ALIS and CREPS on two GPUs at batch 8 train what one GPU "
+    "trains at batch 8") {
+  if (std::getenv("WORLD_SIZE") == nullptr) {
+    int gpus = 0;
+    if (cudaGetDeviceCount(&gpus) != cudaSuccess || gpus < 2) {
+      MESSAGE("skipped: needs two GPUs");
+      return;
+    }
+    test::TempDir dir;
+    char exe[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    REQUIRE(n > 0);
+    ::setenv("PIXSYN_TEST_DIST_DIR", dir.path().c_str(), 1);
+    const int status = dist::launch(
+        {std::string(exe, static_cast<std::size_t>(n)), "--test-case=data-parallel over NCCL, StyleGAN2-ADA*"},
+        {.processes = 2, .master_port = dist::free_port()}, std::cerr);
+    ::unsetenv("PIXSYN_TEST_DIST_DIR");
+    CHECK(status == 0);
+    return;
+  }
+  const std::filesystem::path dir = std::getenv("PIXSYN_TEST_DIST_DIR");
+  const auto comm = dist::nccl_communicator(*dist::environment(), {.timeout = std::chrono::seconds(120)});
+  const int rank = comm->rank();
+  using CpuAlis = alis::Generator<test::tiny_alis, float>;
+  using Alis = alis::Generator<test::tiny_alis, float, Cuda>;
+  using CpuCreps = creps::Generator<test::tiny_creps, float>;
+  using Creps = creps::Generator<test::tiny_creps, float, Cuda>;
+  nn::StateDict<float> alis_single, creps_single;
+  if (rank == 0) {
+    write_images(dir / "data");
+    alis_single = run_ada_training<CpuAlis, Alis, train::AlisRecipe<Alis>>(dir / "data", dir / "alis-single",
+                                                                           alis_settings, nullptr);
+    creps_single = run_ada_training<CpuCreps, Creps, train::CrepsRecipe<Creps>>(dir / "data", dir / "creps-single",
+                                                                                creps_settings, nullptr);
+  }
+  comm->barrier();
+  const auto suffix = std::to_string(rank);
+  const auto alis_split = run_ada_training<CpuAlis, Alis, train::AlisRecipe<Alis>>(
+      dir / "data", dir / ("alis-rank" + suffix), alis_settings, comm.get());
+  const auto creps_split = run_ada_training<CpuCreps, Creps, train::CrepsRecipe<Creps>>(
+      dir / "data", dir / ("creps-rank" + suffix), creps_settings, comm.get());
+  if (rank == 0) {
+    CHECK(largest_difference(alis_single, CpuAlis(3).state_dict()) > 1e-3);  // it trained
+    CHECK(largest_difference(creps_single, CpuCreps(3).state_dict()) > 1e-3);
+    const double alis_difference = largest_difference(alis_single, alis_split);
+    const double creps_difference = largest_difference(creps_single, creps_split);
+    std::cerr << "two ranks vs one GPU after 5 steps (float): largest difference ALIS " << alis_difference << ", CREPS "
+              << creps_difference << "\n";
+    CHECK(alis_difference < 1e-5);
+    CHECK(creps_difference < 1e-5);
   }
 }
