@@ -8,7 +8,11 @@
 //   sum of a 512 x 512 x 3 x 3 weight, the coordinate channels concatenated (training);
 //   training at 256² batch 16: the D's per-channel bias + leaky ReLU (NCHW) and its backward (derivative,
 //   product, bias gradient), the G's channels-last bias + leaky ReLU of a CIPS MLP layer, a gradient sum, a
-//   scaled residual, a permute.
+//   scaled residual, a permute;
+//   CIPS training at its official size (256², batch 16, 512 channels, input 1024): the sums of its backward
+//   over (16, 65536, 512) (bias and noise-weight gradients) and over the batch of the first layer's input
+//   gradient (16, 65536, 1024), the input repeated for the batch (broadcast_to), and tensors of 2^30 elements
+//   and more (32, 65536, 512), beyond 32-bit index math: sums over rows and of everything, a permute.
 //
 //   bench_elementwise_gpu [repeats]
 #include <cstdio>
@@ -129,6 +133,32 @@ int main(int argc, char** argv) {
               bytes_of({h.shape(), b.shape(), h.shape()}), [&] { (void)bias_leaky_relu(h, b, -1, lrelu); });
     bench.row("CIPS G bias gradient sum over rows", shapes({h.shape()}), bytes_of({h.shape(), b.shape()}), [&] {
       (void)sum(h, {0, 1});
+    });
+  }
+
+  // CIPS training at the official size: 2.1 GB activations, and the first layer's 4.3 GB input gradient.
+  {
+    const auto h = random({16, 65536, 512}, ++seed);
+    const Shape bias{512}, noise{16, 65536, 1};
+    bench.row("CIPS G bias gradient sum over rows, official size", shapes({h.shape()}), bytes_of({h.shape(), bias}),
+              [&] {
+                (void)sum(h, {0, 1});
+              });
+    bench.row("CIPS G noise gradient sum over channels", shapes({h.shape()}), bytes_of({h.shape(), noise}),
+              [&] { (void)sum(h, {2}, true); });
+    const auto big = random({16, 65536, 1024}, ++seed), input = random({1, 65536, 1024}, ++seed);
+    bench.row("CIPS G input gradient sum over the batch", shapes({big.shape()}), bytes_of({big.shape(), input.shape()}),
+              [&] { (void)sum(big, {0}, true); });
+    bench.row("CIPS G input repeated for the batch (broadcast_to)", shapes({input.shape(), big.shape()}),
+              bytes_of({input.shape(), big.shape()}), [&] { (void)broadcast_to(input, big.shape()); });
+    const auto wide = reshape(big, Shape{32, 65536, 512});
+    bench.row("2^30 elements: sum over rows", shapes({wide.shape()}), bytes_of({wide.shape(), bias}), [&] {
+      (void)sum(wide, {0, 1});
+    });
+    bench.row("2^30 elements: sum of everything", shapes({wide.shape()}), bytes_of({wide.shape()}),
+              [&] { (void)sum(wide); });
+    bench.row("2^30 elements: permute (0, 2, 1)", shapes({wide.shape()}), bytes_of({wide.shape(), wide.shape()}), [&] {
+      (void)permute(wide, {0, 2, 1});
     });
   }
   return 0;
