@@ -118,6 +118,10 @@ TEST_CASE_TEMPLATE("cuda: modulated_fc equals Eigen", T, float, double) {
       const ModulatedFcOptions options{.demodulate = demodulate, .eps = 1e-8};
       check_close(modulated_fc(to_device(x), to_device(w), to_device(s), options), modulated_fc(x, w, s, options),
                   demodulate ? "modulated_fc (demodulated)" : "modulated_fc");
+      // x (1, P, I) shared by the batch: the GPU reads it for every sample in place (batch stride 0).
+      const auto shared = randn<T>({1, pixels, in}, 70 + in);
+      check_close(modulated_fc(to_device(shared), to_device(w), to_device(s), options),
+                  modulated_fc(shared, w, s, options), "modulated_fc of an x shared by the batch");
     }
   CHECK_THROWS_AS(
       modulated_fc(to_device(randn<T>({2, 5, 3}, 1)), to_device(randn<T>({4, 3}, 2)), to_device(randn<T>({2, 4}, 3))),

@@ -54,10 +54,11 @@ template <class T>
 Tensor<T, Cuda> modulated_fc(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>& w, const Tensor<T, Cuda>& s,
                              ModulatedFcOptions options = {}) {
   detail::check_modulated_fc(x.shape(), w.shape(), s.shape());
-  const auto xb = detail::batch_of_styles(x, s);
-  auto y = Tensor<T, Cuda>::empty({xb.dim(0), xb.dim(1), w.dim(0)});
-  backend::cuda::modulated_fc(xb.dim(0), xb.dim(1), xb.dim(2), w.dim(0), xb.data(), w.data(), s.data(),
-                              options.demodulate, static_cast<T>(options.eps), y.data());
+  // A shared x (1, P, I) is read for every sample in place: a copy per sample would be the largest tensor of
+  // CIPS training (B, P, 2·hidden).
+  auto y = Tensor<T, Cuda>::empty({s.dim(0), x.dim(1), w.dim(0)});
+  backend::cuda::modulated_fc(s.dim(0), x.dim(1), x.dim(2), w.dim(0), x.data(), x.dim(0) != s.dim(0), w.data(),
+                              s.data(), options.demodulate, static_cast<T>(options.eps), y.data());
   return y;
 }
 
