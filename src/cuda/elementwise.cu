@@ -3,9 +3,9 @@
 // its tail, or a strided index space whose innermost axis every operand reads contiguously or broadcasts, in
 // whole vectors (an ALIS modulation x (B, C, H, W) times styles (B, C, 1, W), a per-channel bias). Transposing
 // copies go through tiles in shared memory; other strided layouts run one element per thread. All collapse
-// their axes first and use 32-bit index math where it fits (strided_index.cuh). Formulas mirror the CPU kernels in
-// backend/eigen and ops/ so both devices agree to rounding; every layout computes each element with the same
-// arithmetic.
+// their axes first and use 32-bit index math, huge index spaces cut into pieces that fit it (strided_index.cuh).
+// Formulas mirror the CPU kernels in backend/eigen and ops/ so both devices agree to rounding; every layout computes
+// each element with the same arithmetic.
 #include <algorithm>
 #include <cmath>
 
@@ -200,12 +200,12 @@ __global__ void transpose_kernel(const T* __restrict__ in, T* __restrict__ out, 
   }
 }
 
-// Whether a copy over `axes` transposes (the input's contiguous axis just before the innermost, which the input
-// steps over with a larger stride) with extents that fill tiles well and 32-bit indices.
+// Whether a copy over `axes` (a piece: 32-bit indices) transposes (the input's contiguous axis just before the
+// innermost, which the input steps over with a larger stride) with extents that fill tiles well.
 bool transposes(const StridedAxes<1>& axes) {
   const int r = axes.rank;
   return r >= 2 && axes.stride[0][r - 2] == 1 && axes.stride[0][r - 1] > 1 && axes.extent[r - 2] >= tile / 2 &&
-         axes.extent[r - 1] >= tile / 2 && axes.fits_int32();
+         axes.extent[r - 1] >= tile / 2;
 }
 
 template <class T>
@@ -251,14 +251,14 @@ void launch_contiguous(const Inputs<T, N>& in, T* out, std::int64_t n, const F& 
   contiguous_kernel<<<blocks, block_size, 0, stream()>>>(in, out, n, vectors, f);
 }
 
-// Whether the strided vector kernel can run `axes`: 32-bit index math; an innermost extent of whole vectors;
-// every operand's innermost stride 0 or 1, with the vector loads of the latter aligned (its pointer, and its
-// other strides in whole vectors); and an aligned output. Sets the bits of the contiguous operands in `whole`.
+// Whether the strided vector kernel can run `axes` (a piece: 32-bit index math): an innermost extent of whole
+// vectors; every operand's innermost stride 0 or 1, with the vector loads of the latter aligned (its pointer, and
+// its other strides in whole vectors); and an aligned output. Sets the bits of the contiguous operands in `whole`.
 template <int N, class T>
 bool vectorizable(const Inputs<T, N>& in, const T* out, const StridedAxes<N>& axes, unsigned& whole) {
   constexpr int V = vector_width<T>;
   const int last = axes.rank - 1;
-  if (last < 0 || axes.extent[last] % V != 0 || !vector_aligned(out) || !axes.fits_int32()) return false;
+  if (last < 0 || axes.extent[last] % V != 0 || !vector_aligned(out)) return false;
   whole = 0;
   for (int k = 0; k < N; ++k) {
     if (axes.stride[k][last] == 0) continue;
@@ -270,11 +270,12 @@ bool vectorizable(const Inputs<T, N>& in, const T* out, const StridedAxes<N>& ax
   return true;
 }
 
-// out[i] = f(operands at their offsets of i) over the collapsed axes: whole vectors where the layout allows
-// it, else one element per thread with 32-bit index math where it fits.
+// out[i] = f(operands at their offsets of i) over the collapsed axes of a piece (32-bit index math): whole
+// vectors where the layout allows it, else one element per thread.
 template <int N, class T, class F>
-void launch_strided(const Inputs<T, N>& in, T* out, std::int64_t n, const StridedAxes<N>& axes, const F& f) {
+void launch_piece(const Inputs<T, N>& in, T* out, const StridedAxes<N>& axes, const F& f) {
   constexpr int V = vector_width<T>;
+  const std::int64_t n = axes.numel();
   unsigned whole = 0;
   if (vectorizable(in, out, axes, whole)) {
     StridedAxes<N> vectors = axes;
@@ -285,9 +286,30 @@ void launch_strided(const Inputs<T, N>& in, T* out, std::int64_t n, const Stride
         in, out, std::int32_t(n / V), StridedWalk<std::int32_t, N>(vectors), whole, f);
     return;
   }
-  with_index_type(axes.fits_int32(), [&]<class Index>(Index) {
-    strided_kernel<<<grid_for(n), block_size, 0, stream()>>>(in, out, Index(n), StridedWalk<Index, N>(axes), f);
-  });
+  strided_kernel<<<grid_for(n), block_size, 0, stream()>>>(in, out, std::int32_t(n), StridedWalk<std::int32_t, N>(axes),
+                                                           f);
+}
+
+// Calls run(operands, output, axes) on each piece of `axes` that fits 32-bit index math (the whole, unless it
+// has 2^30 elements or offsets or more), the operands and the output moved to the piece's start; false, with
+// nothing run, where the axes need 64-bit index math (too many pieces, or force_wide_indices).
+template <int N, class T, class Run>
+bool run_in_pieces(const Inputs<T, N>& in, T* out, const StridedAxes<N>& axes, const Run& run) {
+  const auto pieces = narrow_pieces(axes, narrow_index_limit());
+  for (const auto& p : pieces) {
+    Inputs<T, N> at = in;
+    for (int k = 0; k < N; ++k) at.ptr[k] += p.offset[k];
+    run(at, out + p.first, p.axes.collapsed());
+  }
+  return !pieces.empty();
+}
+
+// out[i] = f(operands at their offsets of i) over n elements of the collapsed axes.
+template <int N, class T, class F>
+void launch_strided(const Inputs<T, N>& in, T* out, std::int64_t n, const StridedAxes<N>& axes, const F& f) {
+  const auto piece = [&](const Inputs<T, N>& at, T* to, const StridedAxes<N>& a) { launch_piece(at, to, a, f); };
+  if (!run_in_pieces(in, out, axes, piece))
+    strided_kernel<<<grid_for(n), block_size, 0, stream()>>>(in, out, n, StridedWalk<std::int64_t, N>(axes), f);
 }
 
 template <Unary op, class T>
@@ -364,16 +386,22 @@ template <class T>
 void strided_copy(const T* in, T* out, std::int64_t n, const Strided& g) {
   if (n == 0) return;
   const auto axes = collapsed_axes<1>(g);
-  if (axes.contiguous()) {
-    // A permute that moves only axes of extent 1, or a broadcast that adds only such axes.
-    check_cuda(cudaMemcpyAsync(out, in, sizeof(T) * n, cudaMemcpyDeviceToDevice, stream()), "strided copy",
-               "cudaMemcpyAsync");
-    return;
-  }
-  if (transposes(axes))
-    launch_transpose(in, out, axes);
-  else
-    launch_strided<1>({in}, out, n, axes, Copy{});
+  const auto copy = [](const Inputs<T, 1>& at, T* to, const StridedAxes<1>& a) {
+    // A permute that moves only axes of extent 1, a broadcast that adds only such axes, or a piece of
+    // contiguous rows.
+    if (a.contiguous())
+      check_cuda(cudaMemcpyAsync(to, at.ptr[0], sizeof(T) * a.numel(), cudaMemcpyDeviceToDevice, stream()),
+                 "strided copy", "cudaMemcpyAsync");
+    else if (transposes(a))
+      launch_transpose(at.ptr[0], to, a);
+    else
+      launch_piece(at, to, a, Copy{});
+  };
+  if (axes.contiguous())
+    copy({in}, out, axes);
+  else if (!run_in_pieces<1>({in}, out, axes, copy))
+    strided_kernel<<<grid_for(n), block_size, 0, stream()>>>(Inputs<T, 1>{in}, out, n,
+                                                             StridedWalk<std::int64_t, 1>(axes), Copy{});
   check_launch("strided copy");
 }
 

@@ -1,4 +1,5 @@
 // The CUDA context, memory, copies, fills and Philox random numbers.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -31,6 +32,7 @@ void check_cublas(cublasStatus_t status, const char* op, const char* call) {
 namespace {
 
 std::atomic<bool> poison{false}, wide_indices{false};
+std::atomic<std::int64_t> narrow_limit{0};  // 0: none set (limit_narrow_indices)
 
 // True when code compiled for `list` (CMAKE_CUDA_ARCHITECTURES, e.g. "90" or "80-real;90") runs on a
 // device of compute capability `cc` (major * 10 + minor): SASS for exactly cc, or PTX for cc or older.
@@ -158,6 +160,13 @@ void set_poison_allocations(bool on) { poison.store(on, std::memory_order_relaxe
 
 void force_wide_indices(bool on) { wide_indices.store(on, std::memory_order_relaxed); }
 bool wide_indices_forced() { return wide_indices.load(std::memory_order_relaxed); }
+
+void limit_narrow_indices(std::int64_t elements) { narrow_limit.store(elements, std::memory_order_relaxed); }
+std::int64_t narrow_index_limit() {
+  if (wide_indices_forced()) return 0;
+  const std::int64_t set = narrow_limit.load(std::memory_order_relaxed), full = std::int64_t(1) << 30;
+  return set > 0 && set < full ? std::max<std::int64_t>(set, 2) : full;
+}
 
 namespace {
 

@@ -500,6 +500,74 @@ TEST_CASE_TEMPLATE("cuda: the vectorised elementwise and layout paths equal the 
   }
 }
 
+// Lowers the bound of 32-bit index math in scope, so that small tensors are cut into the pieces (and sums
+// into the parts) that tensors of 2^30 elements and more take.
+struct NarrowLimit {
+  explicit NarrowLimit(std::int64_t elements) { backend::cuda::limit_narrow_indices(elements); }
+  ~NarrowLimit() { backend::cuda::limit_narrow_indices(0); }
+};
+
+// Huge index spaces in 32-bit pieces (strided_index.cuh, reduce.cu), emulated by lowering the bound: pieces
+// of ranges of an axis with odd tails, pieces of one index of the outer axes, and more pieces than are worth
+// launching (64-bit index math then); sums whose parts start within a row of the outermost reduced axis or
+// at its rows, over outputs in pieces. Elementwise results equal the CPU bit for bit; sums equal it to
+// rounding, and equal the uncut GPU sum bit for bit where the cut leaves their parts alone.
+TEST_CASE_TEMPLATE("cuda: index spaces beyond 32 bits, cut into pieces, match the CPU", T, float, double) {
+  Poisoned p;
+  const LeakyReluOptions cips{.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 0.8};
+  const auto sum_over = [](const Axes& axes) { return [axes](const auto& t) { return sum(t, axes); }; };
+  std::uint64_t seed = 300;
+  for (const std::int64_t limit : {30000, 10000, 4096, 999, 3}) {
+    INFO("32-bit index math below " << limit);
+    // Elementwise: a shared x repeated for a batch (contiguous pieces, or pieces of whole samples), a permute
+    // NCHW to NHWC (transposing pieces), broadcasts in whole vectors and not, a channels-last bias.
+    const auto shared = randn<T>({1, 300, 40}, seed++);
+    const auto x = randn<T>({4, 24, 20, 30}, seed++), rows = randn<T>({16, 300, 40}, seed++);
+    const auto a = randn<T>({8, 50, 64}, seed++), a_odd = randn<T>({8, 50, 63}, seed++);
+    const auto scale = randn<T>({1, 50, 1}, seed++), bias = randn<T>({40}, seed++);
+    const auto d_shared = to_device(shared), d_x = to_device(x), d_rows = to_device(rows), d_a = to_device(a),
+               d_a_odd = to_device(a_odd), d_scale = to_device(scale), d_bias = to_device(bias);
+    const NarrowLimit cut(limit);
+    check_identical(broadcast_to(d_shared, Shape{16, 300, 40}), broadcast_to(shared, Shape{16, 300, 40}),
+                    "broadcast_to a batch");
+    check_identical(permute(d_x, {0, 2, 3, 1}), permute(x, {0, 2, 3, 1}), "permute NCHW to NHWC");
+    check_identical(mul(d_a, d_scale), mul(a, scale), "mul by a per-row scale");
+    check_identical(sub(d_scale, d_a_odd), sub(scale, a_odd), "sub from a per-row scale, odd rows");
+    check_identical(bias_leaky_relu(d_rows, d_bias, -1, cips), bias_leaky_relu(rows, bias, -1, cips),
+                    "bias_leaky_relu channels last");
+    // Sums: per-sample sums and the mean of everything (parts of a contiguous range, one output piece).
+    const auto images = randn<T>({4, 3, 64, 65}, seed++);
+    compare_unary(images, sum_over({1, 2, 3}), "per-sample sums");
+    compare_unary(
+        images, [](const auto& t) { return mean(t); }, "mean of everything");
+    // Columns (a CIPS bias gradient): output pieces of 8 with a tail of 5 below 999.
+    compare_unary(randn<T>({3000, 37}, seed++), sum_over({0}), "columns");
+    // A batch sum of a shared input's gradient: 16 inputs 3000 apart, too far for one thread's walk: below
+    // 30000 two parts of the columns; below less, parts too short to pay (64-bit index math).
+    compare_unary(randn<T>({16, 3000}, seed++), sum_over({0}), "sum over a batch");
+    // Per-channel sums of NCHW: parts of whole rows of the outermost reduced axis, one output per piece.
+    compare_unary(randn<T>({8, 5, 33, 40}, seed++), sum_over({0, 2, 3}), "sum over N, H, W");
+    // Parts that start within a row of the outermost reduced axis and cross into the next (chunks of 117
+    // inputs in rows of 7 below 30000).
+    compare_unary(randn<T>({50, 3, 7, 40}, seed++), sum_over({0, 2}), "interleaved kept and reduced axes");
+    // One thread per output: output pieces of 143 with a tail below 999.
+    compare_unary(randn<T>({5000, 7}, seed++), sum_over({1}), "short rows");
+    compare_unary(randn<T>({4100, 100}, seed++), sum_over({1}), "many rows of 100");
+  }
+  // Cutting the outputs into pieces leaves every output's sum as it was: bit for bit.
+  // Columns of 20000 rows: 157 parts of 128 rows, whose walks fit below 5000 (136 rows of 37), over output
+  // pieces of 30 and 7 (below 5000 / 157 partial sums each); short rows: one thread per output, pieces of 143.
+  const auto d_columns = to_device(randn<T>({20000, 37}, seed++)),
+             d_short_rows = to_device(randn<T>({5000, 7}, seed++));
+  const auto whole_columns = to_host(sum(d_columns, {0})), whole_rows = to_host(sum(d_short_rows, {1}));
+  {
+    const NarrowLimit cut(5000);
+    check_identical(sum(d_columns, {0}), whole_columns, "columns in output pieces");
+  }
+  const NarrowLimit cut(999);
+  check_identical(sum(d_short_rows, {1}), whole_rows, "short rows in output pieces");
+}
+
 TEST_CASE_TEMPLATE("cuda: biline_compose matches the CPU, and so do its derivatives", T, float, double) {
   Poisoned p;
   // (B, H, D, K) rows and (B, W, D, K) columns; a grid of every pair and a diagonal with repeats.

@@ -59,6 +59,10 @@ void set_poison_allocations(bool on);
 // Test hook: while on, the strided elementwise, copy and reduction kernels use their 64-bit index math even
 // where 32 bits suffice, so that tests reach the path huge tensors take.
 void force_wide_indices(bool on);
+// Test hook: while set (elements > 0), those kernels take index spaces of `elements` or more (sizes or offsets)
+// for too large for 32-bit index math, as they do those of 2^30 or more, and cut them into pieces that fit
+// (strided_index.cuh); 0 restores 2^30. Small tensors then reach the pieces that huge ones are cut into.
+void limit_narrow_indices(std::int64_t elements);
 
 template <class T>
 void fill(T* p, std::int64_t n, T value);
