@@ -1,9 +1,11 @@
 // Sums over axes, accumulated in double like the CPU kernel and without atomics: how a reduction is split
 // depends on its sizes only, so the result never depends on scheduling. The kept and the reduced axes are
-// collapsed and walked with 32-bit index math (strided_index.cuh). Three layouts of the work:
+// collapsed and walked with 32-bit index math (strided_index.cuh). Four layouts of the work:
 //   - few inputs per output: one thread per output;
 //   - outputs contiguous in memory (a sum over the rows of (rows, C)): tiles of 32 neighbouring outputs by 8
 //     lanes, so that a warp reads 32 neighbouring floats;
+//   - many outputs of a few hundred to thousands of inputs each (a sum over the channels of (rows, C)): one warp
+//     per output, without a block's synchronisation per output;
 //   - else one block per output, its threads striding over the reduced axes (coalesced when the innermost
 //     reduced axis is contiguous: rows, per-channel bias gradients of NCHW).
 // Where that gives too few blocks to fill the GPU (a sum with few outputs runs on a handful of SMs), each
@@ -95,6 +97,21 @@ __global__ void sum_per_thread_kernel(const T* in, T* out, Reduction<Index> r, T
   }
 }
 
+// Warp w sums output w: lane l adds inputs l, l + 32, ... in order, and the lanes' sums meet in a fixed tree of
+// shuffles. Every lane of a warp runs the same outputs, so all 32 take part in each shuffle.
+template <class T, class Index>
+__global__ void sum_rows_kernel(const T* in, T* out, Reduction<Index> r, T scale) {
+  constexpr int warp = 32, warps_per_block = block_size / warp;
+  const auto lane = static_cast<Index>(threadIdx.x % warp);
+  for (Index o = static_cast<Index>(blockIdx.x) * warps_per_block + threadIdx.x / warp; o < r.outputs;
+       o += static_cast<Index>(gridDim.x) * warps_per_block) {
+    double acc = add_inputs(0.0, in + r.kept.offset(o), r.reduced, lane, static_cast<Index>(r.count), Index(warp));
+#pragma unroll
+    for (int d = warp / 2; d > 0; d /= 2) acc += __shfl_down_sync(0xffffffffu, acc, d);
+    if (lane == 0) out[o] = static_cast<T>(acc) * scale;
+  }
+}
+
 // Block b sums part b % parts of output b / parts.
 template <class T, class Index>
 __global__ void sum_per_block_kernel(const T* in, T* out, double* partial, Reduction<Index> r, T scale) {
@@ -148,7 +165,7 @@ __global__ void sum_parts_kernel(const double* partial, T* out, std::int64_t out
 
 unsigned blocks_for(std::int64_t work) { return static_cast<unsigned>(work < 65536 ? work : 65536); }
 
-enum class Layout { per_thread, columns, per_block };
+enum class Layout { per_thread, columns, rows, per_block };
 
 // How a sum is split: its layout, and each output's inputs in `parts` parts of `chunk`.
 struct SumPlan {
@@ -182,6 +199,8 @@ SumPlan plan_sum(const StridedAxes<1>& kept, std::int64_t count, const PartBound
   const bool columns = kept.rank > 0 && kept.stride[0][kept.rank - 1] == 1;
   if ((count <= 16 || (!columns && count <= 256 && outputs >= 4096)) && count <= bound.aligned)
     return {Layout::per_thread, 1, count};
+  // Enough outputs to fill the GPU with a warp each (8192: 1024 blocks), one part each.
+  if (!columns && count > 256 && outputs >= 8192 && count <= bound.aligned) return {Layout::rows, 1, count};
   // One part per output (or tile) unless that leaves the GPU idle and the inputs are many.
   const std::int64_t units = columns ? (outputs + tile_outputs - 1) / tile_outputs : outputs;
   const std::int64_t per_unit = columns ? tile_outputs : 1;
@@ -226,6 +245,10 @@ void launch_sum(const T* in, T* out, double* partial, const StridedAxes<1>& kept
     case Layout::columns:
       sum_columns_kernel<<<blocks_for((outputs + tile_outputs - 1) / tile_outputs * plan.parts),
                            dim3(tile_outputs, tile_lanes), 0, stream()>>>(in, out, partial, r, scale);
+      break;
+    case Layout::rows:
+      sum_rows_kernel<<<blocks_for((outputs + block_size / 32 - 1) / (block_size / 32)), block_size, 0, stream()>>>(
+          in, out, r, scale);
       break;
     case Layout::per_block:
       sum_per_block_kernel<<<blocks_for(outputs * plan.parts), block_size, 0, stream()>>>(in, out, partial, r, scale);
