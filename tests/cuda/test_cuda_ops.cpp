@@ -556,7 +556,7 @@ TEST_CASE_TEMPLATE("cuda: index spaces beyond 32 bits, cut into pieces, match th
     // One thread per output: output pieces of 143 with a tail below 999.
     compare_unary(randn<T>({5000, 7}, seed++), sum_over({1}), "short rows");
     compare_unary(randn<T>({4100, 100}, seed++), sum_over({1}), "many rows of 100");
-    // One warp per output: output pieces of 99 with a tail below 30000.
+    // One warp per output: output pieces of 100 below 30000, of 34 with a tail below 10000.
     compare_unary(randn<T>({9000, 300}, seed++), sum_over({1}), "many rows of 300");
   }
   // Cutting the outputs into pieces leaves every output's sum as it was: bit for bit.
