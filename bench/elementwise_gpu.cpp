@@ -7,7 +7,8 @@
 //   16-byte grid (a view), the patches repeated for the batch (broadcast_to), the demodulation's square and
 //   sum of a 512 x 512 x 3 x 3 weight, the coordinate channels concatenated (training);
 //   training at 256² batch 16: the D's per-channel bias + leaky ReLU (NCHW) and its backward (derivative,
-//   product, bias gradient), the G's channels-last bias + leaky ReLU of a CIPS MLP layer, a gradient sum, a
+//   product, bias gradient; the leaky ReLU backward in two passes, mask then product, and fused), the G's
+//   channels-last bias + leaky ReLU of a CIPS MLP layer and its backward (two passes and fused), a gradient sum, a
 //   scaled residual, a permute;
 //   CIPS training at its official size (256², batch 16, 512 channels, input 1024): the sums of its backward
 //   over (16, 65536, 512) (bias and noise-weight gradients) and over the batch of the first layer's input
@@ -60,6 +61,17 @@ struct Bench {
     std::printf("| %s | %s | %.3f | %.0f |\n", op.c_str(), operands.c_str(), t.median_ms, bytes / (t.median_ms * 1e6));
   }
 };
+
+// The leaky ReLU backward g · leaky_relu'(y): in two passes (the mask written, then read by the product: 5 tensors
+// of traffic) as before, and fused (3).
+void leaky_relu_backward_rows(const Bench& bench, const std::string& layer, const Tensor<float, Cuda>& g,
+                              const Tensor<float, Cuda>& y, const LeakyReluOptions& options) {
+  const Shape& s = y.shape();
+  bench.row(layer + " leaky_relu backward, two passes (mask, mul)", shapes({g.shape(), s}), bytes_of({s, s, s, s, s}),
+            [&] { (void)mul(g, detail::leaky_relu_derivative(y, options)); });
+  bench.row(layer + " leaky_relu_backward fused", shapes({g.shape(), s}), bytes_of({s, s, s}),
+            [&] { (void)leaky_relu_backward(g, y, options); });
+}
 
 }  // namespace
 
@@ -118,6 +130,7 @@ int main(int argc, char** argv) {
               [&] { (void)detail::leaky_relu_derivative(y, lrelu); });
     bench.row("D gradient mul", shapes({g.shape(), y.shape()}), bytes_of({g.shape(), y.shape(), y.shape()}),
               [&] { (void)mul(g, y); });
+    leaky_relu_backward_rows(bench, "D", g, y, lrelu);
     bench.row("D gradient add", shapes({g.shape(), y.shape()}), bytes_of({g.shape(), y.shape(), y.shape()}),
               [&] { (void)add(g, y); });
     bench.row("D residual mul scalar", shapes({y.shape()}), bytes_of({y.shape(), y.shape()}),
@@ -131,6 +144,7 @@ int main(int argc, char** argv) {
     const auto h = random({16, 16384, 512}, ++seed), b = random({512}, ++seed);
     bench.row("CIPS G bias_leaky_relu channels last", shapes({h.shape(), b.shape()}),
               bytes_of({h.shape(), b.shape(), h.shape()}), [&] { (void)bias_leaky_relu(h, b, -1, lrelu); });
+    leaky_relu_backward_rows(bench, "CIPS G", random(h.shape(), ++seed), h, lrelu);
     bench.row("CIPS G bias gradient sum over rows", shapes({h.shape()}), bytes_of({h.shape(), b.shape()}), [&] {
       (void)sum(h, {0, 1});
     });

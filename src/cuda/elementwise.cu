@@ -1,6 +1,6 @@
-// Elementwise kernels: unary maps, broadcasting binary maps, strided copies, bias + leaky ReLU. They move
-// 16-byte vectors (vectors.cuh) wherever the operands allow it: a contiguous range of aligned operands up to
-// its tail, or a strided index space whose innermost axis every operand reads contiguously or broadcasts, in
+// Elementwise kernels: unary maps, broadcasting binary maps, strided copies, bias + leaky ReLU and its backward.
+// They move 16-byte vectors (vectors.cuh) wherever the operands allow it: a contiguous range of aligned operands up
+// to its tail, or a strided index space whose innermost axis every operand reads contiguously or broadcasts, in
 // whole vectors (an ALIS modulation x (B, C, H, W) times styles (B, C, 1, W), a per-channel bias). Transposing
 // copies go through tiles in shared memory; other strided layouts run one element per thread. All collapse
 // their axes first and use 32-bit index math, huge index spaces cut into pieces that fit it (strided_index.cuh).
@@ -88,6 +88,14 @@ template <class T>
 struct BiasLeakyRelu {
   Params<T> p;
   __device__ __forceinline__ T operator()(T x, T bias) const { return apply<Unary::leaky_relu>(x + bias, p); }
+};
+
+// The gradient times the derivative as the unary map writes it: the same product as Combine<mul> of g and the
+// mask, without the mask in memory.
+template <class T>
+struct LeakyReluBackward {
+  Params<T> p;
+  __device__ __forceinline__ T operator()(T g, T y) const { return g * apply<Unary::leaky_relu_derivative>(y, p); }
 };
 
 // The N input pointers of a map (a kernel parameter).
@@ -419,11 +427,20 @@ void bias_leaky_relu(const T* x, const T* bias, T* y, std::int64_t outer, std::i
   check_launch("bias_leaky_relu");
 }
 
-#define PIXSYN_INSTANTIATE(T)                                                                  \
-  template void unary<T>(Unary, const T*, T*, std::int64_t, const UnaryArgs&);                 \
-  template void binary<T>(Binary, const T*, const T*, T*, std::int64_t, const Strided&, bool); \
-  template void strided_copy<T>(const T*, T*, std::int64_t, const Strided&);                   \
-  template void bias_leaky_relu<T>(const T*, const T*, T*, std::int64_t, std::int64_t, std::int64_t, const UnaryArgs&);
+template <class T>
+void leaky_relu_backward(const T* grad, const T* y, T* out, std::int64_t n, const UnaryArgs& f) {
+  if (n == 0) return;
+  launch_contiguous<2>({{grad, y}}, out, n, LeakyReluBackward<T>{params<T>(f)});
+  check_launch("leaky_relu_backward");
+}
+
+#define PIXSYN_INSTANTIATE(T)                                                                        \
+  template void unary<T>(Unary, const T*, T*, std::int64_t, const UnaryArgs&);                       \
+  template void binary<T>(Binary, const T*, const T*, T*, std::int64_t, const Strided&, bool);       \
+  template void strided_copy<T>(const T*, T*, std::int64_t, const Strided&);                         \
+  template void bias_leaky_relu<T>(const T*, const T*, T*, std::int64_t, std::int64_t, std::int64_t, \
+                                   const UnaryArgs&);                                                \
+  template void leaky_relu_backward<T>(const T*, const T*, T*, std::int64_t, const UnaryArgs&);
 PIXSYN_INSTANTIATE(float)
 PIXSYN_INSTANTIATE(double)
 #undef PIXSYN_INSTANTIATE

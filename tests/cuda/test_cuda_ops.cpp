@@ -22,6 +22,7 @@
 #include "pixsyn/backend/cuda/runtime.hpp"
 #include "pixsyn/nn/noise.hpp"
 #include "support/cuda.hpp"
+#include "support/leaky_relu_backward_inputs.hpp"
 
 namespace {
 
@@ -571,6 +572,38 @@ TEST_CASE_TEMPLATE("cuda: index spaces beyond 32 bits, cut into pieces, match th
   }
   const NarrowLimit cut(999);
   check_identical(sum(d_short_rows, {1}), whole_rows, "short rows in output pieces");
+}
+
+// The fused leaky ReLU backward against the CPU and against the GPU's two passes (the mask, then the product), bit for
+// bit: every edge case of support/leaky_relu_backward_inputs.hpp; lengths with and without a tail after the whole
+// vectors; large tensors (many blocks, grid-stride loops), one with a tail; operands off the 16-byte grid (the
+// element-wise path).
+TEST_CASE_TEMPLATE("cuda: leaky_relu_backward equals the CPU and the two-pass product bit for bit", T, float, double) {
+  Poisoned p;
+  const std::vector<LeakyReluOptions> options = {{},
+                                                 {.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 0.8},
+                                                 {.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 256},
+                                                 {.slope = 0, .gain = 1, .clamp = 0}};
+  const std::vector<std::pair<std::int64_t, std::int64_t>> shifts = {{0, 0}, {1, 0}, {0, 3}, {2, 2}};
+  std::uint64_t seed = 200;
+  for (const auto& o : options) {
+    for (const Shape& shape :
+         {Shape{3}, Shape{60}, Shape{61}, Shape{3, 5, 33}, Shape{3, 1001, 257}, Shape{16, 64, 32, 32}}) {
+      INFO("slope " << o.slope << ", gain " << o.gain << ", clamp " << o.clamp << ", shape " << shape);
+      const auto [g, y] = test::leaky_relu_backward_inputs<T>(shape, o, seed++);
+      const auto cpu = leaky_relu_backward(g, y, o);
+      for (const auto& [hg, hy] : shifts) {
+        INFO("shifts " << hg << " " << hy);
+        check_identical(leaky_relu_backward(shifted_copy(g, hg), shifted_copy(y, hy), o), cpu, "leaky_relu_backward");
+      }
+      const auto dg = to_device(g), dy = to_device(y);
+      check_identical(leaky_relu_backward(dg, dy, o), to_host(mul(dg, detail::leaky_relu_derivative(dy, o))),
+                      "leaky_relu_backward against the two passes");
+    }
+  }
+  const auto y = to_device(randn<T>({2, 3}, 1));
+  CHECK_THROWS_AS(leaky_relu_backward(to_device(randn<T>({3, 2}, 2)), y), pixsyn::Error);
+  CHECK_THROWS_AS(leaky_relu_backward(y, y, {.gain = 0}), pixsyn::Error);
 }
 
 TEST_CASE_TEMPLATE("cuda: biline_compose matches the CPU, and so do its derivatives", T, float, double) {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include <pixsyn/ops/math.hpp>
 
 #include "support/errors.hpp"
+#include "support/leaky_relu_backward_inputs.hpp"
 
 using namespace pixsyn;
 using pixsyn::test::contains;
@@ -257,6 +259,88 @@ TEST_CASE("elementwise: leaky_relu passes first- and second-order gradcheck") {
   const auto xc = Tensor<double>::from({-3, -0.5, 0.3, 0.6, 2.5, -7, 1.5, -0.2}, {2, 4});
   check_gradients([](const Vars& v) { return leaky_relu(v[0], {.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 1}); },
                   {xc});
+}
+
+TEST_CASE_TEMPLATE("elementwise: leaky_relu_backward is the gradient times leaky_relu_derivative, bit for bit", T,
+                   float, double) {
+  const std::vector<LeakyReluOptions> options = {{},
+                                                 {.slope = 0.2, .gain = std::sqrt(2.0)},
+                                                 {.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 0.8},
+                                                 {.slope = 0.1, .gain = 2, .clamp = 256},
+                                                 {.slope = 0, .gain = 1, .clamp = 0}};
+  std::uint64_t seed = 40;
+  for (const auto& o : options) {
+    // The last shape runs on several threads (more elements than parallel_grain).
+    for (const Shape& shape : {Shape{7}, Shape{3, 5, 33}, Shape{2, 300, 67}}) {
+      CAPTURE(o.slope);
+      CAPTURE(o.clamp);
+      CAPTURE(shape);
+      const auto [g, y] = test::leaky_relu_backward_inputs<T>(shape, o, seed++);
+      const auto fused = leaky_relu_backward(g, y, o);
+      const auto two_pass = mul(g, detail::leaky_relu_derivative(y, o));
+      REQUIRE(fused.shape() == shape);
+      CHECK(std::memcmp(fused.data(), two_pass.data(), sizeof(T) * shape.numel()) == 0);
+    }
+  }
+  // By hand: gain 2, slope 0.25 (so slope · gain = 0.5), clamp 3; zero where y sits on or beyond a bound, with the
+  // gradient's sign.
+  const LeakyReluOptions o{.slope = 0.25, .gain = 2, .clamp = 3};
+  const auto y = Tensor<T>::from({T(1), T(-1), T(0), T(-0.0), T(3), T(-3), T(2.5), T(-5)}, {8});
+  const auto g = Tensor<T>::from({T(3), T(3), T(-2), T(5), T(-7), T(7), T(-1), T(-4)}, {8});
+  const auto d = leaky_relu_backward(g, y, o).to_vector();
+  CHECK(d == std::vector<T>{T(6), T(1.5), T(-1), T(2.5), T(0), T(0), T(-2), T(0)});
+  CHECK(std::signbit(d[4]));
+  CHECK(std::signbit(d[7]));
+  CHECK_FALSE(std::signbit(d[5]));
+}
+
+TEST_CASE("elementwise: leaky_relu_backward on Var is linear in the gradient, with itself as its backward") {
+  Philox gen{41};
+  const LeakyReluOptions o{.slope = 0.2, .gain = std::sqrt(2.0), .clamp = 1};
+  // y with entries on both slopes, at the bounds (zero derivative) and at zero; a constant: never differentiated.
+  const auto y = Tensor<double>::from({-0.2, 0.7, 1, -1, 0, 0.3, -0.05, 0.9}, {2, 4});
+  const auto g = Tensor<double>::randn({2, 4}, gen);
+  // Values equal the Tensor op's; a constant gradient records nothing.
+  const auto constant = leaky_relu_backward(VarD::constant(g), y, o);
+  CHECK_FALSE(constant.requires_grad());
+  CHECK(constant.value().to_vector() == leaky_relu_backward(g, y, o).to_vector());
+  // Its gradient in g is the same op applied to the incoming gradient r.
+  auto gv = VarD::parameter(g);
+  const auto r = Tensor<double>::randn({2, 4}, gen);
+  autograd::backward(sum(mul(leaky_relu_backward(gv, y, o), VarD::constant(r))));
+  CHECK(gv.grad().value().to_vector() == leaky_relu_backward(r, y, o).to_vector());
+  check_gradients([&](const Vars& v) { return leaky_relu_backward(v[0], y, o); }, {g});
+  check_gradients([&](const Vars& v) { return square(leaky_relu_backward(v[0], y, {.slope = 0.1, .gain = 2})); }, {g});
+}
+
+TEST_CASE("elementwise: leaky_relu's second derivatives through a product (R1-like) pass gradcheck") {
+  // d/dx leaky_relu(x ⊙ w) = w ⊙ mask, whose derivative in w is the mask: second order runs through the fused
+  // backward's own backward. Products kept off 0 and their outputs (gain sqrt(2)) away from the clamp 1.
+  Philox gen{42};
+  const auto x = away_from_zero({3, 4}, gen, 0.3);
+  auto w = away_from_zero({3, 4}, gen, 0.3);
+  for (std::int64_t i = 0; i < w.numel(); ++i) {
+    const double p = x.data()[i] * w.data()[i], out = std::abs(p > 0 ? p : 0.2 * p) * std::sqrt(2.0);
+    if (out > 0.8 && out < 1.2) w.data()[i] *= 2;
+  }
+  const auto b = Tensor<double>::from({0, 0, 0, 0}, {4});
+  for (double clamp : {-1.0, 1.0}) {
+    CAPTURE(clamp);
+    const LeakyReluOptions o{.slope = 0.2, .gain = std::sqrt(2.0), .clamp = clamp};
+    check_gradients([&](const Vars& v) { return leaky_relu(mul(v[0], v[1]), o); }, {x, w});
+    check_gradients([&](const Vars& v) { return bias_leaky_relu(mul(v[0], v[1]), v[2], -1, o); }, {x, w, b});
+  }
+}
+
+TEST_CASE("elementwise: leaky_relu_backward refuses a gradient of another shape and bad options") {
+  const auto y = Tensor<float>::zeros({2, 3});
+  const std::string msg = error_of([&] { leaky_relu_backward(Tensor<float>::zeros({3, 2}), y); });
+  CHECK(contains(msg, "leaky_relu_backward"));
+  CHECK(contains(msg, "(3, 2)"));
+  CHECK(contains(msg, "(2, 3)"));
+  CHECK(contains(error_of([&] { leaky_relu_backward(y, y, {.slope = -1}); }), "slope"));
+  CHECK(contains(error_of([&] { leaky_relu_backward(Var<float>::parameter(y), Tensor<float>::zeros({6})); }),
+                 "leaky_relu_backward"));
 }
 
 TEST_CASE_TEMPLATE("elementwise: bias_leaky_relu matches a plain loop for every axis", T, float, double) {

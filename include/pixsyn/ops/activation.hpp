@@ -1,6 +1,6 @@
 #pragma once
 // Activations on Tensor (CPU and CUDA): leaky_relu (with StyleGAN2's gain and clamp), the fused bias_leaky_relu,
-// softplus.
+// their backward leaky_relu_backward, softplus.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -55,7 +55,8 @@ backend::cuda::BiasLeakyRelu<T> bias_leaky_relu_args(const Tensor<T, Cuda>& bias
       .bias = bias.data(), .channels = channels, .gain = f.gain, .slope_gain = f.slope_gain, .lo = f.lo, .hi = f.hi};
 }
 
-// dy/dx of leaky_relu from its output y: slope * gain, gain, or 0 where y was clamped.
+// dy/dx of leaky_relu from its output y: slope * gain, gain, or 0 where y was clamped. The backward pass multiplies
+// by it without writing it (leaky_relu_backward); tests and bench_elementwise_gpu compare the two.
 template <class T>
 Tensor<T, Cpu> leaky_relu_derivative(const Tensor<T, Cpu>& y, const LeakyReluOptions& o) {
   const auto f = leaky_relu_fn<T>(o, "leaky_relu");
@@ -64,6 +65,13 @@ Tensor<T, Cpu> leaky_relu_derivative(const Tensor<T, Cpu>& y, const LeakyReluOpt
 template <class T>
 Tensor<T, Cuda> leaky_relu_derivative(const Tensor<T, Cuda>& y, const LeakyReluOptions& o) {
   return backend::cuda::unary_map(y, backend::cuda::Unary::leaky_relu_derivative, leaky_relu_args<T>(o, "leaky_relu"));
+}
+
+// The gradient of leaky_relu's backward pass and its output y, checked to have one shape.
+template <class T, class D>
+void check_leaky_relu_backward(const Tensor<T, D>& grad, const Tensor<T, D>& y) {
+  check(grad.shape() == y.shape(), "leaky_relu_backward: gradient of shape ", grad.shape(),
+        " does not match the leaky ReLU's output of shape ", y.shape());
 }
 
 // The axis of x that bias runs along, checked against bias's shape.
@@ -92,6 +100,16 @@ Tensor<T, Cpu> bias_leaky_relu(const Tensor<T, Cpu>& x, const Tensor<T, Cpu>& bi
   return backend::eigen::bias_leaky_relu(x, bias, detail::bias_axis(x, bias, axis), f);
 }
 
+// grad · dy/dx of leaky_relu (or bias_leaky_relu, whose derivative in x is the same), read from its output y: the
+// backward pass in one read of grad and y, bit for bit mul(grad, detail::leaky_relu_derivative(y, options)).
+template <class T>
+Tensor<T, Cpu> leaky_relu_backward(const Tensor<T, Cpu>& grad, const Tensor<T, Cpu>& y,
+                                   const LeakyReluOptions& options = {}) {
+  detail::check_leaky_relu_backward(grad, y);
+  const auto f = detail::leaky_relu_fn<T>(options, "leaky_relu_backward");
+  return backend::eigen::binary_map(grad, y, "leaky_relu_backward", [f](T g, T v) { return g * f.derivative(v); });
+}
+
 // log(1 + exp(x)) as max(x, 0) + log1p(exp(-|x|)): no overflow for large x, no lost digits for small.
 template <class T>
 Tensor<T, Cpu> softplus(const Tensor<T, Cpu>& x) {
@@ -114,6 +132,16 @@ Tensor<T, Cuda> bias_leaky_relu(const Tensor<T, Cuda>& x, const Tensor<T, Cuda>&
   for (int i = a + 1; i < x.rank(); ++i) inner *= x.dim(i);
   auto out = Tensor<T, Cuda>::empty(x.shape());
   backend::cuda::bias_leaky_relu(x.data(), bias.data(), out.data(), outer, x.dim(a), inner, f);
+  return out;
+}
+
+template <class T>
+Tensor<T, Cuda> leaky_relu_backward(const Tensor<T, Cuda>& grad, const Tensor<T, Cuda>& y,
+                                    const LeakyReluOptions& options = {}) {
+  detail::check_leaky_relu_backward(grad, y);
+  const auto f = detail::leaky_relu_args<T>(options, "leaky_relu_backward");
+  auto out = Tensor<T, Cuda>::empty(y.shape());
+  backend::cuda::leaky_relu_backward(grad.data(), y.data(), out.data(), y.numel(), f);
   return out;
 }
 

@@ -7,6 +7,7 @@
 // from the weight and the styles, and takes the activation's slope from the output's sign.
 #include <array>
 
+#include "pixsyn/autograd/functions/activation.hpp"
 #include "pixsyn/autograd/functions/arithmetic.hpp"
 #include "pixsyn/autograd/functions/math.hpp"
 #include "pixsyn/autograd/functions/matmul.hpp"
@@ -71,7 +72,7 @@ Var<T, D> styled_fc(const Var<T, D>& x, const Var<T, D>& w, const Var<T, D>& s, 
   if (noise.defined()) inputs.insert(inputs.end(), {noise_weight, Var<T, D>::constant(noise)});
   return autograd::detail::record<T, D>(
       "styled_fc", std::move(y), std::move(inputs), [options](const Var<T, D>& g, const auto& in, const auto& out) {
-        const Var<T, D> gy = mul(g, Var<T, D>(detail::leaky_relu_derivative(out.value(), options.activation)));
+        const Var<T, D> gy = leaky_relu_backward(g, out.value(), options.activation);
         const auto grads = detail::modulated_fc_backward(gy, in[0], in[1], in[2], options.fc);
         std::vector<Var<T, D>> result(grads.begin(), grads.end());
         result.push_back(in[3].requires_grad() ? sum(gy, {0, 1}) : Var<T, D>());

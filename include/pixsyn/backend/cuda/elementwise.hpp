@@ -1,6 +1,6 @@
 #pragma once
 // Elementwise kernels on the GPU (src/cuda/elementwise.cu): unary maps, broadcasting binary maps,
-// strided copies (broadcast_to, permute) and the fused bias + leaky ReLU.
+// strided copies (broadcast_to, permute), the fused bias + leaky ReLU and its fused backward.
 #include <cstdint>
 
 #include "pixsyn/backend/cuda/runtime.hpp"
@@ -63,6 +63,10 @@ void strided_copy(const T* in, T* out, std::int64_t n, const Strided& g);
 template <class T>
 void bias_leaky_relu(const T* x, const T* bias, T* y, std::int64_t outer, std::int64_t channels, std::int64_t inner,
                      const UnaryArgs& f);
+
+// grad[i] * leaky_relu_derivative(y[i]) over n contiguous elements (the leaky ReLU backward in one pass).
+template <class T>
+void leaky_relu_backward(const T* grad, const T* y, T* out, std::int64_t n, const UnaryArgs& f);
 
 template <class T>
 Tensor<T, Cuda> unary_map(const Tensor<T, Cuda>& x, Unary op, const UnaryArgs& args = {}) {
