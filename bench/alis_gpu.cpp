@@ -3,7 +3,11 @@
 // convolutions in fp32 and in bf16 (backend::cuda::ConvPrecisionScope: bf16 GEMM operands, fp32
 // accumulation; everything else fp32): the median time of a synthesis call (mapped anchors given), frames
 // per second, the memory pool's peak, and for bf16 the largest |bf16 - fp32| of the frames relative to the
-// largest |fp32|. Compare with bench/alis_torch.py (the official code) run in the same session on the same GPU.
+// largest |fp32|. Each precision twice: plain calls of g.synthesize, and the same call replayed from a recorded
+// CUDA graph (render::AlisFrameRenderer, as pixsyn panorama --device cuda renders frames; "vs plain": its frames
+// bit for bit equal to the plain call's, or not); the replayed rows' memory is the graph's own (its high-water
+// mark, cudaGraphMemAttrUsedMemHigh), not the pool's. Compare with bench/alis_torch.py (the official
+// code) run in the same session on the same GPU.
 //
 //   bench_alis_gpu [repeats]
 //   bench_alis_gpu --profile   one warm batch-16 bf16 call between cudaProfilerStart/Stop, for
@@ -16,6 +20,7 @@
 #include <cstring>
 #include <pixsyn/backend/cuda/conv.hpp>
 #include <pixsyn/models/alis.hpp>
+#include <pixsyn/render/alis_frame_renderer.hpp>
 #include <vector>
 
 #include "gpu_timing.hpp"
@@ -65,8 +70,14 @@ int main(int argc, char** argv) {
   std::printf("bench_alis_gpu: alis::Official<256> (%lld parameters), %s, noise off, median of %d calls\n",
               static_cast<long long>(cpu.parameter_count()), prop.name, repeats);
   std::printf(
-      "| size | batch | convolutions | ms/call | ms/frame | frames/s | peak MiB | extra MiB | vs fp32 |\n"
-      "|---|---:|---|---:|---:|---:|---:|---:|---:|\n");
+      "| size | batch | convolutions | call | ms/call | ms/frame | frames/s | peak MiB | extra MiB | vs fp32 | vs "
+      "plain "
+      "|\n|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|\n");
+  const auto row = [](int batch, bool half, const char* call, const bench::GpuTiming& t, double err, const char* same) {
+    std::printf("| 256² | %d | %s | %s | %.3f | %.3f | %.1f | %.0f | %.0f | %.1e | %s |\n", batch,
+                half ? "bf16" : "fp32", call, t.median_ms, t.median_ms / batch, 1000.0 * batch / t.median_ms,
+                t.peak_mib, t.extra_mib, err, same);
+  };
   for (int batch : {1, 16}) {
     const auto w = to_device(cpu.map(Tensor<float>::randn({batch, 3, 512}, Philox{1})));
     std::vector<std::int64_t> delta(batch);
@@ -74,11 +85,25 @@ int main(int argc, char** argv) {
     const auto fp32 = to_host(gpu.synthesize(w, delta));
     for (const Precision precision : {Precision::fp32, Precision::bf16}) {
       const backend::cuda::ConvPrecisionScope scope(precision);
-      const auto t = bench::time_gpu([&] { (void)gpu.synthesize(w, delta); }, repeats);
       const bool half = precision == Precision::bf16;
-      const double err = half ? relative_error(to_host(gpu.synthesize(w, delta)), fp32) : 0.0;
-      std::printf("| 256² | %d | %s | %.3f | %.3f | %.1f | %.0f | %.0f | %.1e |\n", batch, half ? "bf16" : "fp32",
-                  t.median_ms, t.median_ms / batch, 1000.0 * batch / t.median_ms, t.peak_mib, t.extra_mib, err);
+      const auto plain = to_host(gpu.synthesize(w, delta));
+      const double err = half ? relative_error(plain, fp32) : 0.0;
+      row(batch, half, "plain", bench::time_gpu([&] { (void)gpu.synthesize(w, delta); }, repeats), err, "-");
+      std::uint64_t graph_bytes = 0;  // the high-water mark of this row's graph
+      bench::check(cudaDeviceSetGraphMemAttribute(0, cudaGraphMemAttrUsedMemHigh, &graph_bytes),
+                   "cudaDeviceSetGraphMemAttribute");
+      // The warm-up's three calls: plain, recorded, replayed.
+      render::AlisFrameRenderer<decltype(gpu)> render(gpu);
+      auto t = bench::time_gpu([&] { (void)render(w, delta); }, repeats);
+      if (render.last_path() != decltype(render)::Path::replayed) {
+        std::fprintf(stderr, "bench_alis_gpu: the call was not recorded (a capture error); no replayed row\n");
+        return 1;
+      }
+      bench::check(cudaDeviceGetGraphMemAttribute(0, cudaGraphMemAttrUsedMemHigh, &graph_bytes),
+                   "cudaDeviceGetGraphMemAttribute");
+      t.peak_mib = t.extra_mib = static_cast<double>(graph_bytes) / (1 << 20);
+      const bool same = to_host(render(w, delta)).to_vector() == plain.to_vector();
+      row(batch, half, "replayed", t, err, same ? "equal" : "DIFFERS");
     }
   }
 }

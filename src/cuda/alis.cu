@@ -144,9 +144,9 @@ __global__ void anchor_weights_kernel(const std::int64_t* delta, AlisFrameGeomet
 
 template <class T>
 __global__ void seeded_noise_kernel(const std::int64_t* delta, AlisFrameGeometry geometry, std::uint64_t seed,
-                                    std::uint64_t layer, std::int64_t strip, std::uint64_t first_sample,
+                                    std::uint64_t layer, const std::int64_t* strip_at, std::uint64_t first_sample,
                                     std::uint64_t sample_stride, T* out, std::int64_t n) {
-  const std::int64_t size = geometry.size, width = geometry.patch_width();
+  const std::int64_t size = geometry.size, width = geometry.patch_width(), strip = *strip_at;
   PIXSYN_GRID_STRIDE(e, n) {
     const std::int64_t j = e % width, i = e / width % size, sample = e / (width * size);
     const std::int64_t b = sample / geometry.patches, p = sample % geometry.patches;
@@ -285,7 +285,7 @@ void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const Al
 
 template <class T>
 void alis_seeded_noise(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry,
-                       std::uint64_t seed, std::uint64_t layer, std::int64_t strip, std::uint64_t first_sample,
+                       std::uint64_t seed, std::uint64_t layer, const std::int64_t* strip, std::uint64_t first_sample,
                        std::uint64_t sample_stride, T* out) {
   const std::int64_t n = batch * geometry.size * geometry.size;
   if (n == 0) return;
@@ -318,7 +318,7 @@ void largest_magnitude_mask(const T* x, std::int64_t rows, std::int64_t channels
                                               T*);                                                                     \
   template void alis_anchor_weights<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, T*);               \
   template void alis_seeded_noise<T>(const std::int64_t*, std::int64_t, const AlisFrameGeometry&, std::uint64_t,       \
-                                     std::uint64_t, std::int64_t, std::uint64_t, std::uint64_t, T*);                   \
+                                     std::uint64_t, const std::int64_t*, std::uint64_t, std::uint64_t, T*);            \
   template void largest_magnitude_mask<T>(const T*, std::int64_t, std::int64_t, T*);
 PIXSYN_INSTANTIATE(float)
 PIXSYN_INSTANTIATE(double)

@@ -466,7 +466,7 @@ void CipsEngine::Impl::run(const float* w_in, std::int64_t batch, const float* x
                    count,
                    fused,
                    st.accumulations};
-  graph.launch(k, op_name, [&] { record(batch, xy, width, points, out, o, fused, st, chunk, count); });
+  graph.launch(k, [&] { record(batch, xy, width, points, out, o, fused, st, chunk, count); });
 }
 
 void CipsEngine::render(const float* w, std::int64_t batch, const float* xy, std::int64_t points, float* out,

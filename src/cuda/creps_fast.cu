@@ -525,8 +525,7 @@ void CrepsEngine::Impl::run(const float* ws_in, std::int64_t batch, bool per_lay
   const GraphKey key{
       ws.get<float>(),   batch, per_layer, height,          width, diagonal, out, static_cast<int>(o.precision),
       workspace.bytes(), count, fused,     st.accumulations};
-  graph.launch(key, op_name,
-               [&] { record(batch, per_layer, height, width, diagonal, out, o, st, fused, chunk, count); });
+  graph.launch(key, [&] { record(batch, per_layer, height, width, diagonal, out, o, st, fused, chunk, count); });
 }
 
 void CrepsEngine::render(const float* ws, std::int64_t batch, bool per_layer, const std::vector<float>& rows,

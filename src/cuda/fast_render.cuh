@@ -14,6 +14,7 @@
 #include "fold.cuh"
 #include "gemm.cuh"
 #include "half_types.cuh"
+#include "pixsyn/backend/cuda/graph.hpp"
 #include "pixsyn/core/philox.hpp"
 #include "tf32_split.cuh"
 
@@ -243,18 +244,11 @@ inline std::int64_t tile_rows(std::size_t available, std::size_t per_row, std::i
 }
 
 // A call captured as a CUDA graph and replayed while its key repeats: the key holds everything the
-// recorded work depends on besides the engine's own buffers.
+// recorded work depends on besides the engine's own buffers. A call that cannot be recorded runs plainly.
 template <class Key>
 class CapturedCall {
  public:
-  CapturedCall() = default;
-  ~CapturedCall() { reset(); }
-  CapturedCall(const CapturedCall&) = delete;
-  CapturedCall& operator=(const CapturedCall&) = delete;
-
-  void reset() {
-    if (exec_) cudaGraphExecDestroy(exec_), exec_ = nullptr;
-  }
+  void reset() { graph_.reset(); }
 
   // Grows `buffer` to at least `bytes`, freeing the old one first (the budget bounds the peak); the
   // captured graph, which holds the old address, is dropped.
@@ -267,32 +261,16 @@ class CapturedCall {
 
   // Replays the graph when key equals the captured one, else records record() into a new graph first.
   template <class Record>
-  void launch(const Key& key, const char* op, Record&& record) {
-    cudaStream_t s = stream();
-    if (!exec_ || !(key == key_)) {
-      reset();
-      cublas();  // the handle must exist before capture: creating it allocates, which capture forbids
-      cudaGraph_t g = nullptr;
-      check_cuda(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), op, "cudaStreamBeginCapture");
-      try {
-        record();
-      } catch (...) {
-        cudaStreamEndCapture(s, &g);
-        if (g) cudaGraphDestroy(g);
-        cudaGetLastError();
-        throw;
-      }
-      check_cuda(cudaStreamEndCapture(s, &g), op, "cudaStreamEndCapture");
-      const cudaError_t err = cudaGraphInstantiate(&exec_, g, 0);
-      cudaGraphDestroy(g);
-      check_cuda(err, op, "cudaGraphInstantiate");
+  void launch(const Key& key, Record&& record) {
+    if (graph_.empty() || !(key == key_)) {
+      if (!graph_.capture(record)) return record();
       key_ = key;
     }
-    check_cuda(cudaGraphLaunch(exec_, s), op, "cudaGraphLaunch");
+    graph_.replay();
   }
 
  private:
-  cudaGraphExec_t exec_ = nullptr;
+  StreamGraph graph_;
   Key key_{};
 };
 

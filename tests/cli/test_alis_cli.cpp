@@ -117,6 +117,8 @@ TEST_CASE("pixsyn panorama streams the library's panorama, and a resampled ancho
   pixsyn_ok("panorama --model alis --size 16 --frames 5 --seed 3 --quiet --png " + dir / "p.png");
   render::write_panorama_png(render::AlisPanorama(g, 5, {.seed = 3}), dir / "want.png");
   CHECK(file_bytes(dir / "p.png") == file_bytes(dir / "want.png"));
+  pixsyn_ok("panorama --model alis --size 16 --frames 5 --seed 3 --precision fp32 --quiet --png " + dir / "fp32.png");
+  CHECK(file_bytes(dir / "fp32.png") == file_bytes(dir / "want.png"));
   pixsyn_ok(
       "panorama --model alis --size 16 --frames 5 --seed 3 --resample-anchor 2 --anchor-seed 9 --line-frames "
       "2 --noise random --quiet --png " +
@@ -137,6 +139,10 @@ TEST_CASE("bad panoramas are refused in one line, and write nothing") {
   check_one_error_line(pixsyn_cli("panorama --model cips-skips --size 16 --frames 4 --png " + dir / "p.png"),
                        "use --model alis");
   check_one_error_line(pixsyn_cli("panorama --model alis --size 16 --frames 4 --png " + dir / "no/p.png"), "no");
+  check_one_error_line(pixsyn_cli("panorama --model alis --size 16 --frames 4 --precision bf16 --png " + dir / "p.png"),
+                       "--precision bf16 needs --device cuda (the CPU renders in fp32)");
+  check_one_error_line(pixsyn_cli("panorama --model alis --size 16 --frames 4 --precision fp16 --png " + dir / "p.png"),
+                       "--precision must be one of fp32, bf16 (got fp16)");
   CHECK(entries(dir.path.string()).empty());
 }
 

@@ -163,6 +163,8 @@ TEST_CASE("parsing chooses the subcommand, checks option combinations and answer
             .find("excludes") != std::string::npos);
   CHECK(usage_error({"render", "--model", "cips-skips", "--size", "16", "--precision", "bf16"}) ==
         "--precision bf16 needs --device cuda (the CPU renders in fp32)");
+  CHECK(usage_error({"panorama", "--model", "alis", "--size", "16", "--frames", "2", "--png", "p.png", "--precision",
+                     "bf16"}) == "--precision bf16 needs --device cuda (the CPU renders in fp32)");
   CHECK(usage_error({"train", "--data", "d", "--out", "o", "--precision", "tf32"}) ==
         "--precision tf32 needs --device cuda (the CPU trains in fp32)");
   CHECK(usage_error({"train", "--data", "d", "--out", "o", "--precision", "fp16"}).find("--precision") !=

@@ -85,14 +85,14 @@ TEST_CASE(
     using T = decltype(zero);
     INFO("size " << size << ", g = " << patches << ", D = " << distance << ", " << sizeof(T) * 8 << "-bit");
     const std::vector<std::int64_t> delta = {0, 3, 1, distance * patches - patches};
-    const alis::Frames<T> cpu(delta, patches, distance);
-    const alis::Frames<T, Cuda> gpu(delta, patches, distance);
+    const alis::Frames<T> cpu(delta, patches, distance, 2);
+    const alis::Frames<T, Cuda> gpu(delta, patches, distance, 2);
     const auto basis = alis::logarithmic_basis<T>(static_cast<int>(size), alis::Config::coordinate_dims(size), true);
     Poisoned poisoned;
     CHECK(to_host(gpu.weights(size)).to_vector() == cpu.weights(size).to_vector());
     for (const nn::SampleShard shard : {nn::SampleShard{}, {1, 3}}) {  // one process; rank 1 of 3 (training)
       const nn::ShardedNoise sharded(shard);
-      const auto noise = to_host(gpu.seeded_noise(7, 3, 2, size)), want_noise = cpu.seeded_noise(7, 3, 2, size);
+      const auto noise = to_host(gpu.seeded_noise(7, 3, size)), want_noise = cpu.seeded_noise(7, 3, size);
       if constexpr (sizeof(T) == 4)
         CHECK(noise.to_vector() == want_noise.to_vector());
       else

@@ -2,12 +2,14 @@
 // CPU render: CIPS fp32 ≤ 1e-5 and bf16 ≤ 1e-2 relative, seeded noise, one tile and many, the narrow CIPS that
 // pixsyn train writes too; CREPS at official widths fp32 within the bound of its 3×TF32 GEMMs' error (below)
 // and the 16-bit mode ≤ 1e-2 (max norm) with the camera options; ALIS fp32 ≤ 1e-5 and bf16 ≤ 1e-2; `pixsyn
-// eval --device cuda` scores the images the CPU renders; `pixsyn train --device cuda --eval-every` scores G_ema
+// eval --device cuda` scores the images the CPU renders; `pixsyn panorama --device cuda` (fp32, bf16) the CPU's
+// panorama; `pixsyn train --device cuda --eval-every` scores G_ema
 // on the GPU as pixsyn eval --device cuda does. Built only when the pixsyn program is (tools/CMakeLists.txt
 // defines PIXSYN_CLI).
 #ifdef PIXSYN_CLI
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +18,8 @@
 
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/npy.hpp"
+#include "pixsyn/models/alis.hpp"
+#include "pixsyn/render/alis_panorama.hpp"
 #include "support/cips_fixtures.hpp"
 #include "support/inception.hpp"
 #include "support/pixsyn_cli.hpp"
@@ -160,6 +164,41 @@ TEST_CASE("pixsyn render --device cuda with ALIS writes the CPU's frames, bf16 w
     // The issue's bf16 bound (bf16 convolution operands, fp32 accumulation), max norm as in test_cuda_alis.cpp.
     CHECK(relative_error(render_npy(dir, common, "bf16", " --device cuda --precision bf16"), want) <= 1e-2);
   }
+}
+
+TEST_CASE("pixsyn panorama --device cuda writes the CPU's panorama, bf16 within 1e-2") {
+  // Three strips with seeded noise, the frames through the recorded forward (render::AlisFrameRenderer). The PNG
+  // maps v in [-1, 1] to round(127.5 v + 127.5), clamped: an error e of the values moves a byte by at most
+  // 127.5 e + 1 (the rounding). The bounds are those of the render test above, relative to the largest |value| of
+  // the CPU's frames (from the library, as the program draws them: test_alis_cli.cpp checks that).
+  TempDir dir;
+  const std::string common =
+      "panorama --model alis --size 16 --init-seed 3 --seed 5 --frames 10 --noise seeded --noise-seed 4 --quiet";
+  const alis::Official<16> g(3);
+  const render::AlisPanorama<alis::Official<16>> pano(g, 10, {.seed = 5},
+                                                      {.noise = alis::NoiseMode::seeded, .noise_seed = 4});
+  double largest = 0;
+  for (const auto& frame : pano)
+    for (const float v : frame.image.to_vector()) largest = std::max(largest, double(std::abs(v)));
+  const auto png = [&](const std::string& name, const std::string& extra) {
+    const auto path = dir / (name + ".png");
+    pixsyn_ok(dir, common + " --png " + path.string() + extra);
+    return io::read_image(path);
+  };
+  // The largest byte difference of two PNGs of the same size.
+  const auto byte_difference = [](const Tensor<float>& a, const Tensor<float>& b) {
+    REQUIRE(a.shape() == b.shape());
+    double most = 0;
+    for (std::int64_t i = 0; i < a.numel(); ++i)
+      most = std::max(most, std::abs(double(a.data()[i]) - double(b.data()[i])) * 255);
+    return std::lround(most);
+  };
+  const auto want = png("cpu", "");
+  CHECK(byte_difference(png("fp32", " --device cuda"), want) <= std::lround(std::floor(127.5 * 1e-5 * largest + 1)));
+  CHECK(read_bytes(dir / "log.txt").find("on the GPU (fp32)") != std::string::npos);
+  CHECK(byte_difference(png("bf16", " --device cuda --precision bf16"), want) <=
+        std::lround(std::floor(127.5 * 1e-2 * largest + 1)));
+  CHECK(read_bytes(dir / "log.txt").find("on the GPU (bf16)") != std::string::npos);
 }
 
 // The fp32 bound of the CREPS renders, from the error of the path they take (render::CudaCreps, fp32): the

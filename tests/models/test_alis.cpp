@@ -110,8 +110,8 @@ TEST_CASE("coordinate channels, interpolation weights and seeded noise equal an 
     const auto basis = alis::logarithmic_basis<float>(size, alis::Config::coordinate_dims(size), true);
     const auto coords = alis::coordinate_embedding(basis, delta, size, patches, distance);
     const auto weights = alis::anchor_weights<float>(delta, size, patches, distance);
-    const alis::Frames<float> frames(delta, patches, distance);
-    const auto noise = frames.seeded_noise(7, 2, 1, size);
+    const alis::Frames<float> frames(delta, patches, distance, 1);
+    const auto noise = frames.seeded_noise(7, 2, size);
     const std::int64_t m = basis.dim(0), width = size / patches, w_dist = distance * size / 2;
     REQUIRE(coords.shape() == Shape{3 * patches, 2 * m, size, width});
     double coord_err = 0, weight_err = 0;
@@ -147,27 +147,27 @@ TEST_CASE("seeded noise under nn::ShardedNoise is the whole batch's noise of tho
   // strided shard); a shard of consecutive samples (first 2, stride 1) is the same function.
   const std::vector<std::int64_t> delta = {0, 5, 2, 3};
   const std::int64_t size = 16, patches = 2, plane = patches * size * (size / patches);
-  const auto whole = alis::Frames<float>(delta, patches, 4).seeded_noise(7, 2, 1, size);
+  const auto whole = alis::Frames<float>(delta, patches, 4, 1).seeded_noise(7, 2, size);
   const auto rows_of = [&](const Tensor<float>& noise, std::int64_t b) {
     return std::vector<float>(noise.data() + b * plane, noise.data() + (b + 1) * plane);
   };
   for (const auto& [first, stride] : {std::pair<int, int>{0, 2}, {1, 2}, {2, 1}}) {
     CAPTURE(first);
     CAPTURE(stride);
-    const alis::Frames<float> local({delta[first], delta[first + stride]}, patches, 4);
+    const alis::Frames<float> local({delta[first], delta[first + stride]}, patches, 4, 1);
     const nn::ShardedNoise shard({static_cast<std::uint64_t>(first), static_cast<std::uint64_t>(stride)});
-    const auto noise = local.seeded_noise(7, 2, 1, size);
+    const auto noise = local.seeded_noise(7, 2, size);
     REQUIRE(noise.shape() == Shape{2 * patches, 1, size, size / patches});
     CHECK(rows_of(noise, 0) == rows_of(whole, first));
     CHECK(rows_of(noise, 1) == rows_of(whole, first + stride));
   }
   // The same frames on two ranks: different noise (keyed by the local index, both would draw rank 0's).
-  const alis::Frames<float> same({0, 0}, patches, 4);
+  const alis::Frames<float> same({0, 0}, patches, 4, 1);
   const auto rank_noise = [&](std::uint64_t rank) {
     const nn::ShardedNoise shard({rank, 2});
-    return same.seeded_noise(7, 2, 1, size);
+    return same.seeded_noise(7, 2, size);
   };
-  const auto unsharded = same.seeded_noise(7, 2, 1, size);  // the guard is gone: samples 0 and 1 again
+  const auto unsharded = same.seeded_noise(7, 2, size);  // the guard is gone: samples 0 and 1 again
   CHECK(rows_of(rank_noise(0), 0) == rows_of(unsharded, 0));
   CHECK(rows_of(rank_noise(1), 0) == rows_of(unsharded, 1));
   const auto rank0 = rank_noise(0).to_vector(), rank1 = rank_noise(1).to_vector();
@@ -176,7 +176,7 @@ TEST_CASE("seeded noise under nn::ShardedNoise is the whole batch's noise of tho
   CHECK(equal == 0);
   // A shard reaching past the noise's 2^16 samples is refused.
   const nn::ShardedNoise far({65535, 2});
-  CHECK(contains(error_of([&] { same.seeded_noise(7, 2, 1, size); }), "reaches past the 65536 samples"));
+  CHECK(contains(error_of([&] { same.seeded_noise(7, 2, size); }), "reaches past the 65536 samples"));
 }
 
 namespace {
@@ -299,6 +299,13 @@ TEST_CASE("bad anchors, left borders and noise maps are refused with the reason"
   CHECK(contains(error_of([&] { g.generate(Tensor<float>::zeros({2, 16}), {0}); }), "left, centre and right"));
   alis::SynthesisOptions<float> given{.noise = alis::NoiseMode::given};
   CHECK(contains(error_of([&] { g.synthesize(w, {0}, given); }), "0 noise maps given for 7 convolutions"));
+  CHECK(contains(error_of([&] { g.synthesize(w, {0}, {.strip = -2}); }), "the strip index -2 is negative"));
+  // Frames made by the caller must be the call's.
+  const alis::Frames<float> frames({0, 2}, alis_official32.patches, alis_official32.anchor_distance, 3);
+  CHECK(g.synthesize(w, frames, {.strip = 3}).to_vector() == g.synthesize(w, {0, 2}, {.strip = 3}).to_vector());
+  CHECK(contains(error_of([&] { g.synthesize(w, frames, {.strip = 1}); }), "on strip 3 for w of shape"));
+  CHECK(contains(error_of([&] { g.synthesize(slice(w, 0, 0, 1).clone(), frames, {.strip = 3}); }),
+                 "frames of 2 samples"));
   // The official forward scales delta by max_shift_strength and truncates it.
   g.synthesis.max_shift_strength.data()[0] = 0.5f;
   const auto half = g.synthesize(w, {5});

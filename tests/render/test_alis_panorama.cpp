@@ -43,6 +43,17 @@ TEST_CASE("anchor latents are the rows of one seeded stream") {
   }
 }
 
+TEST_CASE("on the CPU an AlisFrameRenderer is plain synthesis") {
+  Small g(1);
+  render::AlisFrameRenderer render(g);
+  const auto w = g.map(Tensor<float>::randn({2, 3, 8}, Philox{3}));
+  for (int call = 0; call < 3; ++call) {
+    const alis::SynthesisOptions<float> options{.noise = alis::NoiseMode::seeded, .seed = 2, .strip = call};
+    CHECK(render(w, {call, 2}, options).to_vector() == g.synthesize(w, {call, 2}, options).to_vector());
+    CHECK(render.last_path() == render::AlisFrameRenderer<Small>::Path::plain);
+  }
+}
+
 TEST_CASE("panorama frames are the frames of their strip's anchors") {
   Small g(1);
   const render::AlisPanorama<Small> pano(g, 9, {.seed = 4}, {.truncation = 0.7});

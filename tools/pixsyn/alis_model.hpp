@@ -5,6 +5,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -122,13 +123,13 @@ class AlisModel final : public Model {
   std::int64_t panorama_anchors(std::int64_t frames) const override {
     return render::AlisPanorama<G>(g_, frames).anchors();
   }
-  Tensor<float> panorama_frames(const PanoramaSettings& settings, std::int64_t first, std::int64_t count,
-                                bool gpu) const override {
+  std::unique_ptr<PanoramaFrames> panorama(const PanoramaSettings& settings, bool gpu) const override {
 #ifdef PIXSYN_WITH_CUDA
-    if (gpu) return frames(panorama(gpu_generator(), settings), first, count);
+    if (gpu) return std::make_unique<Panorama<GpuGenerator>>(gpu_generator(), settings);
 #endif
-    pixsyn::detail::check(!gpu, "panorama_frames: this pixsyn was built without CUDA");
-    return frames(panorama(g_, settings), first, count);
+    pixsyn::detail::check(!gpu, "panorama: this pixsyn was built without CUDA");
+    pixsyn::detail::check(!settings.bf16, "panorama: bf16 is a GPU precision (the CPU renders in fp32)");
+    return std::make_unique<Panorama<G>>(g_, settings);
   }
 #ifdef PIXSYN_WITH_CUDA
   // The whole batch at once, on a GPU copy of the weights made at the first call.
@@ -147,18 +148,36 @@ class AlisModel final : public Model {
 
  private:
   template <class Generator>
-  static render::AlisPanorama<Generator> panorama(const Generator& g, const PanoramaSettings& settings) {
-    return render::AlisPanorama<Generator>(g, settings.frames, {.seed = settings.seed, .resampled = settings.resampled},
-                                           {.truncation = settings.truncation,
-                                            .noise = alis_noise(settings.noise, settings.constant_noise),
-                                            .noise_seed = settings.noise_seed});
-  }
-  template <class Generator>
-  static Tensor<float> frames(const render::AlisPanorama<Generator>& pano, std::int64_t first, std::int64_t count) {
-    std::vector<Tensor<float>> out;
-    for (const auto& frame : pano.range(first, first + count)) out.push_back(frame.image);
-    return concat(out, 0);
-  }
+  class Panorama final : public PanoramaFrames {
+   public:
+    Panorama(const Generator& g, const PanoramaSettings& settings)
+        : pano_(g, settings.frames, {.seed = settings.seed, .resampled = settings.resampled},
+                {.truncation = settings.truncation,
+                 .noise = alis_noise(settings.noise, settings.constant_noise),
+                 .noise_seed = settings.noise_seed}),
+          bf16_(settings.bf16) {}
+
+    Tensor<float> frames(std::int64_t first, std::int64_t count) override {
+#ifdef PIXSYN_WITH_CUDA
+      if constexpr (std::is_same_v<typename Generator::device_type, Cuda>) {
+        const backend::cuda::ConvPrecisionScope precision(bf16_ ? backend::cuda::Precision::bf16
+                                                                : backend::cuda::Precision::fp32);
+        return render_frames(first, count);
+      }
+#endif
+      return render_frames(first, count);
+    }
+
+   private:
+    Tensor<float> render_frames(std::int64_t first, std::int64_t count) const {
+      std::vector<Tensor<float>> out;
+      for (const auto& frame : pano_.range(first, first + count)) out.push_back(frame.image);
+      return concat(out, 0);
+    }
+
+    render::AlisPanorama<Generator> pano_;
+    bool bf16_;
+  };
 
   G g_;
 #ifdef PIXSYN_WITH_CUDA

@@ -94,13 +94,14 @@ int Eval::run() {
       n_, infinite_ ? " consecutive frames of one panorama of " : " images of ", model_.label(),
       weights_.empty() ? " (random initialisation)" : " from '" + weights_ + "'", ", seed ", seed_);
   const bool gpu = render_on_gpu(*model, model_.label(), features_);
-  const PanoramaSettings panorama{.frames = n_, .seed = seed_};
+  // --infinite: the frames as pixsyn panorama --frames N --seed S draws them, left to right.
+  std::unique_ptr<PanoramaFrames> panorama;
+  if (infinite_) panorama = model->panorama({.frames = n_, .seed = seed_}, gpu);
   const auto generated = extractor.generated(
       n_,
       [&](std::int64_t first, std::int64_t count) {
-        // --infinite: the frames as pixsyn panorama --frames N --seed S draws them, left to right.
-        auto images = infinite_ ? unit_range(model->panorama_frames(panorama, first, count, gpu))
-                                : model_images(*model, seed_, first, count, gpu);
+        auto images =
+            infinite_ ? unit_range(panorama->frames(first, count)) : model_images(*model, seed_, first, count, gpu);
         if (!save_images_.empty()) save_images(images, first);
         return images;
       },

@@ -73,6 +73,16 @@ struct PanoramaSettings {
   nn::NoiseMode noise = nn::NoiseMode::off;         // off or seeded
   bool constant_noise = false;
   std::uint64_t noise_seed = 0;
+  bool bf16 = false;  // on the GPU: the convolutions with bf16 operands, fp32 accumulation (--precision bf16)
+};
+
+// A panorama's frames, rendered by one object so that what repeats from frame to frame (a strip's mapped
+// anchors; on the GPU the recorded forward, render/alis_frame_renderer.hpp) is made once.
+class PanoramaFrames {
+ public:
+  virtual ~PanoramaFrames() = default;
+  // Frames first .. first + count, (count, 3, size, size) in float, values nominally in [-1, 1]; fastest in order.
+  virtual Tensor<float> frames(std::int64_t first, std::int64_t count) = 0;
 };
 
 #ifdef PIXSYN_WITH_CUDA
@@ -127,11 +137,9 @@ class Model {
   virtual Tensor<float> render(const Tensor<float>& w, const View& view, const RenderSettings& settings) const = 0;
   // With anchors: the anchors a panorama of `frames` frames has.
   virtual std::int64_t panorama_anchors(std::int64_t frames) const;
-  // With anchors: frames first .. first + count of that panorama (settings.frames long), (count, 3, size, size)
-  // in float, values nominally in [-1, 1]; with `gpu`, rendered on the GPU
-  // (a pixsyn built with CUDA, capabilities().cuda).
-  virtual Tensor<float> panorama_frames(const PanoramaSettings& settings, std::int64_t first, std::int64_t count,
-                                        bool gpu) const;
+  // With anchors: the frames of that panorama (settings.frames long); with `gpu`, rendered on the GPU (a pixsyn
+  // built with CUDA, capabilities().cuda). The model must outlive them.
+  virtual std::unique_ptr<PanoramaFrames> panorama(const PanoramaSettings& settings, bool gpu) const;
 #ifdef PIXSYN_WITH_CUDA
   // As render, on the GPU with the family's fused renderer; only when capabilities().cuda.
   virtual Tensor<float> render_cuda(const Tensor<float>& w, const View& view, const CudaSettings& settings) const = 0;
@@ -142,7 +150,7 @@ class Model {
 inline std::int64_t Model::panorama_anchors(std::int64_t) const {
   throw Error("this model renders no panoramas (it has no anchors)");
 }
-inline Tensor<float> Model::panorama_frames(const PanoramaSettings&, std::int64_t, std::int64_t, bool) const {
+inline std::unique_ptr<PanoramaFrames> Model::panorama(const PanoramaSettings&, bool) const {
   throw Error("this model renders no panoramas (it has no anchors)");
 }
 

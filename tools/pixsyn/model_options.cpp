@@ -98,4 +98,19 @@ void check_refinement_option(bool given, const ModelEntry& entry) {
         pixsyn::detail::concat("--refinement is for CREPS models; ", entry.name, " has no fp16 refinement blocks"));
 }
 
+CLI::Option* add_precision_option(CLI::App& command, std::string& target, const std::string& what) {
+  return add_choice_option(command, "--precision", target, {"fp32", "bf16"}, "fp32, or bf16: " + what);
+}
+
+void check_precision_option(const std::string& precision, const std::string& device) {
+  if (precision == "bf16" && device != "cuda")
+    throw UsageError("--precision bf16 needs --device cuda (the CPU renders in fp32)");
+}
+
+void check_precision_option(const std::string& precision, const ModelEntry& entry) {
+  if (precision == "bf16" && !entry.capabilities.cuda_bf16)
+    throw UsageError(pixsyn::detail::concat("--precision bf16: ", entry.name,
+                                            " renders in fp32 on the GPU (its bf16 path is not built yet)"));
+}
+
 }  // namespace pixsyn::cli

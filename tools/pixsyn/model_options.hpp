@@ -50,4 +50,10 @@ void add_model_options(CLI::App& command, ModelOptions& options);
 CLI::Option* add_refinement_option(CLI::App& command, std::string& target);
 void check_refinement_option(bool given, const ModelEntry& entry);
 
+// --precision fp32|bf16 of a GPU render (`what` says what bf16 means to the command). bf16 is refused off the GPU
+// (`device` "cpu"), right after parsing, and for a model whose GPU path renders in fp32 only.
+CLI::Option* add_precision_option(CLI::App& command, std::string& target, const std::string& what);
+void check_precision_option(const std::string& precision, const std::string& device);
+void check_precision_option(const std::string& precision, const ModelEntry& entry);
+
 }  // namespace pixsyn::cli

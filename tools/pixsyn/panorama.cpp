@@ -37,7 +37,7 @@ struct PanoramaArgs {
   std::string noise = "off";
   std::uint64_t noise_seed = 0;
   std::int64_t line_frames = 0;
-  std::string device = "cpu";
+  std::string device = "cpu", precision = "fp32";
   std::int64_t gpus = 1;
   bool quiet = false;
 };
@@ -70,6 +70,8 @@ class Panorama final : public Command {
     add_integer_option(app, "--line-frames", a.line_frames, 0, max_frames,
                        "Frames per line of the picture (0: all on one line, the panorama as one strip)");
     add_choice_option(app, "--device", a.device, {"cpu", "cuda"}, "cpu, or cuda: the frames on the GPU");
+    add_precision_option(app, a.precision,
+                         "the convolutions with bf16 operands and fp32 accumulation (--device cuda only)");
     add_gpus_option(app, a.gpus);
     app.add_flag("-q,--quiet", a.quiet, "No progress report on stderr");
   }
@@ -77,6 +79,7 @@ class Panorama final : public Command {
   void check() const override {
     const PanoramaArgs& a = args_;
     if (a.gpus > 1 && a.device != "cuda") throw UsageError("--gpus " + std::to_string(a.gpus) + " needs --device cuda");
+    check_precision_option(a.precision, a.device);
 #ifndef PIXSYN_WITH_CUDA
     if (a.device == "cuda") throw UsageError("this pixsyn was built without CUDA (configure with -DPIXSYN_CUDA=ON)");
 #endif
@@ -93,6 +96,7 @@ class Panorama final : public Command {
                                               ": panoramas are ALIS's (frames between anchors); use --model alis"));
     if (args_.device == "cuda" && !entry.capabilities.cuda)
       throw UsageError(pixsyn::detail::concat("model ", entry.name, " has no GPU path; use --device cpu"));
+    check_precision_option(args_.precision, entry);
   }
 
   ModelOptions model_;
@@ -136,13 +140,16 @@ int Panorama::run() {
       .truncation = a.truncation,
       .noise = a.noise == "random" || a.noise == "seeded" ? nn::NoiseMode::seeded : nn::NoiseMode::off,
       .constant_noise = a.noise == "const",
-      .noise_seed = a.noise_seed};
+      .noise_seed = a.noise_seed,
+      .bf16 = a.precision == "bf16"};
   if (a.resample_anchor >= 0) settings.resampled[a.resample_anchor] = a.anchor_seed;
+  // Each rank renders its frames in order, so one object renders them all (on the GPU: one recorded forward).
+  const auto panorama = model->panorama(settings, a.device == "cuda");
 
   const auto start = std::chrono::steady_clock::now();
   // Frame f is rank f mod N's; rank 0 streams them to the PNG in order as they come (one process: all its own).
   render::UnitGather frames(
-      comm, a.frames, [&](std::int64_t f) { return model->panorama_frames(settings, f, 1, a.device == "cuda"); },
+      comm, a.frames, [&](std::int64_t f) { return panorama->frames(f, 1); },
       [&](std::int64_t) {
         return Shape{1, 3, side, side};
       });
@@ -165,8 +172,8 @@ int Panorama::run() {
   (out && outputs.writes_to(*out) ? std::cerr : std::cout)
       << "rendered a panorama of " << a.frames << " frame" << (a.frames == 1 ? "" : "s") << " (" << anchors
       << " anchors, " << a.frames * side << "x" << side << ") with " << m.label()
-      << (comm != nullptr      ? " on " + std::to_string(comm->world_size()) + " GPUs"
-          : a.device == "cuda" ? " on the GPU"
+      << (comm != nullptr      ? " on " + std::to_string(comm->world_size()) + " GPUs (" + a.precision + ")"
+          : a.device == "cuda" ? " on the GPU (" + a.precision + ")"
                                : "")
       << " in " << rate << "\n";
   return 0;

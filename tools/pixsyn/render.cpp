@@ -144,9 +144,9 @@ FamilyOptions add_render_options(CLI::App& render, RenderArgs& r) {
   add_choice_option(render, "--device", r.device, {"cpu", "cuda"},
                     "cpu, or cuda: the fused GPU renderer (cips-skips, cips-res and the bi-line CREPS models), or "
                     "ALIS's forward on the GPU ops");
-  add_choice_option(render, "--precision", r.precision, {"fp32", "bf16"},
-                    "fp32, or bf16: the 16-bit mode (--device cuda only: bf16 (CIPS) or fp16 (CREPS) weights and "
-                    "activations, bf16 convolution operands (ALIS); fp32 accumulation)");
+  add_precision_option(render, r.precision,
+                       "the 16-bit mode (--device cuda only: bf16 (CIPS) or fp16 (CREPS) weights and activations, "
+                       "bf16 convolution operands (ALIS); fp32 accumulation)");
   family.refinement = add_refinement_option(render, r.refinement);
   add_path_option(render, "--png", r.png, "Write the batch as a PNG grid (values clamped from [-1, 1] to [0, 1])");
   add_path_option(render, "--npy", r.npy, "Write the raw float32 images (B, 3, H, W) as .npy");
@@ -290,8 +290,7 @@ class Render final : public Command {
   void check() const override {
     const RenderArgs& a = args_;
     if (a.gpus > 1 && a.device != "cuda") throw UsageError("--gpus " + std::to_string(a.gpus) + " needs --device cuda");
-    if (a.precision == "bf16" && a.device != "cuda")
-      throw UsageError("--precision bf16 needs --device cuda (the CPU renders in fp32)");
+    check_precision_option(a.precision, a.device);
 #ifndef PIXSYN_WITH_CUDA
     if (a.device == "cuda") throw UsageError("this pixsyn was built without CUDA (configure with -DPIXSYN_CUDA=ON)");
 #endif
@@ -343,9 +342,7 @@ class Render final : public Command {
                                                 ": its truncation centre is stored in the weights (mapping.w_avg), "
                                                 "not sampled"));
     check_refinement_option(family_.refinement.given, entry);
-    if (a.precision == "bf16" && !caps.cuda_bf16)
-      throw UsageError(pixsyn::detail::concat("--precision bf16: ", entry.name,
-                                              " renders in fp32 on the GPU (its bf16 path is not built yet)"));
+    check_precision_option(a.precision, entry);
     if (a.device == "cuda" && !caps.cuda)
       throw UsageError(
           pixsyn::detail::concat("model ", entry.name, " is not supported on the CUDA fast path; use --device cpu"));

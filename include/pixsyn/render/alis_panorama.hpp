@@ -4,7 +4,8 @@
 // 2k, 2k + 1 and 2k + 2, at left border delta = (f mod D) g, and depends on the two anchors around it
 // only. Frames are rendered one at a time, so memory does not grow with the panorama's length, and
 // resampling anchor i changes exactly the frames of the two intervals beside it (frames_touching),
-// every other frame staying bit-identical.
+// every other frame staying bit-identical. On the GPU the frames come from one AlisFrameRenderer, which records
+// the forward as a CUDA graph and replays it frame after frame (render/alis_frame_renderer.hpp).
 //
 //   render::AlisPanorama pano(g, frames, {.seed = 7});   // anchor i: row i of the N(0, 1) stream of seed 7
 //   for (const auto& [index, image] : pano) ...          // (1, 3, R, R) frames, left to right, one alive at a time
@@ -27,6 +28,7 @@
 #include "pixsyn/io/image.hpp"
 #include "pixsyn/io/png_stream.hpp"
 #include "pixsyn/models/alis/generator.hpp"
+#include "pixsyn/render/alis_frame_renderer.hpp"
 
 namespace pixsyn::render {
 
@@ -54,6 +56,8 @@ struct PanoramaOptions {
   // off, constant (noise_const, the same in every frame) or seeded (continuing along the panorama)
   alis::NoiseMode noise = alis::NoiseMode::off;
   std::uint64_t noise_seed = 0;
+  // On the GPU: replay a recorded CUDA graph per frame (the same frames, less host time); false: plain calls.
+  bool graphs = true;
 };
 
 template <class G>
@@ -73,7 +77,7 @@ class AlisPanorama {
   };
 
   AlisPanorama(const G& g, std::int64_t frames, AnchorLatents anchors = {}, PanoramaOptions options = {})
-      : g_(g), frames_(frames), anchors_(std::move(anchors)), options_(options) {
+      : g_(g), frames_(frames), anchors_(std::move(anchors)), options_(options), renderer_(g, options.graphs) {
     pixsyn::detail::check(frames >= 1, "AlisPanorama: the frame count must be at least 1, got ", frames);
     pixsyn::detail::check(frames <= max_frames, "AlisPanorama: ", frames, " frames exceed the limit of ", max_frames);
     pixsyn::detail::check(std::isfinite(options.truncation), "AlisPanorama: the truncation ", options.truncation,
@@ -107,7 +111,7 @@ class AlisPanorama {
       cached_strip_ = strip;
     }
     alis::SynthesisOptions<T> synthesis{.noise = options_.noise, .seed = options_.noise_seed, .strip = strip};
-    return alis::detail::on_host(g_.synthesize(cached_w_, {(f % strip_frames) * config.patches}, synthesis));
+    return alis::detail::on_host(renderer_(cached_w_, {(f % strip_frames) * config.patches}, synthesis));
   }
 
   // The frames [first, last) whose pixels depend on anchor i: the intervals on either side of it.
@@ -182,6 +186,7 @@ class AlisPanorama {
   // The current strip's anchor styles (1, 3, w_dim): three mappings per strip, not per frame.
   mutable std::int64_t cached_strip_ = -1;
   mutable Tensor<T, D> cached_w_;
+  mutable AlisFrameRenderer<G> renderer_;
 };
 
 struct PanoramaPngOptions {

@@ -40,11 +40,11 @@ void alis_interpolate_styles(const T* styles, std::int64_t batch, std::int64_t c
 template <class T>
 void alis_anchor_weights(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry, T* out);
 // out (batch * g, 1, size, size / g) in patch layout: the seeded N(0, 1) noise of convolution `layer`
-// on strip `strip` (geometry.noise_number, alis_noise_offset), local sample b being sample
-// first_sample + sample_stride * b of the whole batch.
+// on strip *strip (device memory, like delta: a replayed graph reads the frame's; geometry.noise_number,
+// alis_noise_offset), local sample b being sample first_sample + sample_stride * b of the whole batch.
 template <class T>
 void alis_seeded_noise(const std::int64_t* delta, std::int64_t batch, const AlisFrameGeometry& geometry,
-                       std::uint64_t seed, std::uint64_t layer, std::int64_t strip, std::uint64_t first_sample,
+                       std::uint64_t seed, std::uint64_t layer, const std::int64_t* strip, std::uint64_t first_sample,
                        std::uint64_t sample_stride, T* out);
 
 // mask (rows, channels): 1 at the first entry of largest magnitude of every row of x, 0 elsewhere.

@@ -45,7 +45,7 @@ template <class T>
 struct SynthesisOptions {
   NoiseMode noise = NoiseMode::off;
   std::uint64_t seed = 0;  // seeded
-  std::int64_t strip = 0;  // seeded: the index of the anchor strip along a panorama (>= 0)
+  std::int64_t strip = 0;  // the index of the anchor strip along a panorama (>= 0; seeded noise continues over strips)
   // given: one map (B, 1, r, r) per convolution in forward order (b4.conv1, b8.conv0, b8.conv1, ...)
   std::vector<Tensor<T>> maps;
 };
@@ -129,7 +129,21 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
   template <class V>
   V synthesize(const V& w, const std::vector<std::int64_t>& delta, const SynthesisOptions<T>& options = {}) const {
     check_w(w);
-    const Frames<T, D> frames(effective_delta(delta, w.dim(0)), C.patches, C.anchor_distance);
+    return synthesize(w, Frames<T, D>(effective_delta(delta, w.dim(0)), C.patches, C.anchor_distance, options.strip),
+                      options);
+  }
+
+  // The same for frames made by the caller: their left borders are effective ones (effective_delta), their strip
+  // options.strip.
+  template <class V>
+  V synthesize(const V& w, const Frames<T, D>& frames, const SynthesisOptions<T>& options = {}) const {
+    check_w(w);
+    pixsyn::detail::check(
+        frames.batch() == w.dim(0) && frames.patches() == C.patches &&
+            frames.geometry(C.size).anchor_distance == C.anchor_distance && frames.strip() == options.strip,
+        "alis::Generator::synthesize: frames of ", frames.batch(), " samples, ", frames.patches(),
+        " patches (D = ", frames.geometry(C.size).anchor_distance, ") on strip ", frames.strip(), " for w of shape ",
+        w.shape(), ", ", C.patches, " patches (D = ", C.anchor_distance, ") and strip ", options.strip);
     const auto noise = noise_maps(frames, options);
     V x, img;
     // Inference (Tensor): conv1 leaves its bias + activation pending on x, and ToRGB and the next conv0 apply it
@@ -170,10 +184,14 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
   // The left borders the official forward uses: int(max_shift_strength * delta), computed in float32
   // as it does, after checking that every given delta lies in 0 .. D g - g.
   std::vector<std::int64_t> effective_delta(const std::vector<std::int64_t>& delta, std::int64_t batch) const {
+    return effective_delta(delta, batch, shift_strength());
+  }
+  // The same with the value of max_shift_strength given (a caller that keeps it saves reading it from D).
+  static std::vector<std::int64_t> effective_delta(const std::vector<std::int64_t>& delta, std::int64_t batch,
+                                                   float strength) {
     pixsyn::detail::check(delta.size() == 1 || static_cast<std::int64_t>(delta.size()) == batch,
                           "alis::Generator: ", delta.size(), " left borders given for a batch of ", batch,
                           " (give one, or one per sample)");
-    const float strength = static_cast<float>(detail::on_host(synthesis.max_shift_strength).data()[0]);
     std::vector<std::int64_t> out(static_cast<std::size_t>(batch));
     for (std::int64_t b = 0; b < batch; ++b) {
       const std::int64_t d = delta.size() == 1 ? delta[0] : delta[b];
@@ -188,6 +206,8 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
     }
     return out;
   }
+  // max_shift_strength, read from D (on the GPU a wait for it).
+  float shift_strength() const { return static_cast<float>(detail::on_host(synthesis.max_shift_strength).data()[0]); }
 
  protected:
   // The coordinate channel counts follow the stored `basis` buffers (spec §7: a checkpoint may have
@@ -247,12 +267,10 @@ class Generator : public nn::MappedGenerator<C, Synthesis<C, T, D>, T, D> {
     pixsyn::detail::check(options.noise != NoiseMode::given || options.maps.size() == convs.size(),
                           "alis::Generator: ", options.maps.size(), " noise maps given for ", convs.size(),
                           " convolutions");
-    pixsyn::detail::check(options.noise != NoiseMode::seeded || options.strip >= 0,
-                          "alis::Generator: the noise strip index ", options.strip, " is negative");
     for (std::size_t l = 0; l < convs.size(); ++l) {
       const std::int64_t r = convs[l]->resolution();
       if (options.noise == NoiseMode::seeded) {
-        out[l] = frames.seeded_noise(options.seed, l, options.strip, r);
+        out[l] = frames.seeded_noise(options.seed, l, r);
       } else if (options.noise == NoiseMode::constant) {
         out[l] = detail::repeat_patches(patches_to_batch(reshape(convs[l]->noise_const, Shape{1, 1, r, r}), g), batch);
       } else {

@@ -30,28 +30,50 @@
 
 namespace pixsyn::alis {
 
-// The frames a forward renders: their left borders (in patches, one per sample) and the strip
-// geometry, and the per-call inputs of the layers made from them on D: the anchor interpolation weights
-// of a layer W columns wide (made once per width, shared by the layers of that width), the coordinate
-// channels and the seeded noise. On the GPU they are made there from one copy of the left borders; the
+// The frames a forward renders: their left borders (in patches, one per sample), the index of their
+// anchor strip along a panorama (where seeded noise continues) and the strip geometry, and the per-call inputs
+// of the layers made from them on D: the anchor interpolation weights of a layer W columns wide (made once per
+// width, shared by the layers of that width), the coordinate channels and the seeded noise. On the GPU they are
+// made there from one copy of the left borders and the strip, which the kernels read from device memory; the
 // host only makes them for the CPU.
 template <class T, class D = Cpu>
 class Frames {
  public:
-  Frames(std::vector<std::int64_t> delta, int patches, int anchor_distance)
-      : delta_(std::move(delta)), patches_(patches), anchor_distance_(anchor_distance) {
+  Frames(std::vector<std::int64_t> delta, int patches, int anchor_distance, std::int64_t strip = 0)
+      : delta_(std::move(delta)), patches_(patches), anchor_distance_(anchor_distance), strip_(strip) {
     if constexpr (std::is_same_v<D, Cuda>) {
-      // Checked on the patch grid (a side of g columns), which every layer's side refines.
-      for (const std::int64_t d : delta_) check_frame(geometry(patches_), d);
-      auto host = Tensor<std::int64_t>::empty({batch()});
-      std::copy(delta_.begin(), delta_.end(), host.data());
-      device_delta_ = to_device(host);
+      check_frames();
+      device_inputs_ = to_device(Tensor<std::int64_t>::from(device_inputs(delta_, strip_), Shape{batch() + 1}));
+    } else {
+      check_strip(strip_);  // the CPU's layer inputs check the left borders
     }
+  }
+  // On the GPU, the device inputs already there: `inputs` holds device_inputs(delta, strip). The work a
+  // forward queues reads the frames only from it, so a recorded forward (render::AlisFrameRenderer) renders
+  // other frames when it is rewritten.
+  Frames(std::vector<std::int64_t> delta, int patches, int anchor_distance, std::int64_t strip,
+         Tensor<std::int64_t, D> inputs) requires std::is_same_v<D, Cuda> : delta_(std::move(delta)),
+                                                                            patches_(patches),
+                                                                            anchor_distance_(anchor_distance),
+                                                                            strip_(strip),
+                                                                            device_inputs_(std::move(inputs)) {
+    check_frames();
+    pixsyn::detail::check(device_inputs_.shape() == Shape{batch() + 1}, "alis::Frames: device inputs of shape ",
+                          device_inputs_.shape(), " for ", batch(), " frames; expected (", batch() + 1, ")");
+  }
+
+  // What the GPU kernels read: the left borders, then the strip.
+  static std::vector<std::int64_t> device_inputs(const std::vector<std::int64_t>& delta, std::int64_t strip) {
+    check_strip(strip);
+    std::vector<std::int64_t> out(delta);
+    out.push_back(strip);
+    return out;
   }
 
   std::int64_t batch() const { return static_cast<std::int64_t>(delta_.size()); }
   const std::vector<std::int64_t>& delta() const { return delta_; }
   int patches() const { return patches_; }
+  std::int64_t strip() const { return strip_; }
   backend::AlisFrameGeometry geometry(std::int64_t size) const { return {size, patches_, anchor_distance_}; }
 
   // (B, width, 3) on D (anchor_weights).
@@ -61,7 +83,7 @@ class Frames {
     Tensor<T, D> w;
     if constexpr (std::is_same_v<D, Cuda>) {
       w = Tensor<T, D>::empty({batch(), width, 3});
-      backend::cuda::alis_anchor_weights(device_delta_.data(), batch(), geometry(width), w.data());
+      backend::cuda::alis_anchor_weights(device_inputs_.data(), batch(), geometry(width), w.data());
     } else {
       w = anchor_weights<T>(delta_, width, patches_, anchor_distance_);
     }
@@ -72,7 +94,7 @@ class Frames {
   Tensor<T, D> coordinates(const Tensor<T, D>& basis, std::int64_t size) const {
     if constexpr (std::is_same_v<D, Cuda>) {
       auto out = Tensor<T, D>::empty({batch() * patches_, 2 * basis.dim(0), size, size / patches_});
-      backend::cuda::alis_coordinates(basis.data(), basis.dim(0), device_delta_.data(), batch(), geometry(size),
+      backend::cuda::alis_coordinates(basis.data(), basis.dim(0), device_inputs_.data(), batch(), geometry(size),
                                       out.data());
       return out;
     } else {
@@ -92,17 +114,17 @@ class Frames {
                                                                 "alis: the coordinate fuser")
                          : backend::cuda::BiasLeakyRelu<T>{};
     auto out = Tensor<T, D>::empty({n, c, size, x.dim(3)});
-    backend::cuda::alis_modulated_coordinates(x.data(), act, x.dim(1), basis.data(), basis.dim(0), device_delta_.data(),
-                                              batch(), geometry(size), gamma.data(), out.data());
+    backend::cuda::alis_modulated_coordinates(x.data(), act, x.dim(1), basis.data(), basis.dim(0),
+                                              device_inputs_.data(), batch(), geometry(size), gamma.data(), out.data());
     return out;
   }
 
-  // The seeded N(0, 1) noise (B * g, 1, size, size / g) of convolution `layer` on strip `strip`, in patch
+  // The seeded N(0, 1) noise (B * g, 1, size, size / g) of convolution `layer` on the frames' strip, in patch
   // layout: a function of the seed, the layer, the sample and the pixel's place along the strip
   // (backend::AlisFrameGeometry::noise_number), so that adjacent frames and strips continue each other.
   // The sample is the index in the whole batch under nn::ShardedNoise (a data-parallel rank's shard: the
   // noise one process drawing the whole batch draws for those samples), else the local one.
-  Tensor<T, D> seeded_noise(std::uint64_t seed, std::uint64_t layer, std::int64_t strip, std::int64_t size) const {
+  Tensor<T, D> seeded_noise(std::uint64_t seed, std::uint64_t layer, std::int64_t size) const {
     const auto g = geometry(size);
     const nn::SampleShard shard = nn::current_sample_shard();
     constexpr std::uint64_t most = backend::max_noise_samples;
@@ -113,8 +135,8 @@ class Frames {
         " reaches past the ", most, " samples it has");
     auto out = Tensor<T, D>::empty({batch() * patches_, 1, size, g.patch_width()});
     if constexpr (std::is_same_v<D, Cuda>) {
-      backend::cuda::alis_seeded_noise(device_delta_.data(), batch(), g, seed, layer, strip, shard.offset, shard.stride,
-                                       out.data());
+      backend::cuda::alis_seeded_noise(device_inputs_.data(), batch(), g, seed, layer, device_inputs_.data() + batch(),
+                                       shard.offset, shard.stride, out.data());
     } else {
       T* p = out.data();
       for (std::int64_t b = 0; b < batch(); ++b) {
@@ -124,16 +146,26 @@ class Frames {
           for (std::int64_t i = 0; i < size; ++i)
             for (std::int64_t j = 0; j < g.patch_width(); ++j)
               *p++ = static_cast<T>(pixsyn::detail::philox_normal(
-                  seed, offset, g.noise_number(strip, delta_[b], i, patch * g.patch_width() + j)));
+                  seed, offset, g.noise_number(strip_, delta_[b], i, patch * g.patch_width() + j)));
       }
     }
     return out;
   }
 
  private:
+  // Checked on the patch grid (a side of g columns), which every layer's side refines.
+  void check_frames() const {
+    for (const std::int64_t d : delta_) check_frame(geometry(patches_), d);
+    check_strip(strip_);
+  }
+  static void check_strip(std::int64_t strip) {
+    pixsyn::detail::check(strip >= 0, "alis: the strip index ", strip, " is negative");
+  }
+
   std::vector<std::int64_t> delta_;
   int patches_, anchor_distance_;
-  Tensor<std::int64_t, D> device_delta_;  // D = Cuda: delta_ there, read by the kernels
+  std::int64_t strip_;
+  Tensor<std::int64_t, D> device_inputs_;  // D = Cuda: device_inputs(delta_, strip_) there, read by the kernels
   mutable std::map<std::int64_t, Tensor<T, D>> weights_;
 };
 
