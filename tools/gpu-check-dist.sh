@@ -6,7 +6,7 @@
 #   3. a rank killed in a run started by hand (WORLD_SIZE, no launcher) stops the other rank within
 #      PIXSYN_DIST_TIMEOUT (the NCCL watchdog path);
 #   4. training images/s on 1 and 2 GPUs (cips-skips 256/64, and alis 64/64), the 2-GPU runs with the
-#      gradient all-reduce overlapped with the backward pass (--overlap) and after it (the default);
+#      gradient all-reduce overlapped with the backward pass (the default) and after it (--no-overlap);
 #      SCALING_STEPS (default 60) steps each for cips-skips, ALIS_SCALING_STEPS (default 4 times as many:
 #      its steps are short) for alis, rates of the last half;
 #   5. a 16384² CIPS render split over the 2 GPUs (bench_split_render_gpu) against one GPU;
@@ -106,8 +106,8 @@ bench() {  # name steps args...
   local name=$1 steps=$2; shift 2
   rm -rf "$out/$name-1" "$out/$name-2" "$out/$name-2-after"
   "$pixsyn" "$@" --steps "$steps" --out "$out/$name-1" -q 2>"$out/$name-1.err" || { cat "$out/$name-1.err"; status=1; }
-  "$pixsyn" "$@" --steps "$steps" --gpus 2 --overlap --out "$out/$name-2" -q 2>"$out/$name-2.err" || { cat "$out/$name-2.err"; status=1; }
-  "$pixsyn" "$@" --steps "$steps" --gpus 2 --out "$out/$name-2-after" -q 2>"$out/$name-2-after.err" ||
+  "$pixsyn" "$@" --steps "$steps" --gpus 2 --out "$out/$name-2" -q 2>"$out/$name-2.err" || { cat "$out/$name-2.err"; status=1; }
+  "$pixsyn" "$@" --steps "$steps" --gpus 2 --no-overlap --out "$out/$name-2-after" -q 2>"$out/$name-2-after.err" ||
     { cat "$out/$name-2-after.err"; status=1; }
   local one two after
   one=$(rate "$out/$name-1" $((steps / 2)))

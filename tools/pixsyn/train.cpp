@@ -87,9 +87,9 @@ class Train final : public Command {
     app.add_flag("--resume", a_.resume, "Continue from the newest checkpoint in the run folder");
     app.add_flag("-q,--quiet", a_.quiet, "No progress report on stderr");
     add_gpus_option(app, gpus_);
-    app.add_flag("--overlap", a_.overlap,
-                 "With several ranks: average the gradients during the backward pass instead of after it (the "
-                 "same values; not yet run on two GPUs, see docs/distributed.md)");
+    app.add_flag("!--no-overlap", a_.overlap,
+                 "With several ranks: average the gradients after the backward pass instead of during it (the "
+                 "same values; docs/distributed.md)");
   }
 
   void check() const override {

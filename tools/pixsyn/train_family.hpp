@@ -28,7 +28,7 @@ struct TrainArgs {
   std::int64_t patch = 0;  // CIPS's patch training: the patch side (0: full images)
   std::uint64_t seed = 0;
   bool resume = false, quiet = false;
-  bool overlap = false;  // --gpus: average the gradients during the backward pass, not after it
+  bool overlap = true;  // --gpus: average the gradients during the backward pass (--no-overlap: after it)
   TrainEvalArgs eval;    // --eval-every, --eval-n
 };
 

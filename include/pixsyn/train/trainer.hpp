@@ -108,8 +108,8 @@ struct TrainerOptions {
   dist::Communicator* communicator = nullptr;
   dist::BucketOptions buckets{};
   // Data-parallel: average the gradients while the backward pass runs (false: after it, bucket by bucket,
-  // the same values). Off by default until its NCCL path has run on two GPUs (docs/distributed.md).
-  bool overlap_gradients = false;
+  // the same values; docs/distributed.md).
+  bool overlap_gradients = true;
 };
 
 // generate(generator, z Var (B, z_dim), noise seed) -> fake images Var (B, C, S, S) in the discriminator's
