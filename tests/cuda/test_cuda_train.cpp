@@ -384,7 +384,7 @@ train::TrainerOptions creps_settings(train::TrainerOptions o) { return train::cr
 // pass): ALIS and CREPS on two ranks at batch 8 against one GPU at batch 8 (rank 0 trains the reference first);
 // the CPU tests (tests/train/test_ada_trainer.cpp, in-process ranks) bound the same difference by 1e-5.
 TEST_CASE(
-    "data-parallel over NCCL, StyleGAN2-ADA loop: ALIS and CREPS on two GPUs at batch 8 train what one GPU "
+    "data-parallel over NCCL in the StyleGAN2-ADA loop: ALIS and CREPS on two GPUs at batch 8 train what one GPU "
     "trains at batch 8") {
   if (std::getenv("WORLD_SIZE") == nullptr) {
     int gpus = 0;
