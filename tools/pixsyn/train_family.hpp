@@ -29,7 +29,7 @@ struct TrainArgs {
   std::uint64_t seed = 0;
   bool resume = false, quiet = false;
   bool overlap = true;  // --gpus: average the gradients during the backward pass (--no-overlap: after it)
-  TrainEvalArgs eval;    // --eval-every, --eval-n
+  TrainEvalArgs eval;   // --eval-every, --eval-n
 };
 
 // A trainable family: its variants (trainable.hpp) and the run of one of them (a registered (size,
