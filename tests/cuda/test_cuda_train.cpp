@@ -281,6 +281,38 @@ TEST_CASE("TF32 math is off by default, and a float G step with it stays within 
   CHECK(std::sqrt(diff / norm) <= 30 * gamma);
 }
 
+namespace {
+
+// In the launching process (no WORLD_SIZE): skips without two GPUs, else starts this binary again as two ranks
+// (one GPU each) that run only the test cases `filter` selects (no comma in it: doctest splits filters there),
+// sharing a temporary folder (PIXSYN_TEST_DIST_DIR), and checks that both exit 0 and reached the end of their
+// body (mark_rank_done): a filter that selects nothing would otherwise pass.
+void run_as_two_ranks(const std::string& filter) {
+  int gpus = 0;
+  if (cudaGetDeviceCount(&gpus) != cudaSuccess || gpus < 2) {
+    MESSAGE("skipped: needs two GPUs");
+    return;
+  }
+  test::TempDir dir;
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  REQUIRE(n > 0);
+  ::setenv("PIXSYN_TEST_DIST_DIR", dir.path().c_str(), 1);
+  const int status = dist::launch({std::string(exe, static_cast<std::size_t>(n)), "--test-case=" + filter},
+                                  {.processes = 2, .master_port = dist::free_port()}, std::cerr);
+  ::unsetenv("PIXSYN_TEST_DIST_DIR");
+  CHECK(status == 0);
+  CHECK(std::filesystem::exists(dir.path() / "done-0"));
+  CHECK(std::filesystem::exists(dir.path() / "done-1"));
+}
+
+// In a rank: the end of its test body, for run_as_two_ranks.
+void mark_rank_done(const std::filesystem::path& dir, int rank) {
+  std::ofstream(dir / ("done-" + std::to_string(rank))) << "done\n";
+}
+
+}  // namespace
+
 // Launched without WORLD_SIZE, the test starts this binary again as two ranks (one GPU each) that run only
 // this test case, and passes when both pass. In the ranks: rank 0 trains the one-GPU reference at batch 8,
 // both ranks train at batch 8 split over them (4 steps, R1 in the first), with the gradients averaged during
@@ -288,21 +320,7 @@ TEST_CASE("TF32 math is off by default, and a float G step with it stays within 
 // other's exactly (a sum of two is the same in any bucket).
 TEST_CASE("data-parallel over NCCL: two GPUs at batch 8 train the weights one GPU trains at batch 8") {
   if (std::getenv("WORLD_SIZE") == nullptr) {
-    int gpus = 0;
-    if (cudaGetDeviceCount(&gpus) != cudaSuccess || gpus < 2) {
-      MESSAGE("skipped: needs two GPUs");
-      return;
-    }
-    test::TempDir dir;
-    char exe[4096];
-    const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    REQUIRE(n > 0);
-    ::setenv("PIXSYN_TEST_DIST_DIR", dir.path().c_str(), 1);
-    const int status =
-        dist::launch({std::string(exe, static_cast<std::size_t>(n)), "--test-case=data-parallel over NCCL: two*"},
-                     {.processes = 2, .master_port = dist::free_port()}, std::cerr);
-    ::unsetenv("PIXSYN_TEST_DIST_DIR");
-    CHECK(status == 0);
+    run_as_two_ranks("data-parallel over NCCL: two*");
     return;
   }
   const std::filesystem::path dir = std::getenv("PIXSYN_TEST_DIST_DIR");
@@ -329,6 +347,7 @@ TEST_CASE("data-parallel over NCCL: two GPUs at batch 8 train the weights one GP
               << overlap_difference << "\n";
     CHECK(overlap_difference == 0);
   }
+  mark_rank_done(dir, rank);
 }
 
 namespace {
@@ -387,24 +406,7 @@ TEST_CASE(
     "data-parallel over NCCL in the StyleGAN2-ADA loop: ALIS and CREPS on two GPUs at batch 8 train what one GPU "
     "trains at batch 8") {
   if (std::getenv("WORLD_SIZE") == nullptr) {
-    int gpus = 0;
-    if (cudaGetDeviceCount(&gpus) != cudaSuccess || gpus < 2) {
-      MESSAGE("skipped: needs two GPUs");
-      return;
-    }
-    test::TempDir dir;
-    char exe[4096];
-    const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    REQUIRE(n > 0);
-    ::setenv("PIXSYN_TEST_DIST_DIR", dir.path().c_str(), 1);
-    const int status = dist::launch(
-        {std::string(exe, static_cast<std::size_t>(n)), "--test-case=data-parallel over NCCL in the StyleGAN2-ADA*"},
-        {.processes = 2, .master_port = dist::free_port()}, std::cerr);
-    ::unsetenv("PIXSYN_TEST_DIST_DIR");
-    CHECK(status == 0);
-    // Each rank marks the end of its body: a filter that selects no test case would pass too.
-    CHECK(std::filesystem::exists(dir.path() / "done-0"));
-    CHECK(std::filesystem::exists(dir.path() / "done-1"));
+    run_as_two_ranks("data-parallel over NCCL in the StyleGAN2-ADA*");
     return;
   }
   const std::filesystem::path dir = std::getenv("PIXSYN_TEST_DIST_DIR");
@@ -438,5 +440,5 @@ TEST_CASE(
     CHECK(alis_difference < 1e-5);
     CHECK(creps_difference < 1e-5);
   }
-  std::ofstream(dir / ("done-" + suffix)) << "done\n";
+  mark_rank_done(dir, rank);
 }
